@@ -1,0 +1,33 @@
+# Two commands on a fresh machine: `make bench` (the default suite) and `make test` (all tests).
+# Each creates .venv if missing and installs the project from its own files.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+ARCH := $(shell uname -m)
+# Reproducible pins on x86-64; on a Jetson (aarch64) JetPack's torch is kept (see README).
+CONSTRAINTS := $(if $(filter x86_64,$(ARCH)),-c constraints/linux-x86_64.txt,)
+STAMP := $(VENV)/.installed-stamp
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: bench test lint system-deps
+
+$(STAMP): pyproject.toml constraints/linux-x86_64.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(CONSTRAINTS) -e '.[dev]'
+	touch $@
+
+# Debian tools the tests use for real audio and real pages (installed only when missing).
+system-deps:
+	@command -v espeak-ng >/dev/null && command -v sox >/dev/null && command -v chromium >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng sox chromium >/dev/null; }
+
+bench: $(STAMP)
+	$(PY) -m harness run suites/smoke.toml --out reports/runs/smoke
+
+test: $(STAMP) system-deps
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check harness tests suites conftest.py
+	$(VENV)/bin/mypy

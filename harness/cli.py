@@ -1,0 +1,112 @@
+"""Console script ``tts-harness``: parse, delegate, turn errors into one line and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from harness.errors import ConfigError, HarnessError
+
+log = logging.getLogger("harness")
+
+
+def _csv(kind: Callable[[str], object]) -> Callable[[str], list[object]]:
+    def parse(text: str) -> list[object]:
+        try:
+            return [kind(part.strip()) for part in text.split(",") if part.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a comma-separated list of {kind.__name__}: {text!r}") from None
+
+    return parse
+
+
+def add_narrowing(parser: argparse.ArgumentParser) -> None:
+    """Matrix filters shared by ``run`` and the pytest plugin's options."""
+    parser.add_argument("--nfe", type=_csv(int), help="keep these NFE values, e.g. 8,16")
+    parser.add_argument("--precision", type=_csv(str), help="keep these precisions")
+    parser.add_argument("--compile", dest="compile_mode", type=_csv(str), help="keep these compile modes")
+    parser.add_argument("--vocoder", type=_csv(str), help="keep these vocoder backends")
+    parser.add_argument("--device", type=_csv(str), help="keep these devices")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from harness.config import load_suite
+    from harness.report.summary import markdown
+    from harness.runner import Runner, RunOptions
+
+    suite = load_suite(args.suite).narrowed(
+        nfe=args.nfe,
+        precision=args.precision,
+        compile_mode=args.compile_mode,
+        vocoder=args.vocoder,
+        device=args.device,
+    )
+    out = Path(args.resume or args.out or Path("reports/runs") / suite.name)
+    if args.inject_slowdown < 0:
+        raise ConfigError("--inject-slowdown must be >= 0")
+    runner = Runner(
+        suite,
+        RunOptions(out_dir=out, resume=bool(args.resume), inject_slowdown=args.inject_slowdown,
+                   progress=not args.no_progress),
+    )
+    try:
+        results = runner.run()
+    except KeyboardInterrupt:
+        print(f"interrupted: finished configurations are kept in {out}; "
+              f"complete them with `tts-harness run {args.suite} --resume {out}`", file=sys.stderr)
+        return 130
+    from harness.gates import apply_thresholds
+
+    apply_thresholds(results, suite.thresholds)
+    results.save(out)
+    text = markdown(results)
+    (out / "summary.md").write_text(text)
+    print(text)
+    print(f"results: {out / 'results.json'}")
+    failed = [r for r in results.records if r.status != "ok"]
+    return 1 if failed and args.strict else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tts-harness", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run every configuration of a suite and write results.json")
+    run.add_argument("suite", help="suite TOML file, or a name under suites/ (e.g. smoke)")
+    run.add_argument("--out", help="results directory (default: reports/runs/<suite name>)")
+    run.add_argument("--resume", metavar="DIR", help="complete an interrupted sweep in DIR")
+    run.add_argument("--inject-slowdown", type=float, default=0.0, metavar="FRACTION",
+                     help="add FRACTION of the ODE loop's time inside the timed region (gate checks; default: 0)")
+    run.add_argument("--strict", action="store_true", help="exit 1 when a configuration failed")
+    run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_narrowing(run)
+    run.set_defaults(func=cmd_run)
+
+    from harness import commands
+
+    commands.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        code: int = args.func(args)
+        return code
+    except HarnessError as exc:
+        print(f"tts-harness: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("tts-harness: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,85 @@
+"""Subcommands beyond ``run``: baselines, vocoder export, preflight."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from harness.errors import GateFailure
+
+
+def cmd_baseline_save(args: argparse.Namespace) -> int:
+    from harness.gates import save_baseline
+    from harness.results import Results
+
+    path = save_baseline(Results.load(Path(args.results)), Path(args.dir))
+    print(f"baseline saved: {path}")
+    return 0
+
+
+def cmd_baseline_compare(args: argparse.Namespace) -> int:
+    from harness.config import Thresholds, load_suite
+    from harness.gates import baseline_path, compare_to_baseline, load_baseline, rows_markdown
+    from harness.results import Results
+
+    results = Results.load(Path(args.results))
+    path = Path(args.baseline) if args.baseline else baseline_path(
+        results.platform.get("key", "?"), results.suite.get("name", "suite"), Path(args.dir)
+    )
+    thresholds = load_suite(args.suite).thresholds if args.suite else Thresholds()
+    if args.min_effect is not None:
+        thresholds = Thresholds(min_effect=args.min_effect, alpha=thresholds.alpha)
+    rows = compare_to_baseline(results, load_baseline(path), thresholds, source=str(path))
+    print(rows_markdown(rows))
+    regressions = [r.id for r in rows if r.verdict == "regression"]
+    if regressions:
+        raise GateFailure(f"{len(regressions)} regression(s) against {path}: {', '.join(regressions)}")
+    return 0
+
+
+def cmd_export_vocoder(args: argparse.Namespace) -> int:
+    from harness.vocoders.export import export_onnx
+
+    report = export_onnx(Path(args.out), model=args.model, weights=args.weights, opset=args.opset)
+    print(json.dumps(report, indent=1))
+    return 0
+
+
+def cmd_preflight(args: argparse.Namespace) -> int:
+    from harness.platform.preflight import preflight_text, run_preflight
+
+    checks = run_preflight(require_power_mode=args.power_mode)
+    print(preflight_text(checks))
+    if args.policy == "fail" and any(c.level == "critical" for c in checks):
+        raise GateFailure("preflight failed: see the critical checks above")
+    return 0
+
+
+def register(sub: Any) -> None:
+    baseline = sub.add_parser("baseline", help="save or compare against a baseline")
+    bsub = baseline.add_subparsers(dest="baseline_command", required=True)
+    save = bsub.add_parser("save", help="store RESULTS as the baseline of its fingerprint")
+    save.add_argument("results", help="results directory or results.json")
+    save.add_argument("--dir", default="reports/baselines", help="default: reports/baselines")
+    save.set_defaults(func=cmd_baseline_save)
+    comp = bsub.add_parser("compare", help="compare RESULTS with the baseline of its fingerprint")
+    comp.add_argument("results", help="results directory or results.json")
+    comp.add_argument("--baseline", help="baseline file (default: the one keyed by the fingerprint)")
+    comp.add_argument("--dir", default="reports/baselines", help="default: reports/baselines")
+    comp.add_argument("--suite", help="suite whose thresholds (min_effect, alpha) apply")
+    comp.add_argument("--min-effect", type=float, help="smallest slowdown called a regression (default: 0.05)")
+    comp.set_defaults(func=cmd_baseline_compare)
+
+    export = sub.add_parser("export-vocoder", help="export Vocos to ONNX and validate it against PyTorch")
+    export.add_argument("--out", required=True, help="output directory")
+    export.add_argument("--model", default="f5tts_v1_base", help="model preset (default: f5tts_v1_base)")
+    export.add_argument("--weights", default="hf", help="random, hf or path:<dir> (default: hf)")
+    export.add_argument("--opset", type=int, default=17, help="ONNX opset (default: 17)")
+    export.set_defaults(func=cmd_export_vocoder)
+
+    pre = sub.add_parser("preflight", help="check clocks, power mode, temperature and load")
+    pre.add_argument("--policy", choices=("fail", "warn", "tag"), default="warn", help="default: warn")
+    pre.add_argument("--power-mode", help="required power mode, e.g. MAXN (default: any)")
+    pre.set_defaults(func=cmd_preflight)

@@ -1,0 +1,315 @@
+"""Typed suite and run configuration; TOML loading and validation.
+
+A suite file is the only input of a sweep. Every key is checked: a typo names the key and the file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import itertools
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ConfigError
+
+PRECISIONS = ("fp32", "fp16", "bf16", "amp-fp16", "amp-bf16")
+COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+MODEL_PRESETS = ("tiny", "f5tts_v1_base")
+PREFLIGHT_POLICIES = ("fail", "warn", "tag")
+_DEVICE_RE = re.compile(r"^(cpu|cuda(:\d+)?)$")
+
+
+def suggest(name: str, choices: Iterable[str]) -> str:
+    """' (did you mean X?)' when a close choice exists, else ''."""
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_choice(kind: str, value: str, choices: Sequence[str]) -> str:
+    if value not in choices:
+        raise ConfigError(
+            f"unknown {kind} {value!r}{suggest(value, choices)}; choose from {', '.join(choices)}"
+        )
+    return value
+
+
+def check_device(value: str) -> str:
+    if not _DEVICE_RE.match(value):
+        raise ConfigError(f"unknown device {value!r}; use 'cpu', 'cuda' or 'cuda:N'")
+    return value
+
+
+def check_weights(value: str) -> str:
+    if value in ("random", "hf") or (value.startswith("path:") and len(value) > 5):
+        return value
+    raise ConfigError(f"unknown weights {value!r}; use 'random', 'hf' or 'path:<file or dir>'")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One point of the matrix: everything that decides what is synthesized and how."""
+
+    model: str = "tiny"
+    weights: str = "random"
+    nfe: int = 8
+    precision: str = "fp32"
+    compile_mode: str = "none"
+    vocoder: str = "torch"
+    device: str = "cpu"
+    cfg_strength: float = 2.0
+    sway_sampling_coef: float = -1.0
+    use_epss: bool = True
+    seed: int = 0
+    batch_size: int = 1
+
+    def __post_init__(self) -> None:
+        check_choice("model preset", self.model, MODEL_PRESETS)
+        check_weights(self.weights)
+        if not isinstance(self.nfe, int) or isinstance(self.nfe, bool) or self.nfe < 1:
+            raise ConfigError(f"NFE must be an integer >= 1, got {self.nfe!r}")
+        check_choice("precision", self.precision, PRECISIONS)
+        check_choice("compile mode", self.compile_mode, COMPILE_MODES)
+        check_device(self.device)
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ConfigError(f"batch_size must be an integer >= 1, got {self.batch_size!r}")
+        from harness.vocoders import registry  # local: registry imports nothing heavy
+
+        registry.check_name(self.vocoder)
+
+    @property
+    def build_key(self) -> tuple[str, str, str, str, str]:
+        """What a model build depends on: NFE, texts and vocoder reuse the same build."""
+        return (self.model, self.weights, self.precision, self.compile_mode, self.device)
+
+    @property
+    def id(self) -> str:
+        """Readable, stable test id, e.g. ``nfe8-fp16-compile_default-voc_torch``."""
+        parts = [f"nfe{self.nfe}", self.precision, f"compile_{self.compile_mode}", f"voc_{self.vocoder}"]
+        if self.batch_size != 1:
+            parts.append(f"bs{self.batch_size}")
+        return "-".join(parts)
+
+    @property
+    def full_id(self) -> str:
+        """Unique across every axis: the id plus model, weights and device."""
+        weights = "path" if self.weights.startswith("path:") else self.weights
+        return f"{self.id}-{self.model}-{weights}-{self.device.replace(':', '')}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TextItem:
+    """A sentence to speak, with the reference speech (audio + its transcript) that conditions it."""
+
+    id: str
+    text: str
+    reference_audio: str
+    reference_text: str
+    duration_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.text.strip():
+            raise ConfigError(f"text {self.id!r} is empty")
+        if not self.reference_text.strip():
+            raise ConfigError(
+                f"text {self.id!r}: reference_text is empty (f5-tts would download Whisper to transcribe)"
+            )
+
+
+@dataclass(frozen=True)
+class TimingConfig:
+    warmup: int = 1
+    repeats: int = 3
+    until_stable: bool = False
+    stable_cv: float = 0.05
+    max_warmup: int = 10
+
+    def __post_init__(self) -> None:
+        if self.warmup < 0 or self.repeats < 1 or self.max_warmup < self.warmup:
+            raise ConfigError("timing needs warmup >= 0, repeats >= 1 and max_warmup >= warmup")
+
+
+@dataclass(frozen=True)
+class Level:
+    """Three-level threshold: below warning is good, above critical fails."""
+
+    warning: float
+    critical: float
+
+    def __post_init__(self) -> None:
+        for name in ("warning", "critical"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise ConfigError(f"threshold {name} must be a number, got {value!r}")
+        if self.warning > self.critical:
+            raise ConfigError(f"threshold warning {self.warning} is above critical {self.critical}")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    rtf: Level | None = None
+    cv: Level | None = None
+    vocoder_snr_db_min: float | None = None
+    min_effect: float = 0.05
+    alpha: float = 0.05
+
+
+@dataclass(frozen=True)
+class SuiteConfig:
+    name: str
+    path: str
+    runs: tuple[RunConfig, ...]
+    texts: tuple[TextItem, ...]
+    timing: TimingConfig = field(default_factory=TimingConfig)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    preflight: str = "tag"
+    description: str = ""
+    sha256: str = ""
+
+    def narrowed(self, **axes: Sequence[Any] | None) -> SuiteConfig:
+        """Keep only runs whose fields are in the given value lists (None keeps all)."""
+        keep = [
+            run
+            for run in self.runs
+            if all(values is None or getattr(run, key) in values for key, values in axes.items())
+        ]
+        if not keep:
+            raise ConfigError("the matrix is empty after narrowing: no configuration matches the options")
+        return replace(self, runs=tuple(keep))
+
+
+# ---- loading --------------------------------------------------------------------------------
+
+_MATRIX_AXES = {
+    "model": "model",
+    "weights": "weights",
+    "nfe": "nfe",
+    "precision": "precision",
+    "compile": "compile_mode",
+    "vocoder": "vocoder",
+    "device": "device",
+    "batch_size": "batch_size",
+}
+_SYNTHESIS_KEYS = ("cfg_strength", "sway_sampling_coef", "use_epss", "seed")
+_TOP_KEYS = ("suite", "matrix", "synthesis", "texts", "timing", "thresholds", "preflight", "exclude")
+
+
+def _check_keys(table: Mapping[str, Any], allowed: Iterable[str], where: str, path: Path) -> None:
+    allowed = list(allowed)
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(f"{path}: unknown key {key!r} in {where}{suggest(key, allowed)}")
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _level(table: Any, name: str, path: Path) -> Level | None:
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: thresholds.{name} must be a table with warning and critical")
+    _check_keys(table, ("warning", "critical"), f"[thresholds.{name}]", path)
+    if "warning" not in table or "critical" not in table:
+        raise ConfigError(f"{path}: thresholds.{name} needs both warning and critical")
+    try:
+        return Level(warning=table["warning"], critical=table["critical"])
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: thresholds.{name}: {exc}") from None
+
+
+def resolve_suite_path(name: str | Path) -> Path:
+    """A suite path as given, or a bare name looked up under ``suites/``."""
+    path = Path(name)
+    if path.exists():
+        return path
+    for candidate in (Path("suites") / path, Path("suites") / f"{path}.toml"):
+        if candidate.exists():
+            return candidate
+    raise ConfigError(f"suite file not found: {name}")
+
+
+def load_suite(name: str | Path) -> SuiteConfig:
+    path = resolve_suite_path(name)
+    raw_bytes = path.read_bytes()
+    try:
+        data = tomllib.loads(raw_bytes.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    _check_keys(data, _TOP_KEYS, "the suite", path)
+    head = data.get("suite", {})
+    _check_keys(head, ("name", "description"), "[suite]", path)
+    matrix = data.get("matrix", {})
+    _check_keys(matrix, _MATRIX_AXES, "[matrix]", path)
+    synthesis = data.get("synthesis", {})
+    _check_keys(synthesis, _SYNTHESIS_KEYS, "[synthesis]", path)
+    timing_raw = data.get("timing", {})
+    _check_keys(timing_raw, [f.name for f in fields(TimingConfig)], "[timing]", path)
+    thresholds_raw = data.get("thresholds", {})
+    _check_keys(
+        thresholds_raw, ("rtf", "cv", "vocoder_snr_db_min", "min_effect", "alpha"), "[thresholds]", path
+    )
+
+    axes = {field_name: _as_list(matrix[key]) for key, field_name in _MATRIX_AXES.items() if key in matrix}
+    if any(len(values) == 0 for values in axes.values()):
+        raise ConfigError(f"{path}: the matrix is empty (an axis has no values)")
+    excludes = [dict(item) for item in data.get("exclude", [])]
+    for item in excludes:
+        _check_keys(item, _MATRIX_AXES, "[[exclude]]", path)
+    runs: list[RunConfig] = []
+    names = list(axes)
+    for combo in itertools.product(*(axes[name] for name in names)):
+        point = dict(zip(names, combo, strict=True))
+        if any(all(point.get(_MATRIX_AXES[k]) in _as_list(v) for k, v in ex.items()) for ex in excludes):
+            continue
+        try:
+            runs.append(RunConfig(**point, **synthesis))
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        except TypeError as exc:
+            raise ConfigError(f"{path}: bad value in [matrix] or [synthesis]: {exc}") from None
+    if not runs:
+        raise ConfigError(f"{path}: the matrix is empty")
+
+    texts_raw = data.get("texts", [])
+    if not texts_raw:
+        raise ConfigError(f"{path}: no [[texts]] given")
+    texts = []
+    for item in texts_raw:
+        _check_keys(item, [f.name for f in fields(TextItem)], "[[texts]]", path)
+        try:
+            texts.append(TextItem(**item))
+        except TypeError as exc:
+            raise ConfigError(f"{path}: [[texts]] entry is incomplete: {exc}") from None
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+    try:
+        timing = TimingConfig(**timing_raw)
+        thresholds = Thresholds(
+            rtf=_level(thresholds_raw.get("rtf"), "rtf", path),
+            cv=_level(thresholds_raw.get("cv"), "cv", path),
+            **{k: v for k, v in thresholds_raw.items() if k not in ("rtf", "cv")},
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    preflight = data.get("preflight", "tag")
+    check_choice("preflight policy", preflight, PREFLIGHT_POLICIES)
+    return SuiteConfig(
+        name=head.get("name", path.stem),
+        description=head.get("description", ""),
+        path=str(path),
+        runs=tuple(runs),
+        texts=tuple(texts),
+        timing=timing,
+        thresholds=thresholds,
+        preflight=preflight,
+        sha256=hashlib.sha256(raw_bytes).hexdigest(),
+    )

@@ -1,0 +1,164 @@
+"""Thresholds and baseline comparison: verdicts from results, never from models."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.config import Level, Thresholds
+from harness.errors import InputError
+from harness.results import Record, Results, utc_now
+from harness.stats import compare
+
+BASELINE_SCHEMA = "tts-harness/baseline"
+BASELINE_DIR = Path("reports/baselines")
+
+
+def level_of(value: float, level: Level) -> str:
+    if value > level.critical:
+        return "critical"
+    if value >= level.warning:
+        return "warning"
+    return "good"
+
+
+def threshold_verdicts(record: Record, thresholds: Thresholds) -> dict[str, Any]:
+    """Per metric: measured value, its CI where it has one, the threshold and the level."""
+    out: dict[str, Any] = {}
+    rtf = record.rtf
+    if rtf is None:
+        return out
+    if thresholds.rtf is not None:
+        out["rtf"] = {
+            "value": rtf["median"],
+            "ci": [rtf["ci_low"], rtf["ci_high"]],
+            "warning": thresholds.rtf.warning,
+            "critical": thresholds.rtf.critical,
+            "level": level_of(rtf["median"], thresholds.rtf),
+        }
+    if thresholds.cv is not None and rtf["n"] > 1:
+        out["cv"] = {
+            "value": rtf["cv"],
+            "warning": thresholds.cv.warning,
+            "critical": thresholds.cv.critical,
+            "level": level_of(rtf["cv"], thresholds.cv),
+        }
+    snr = record.vocoder.get("parity", {}).get("snr_db")
+    if thresholds.vocoder_snr_db_min is not None and snr is not None:
+        bad = snr < thresholds.vocoder_snr_db_min
+        out["vocoder_snr_db"] = {
+            "value": snr,
+            "critical": thresholds.vocoder_snr_db_min,
+            "level": "critical" if bad else "good",
+        }
+    return out
+
+
+def describe(name: str, verdict: dict[str, Any]) -> str:
+    ci = verdict.get("ci")
+    ci_text = f" (95% CI {ci[0]:.4g}-{ci[1]:.4g})" if ci else ""
+    bound = "below" if name.endswith("snr_db") else "over"
+    limit = verdict["critical"] if verdict["level"] == "critical" else verdict.get("warning")
+    return f"{name} {verdict['value']:.4g}{ci_text} is {bound} the {verdict['level']} threshold {limit}"
+
+
+def apply_thresholds(results: Results, thresholds: Thresholds) -> None:
+    for record in results.records:
+        record.verdicts.update(threshold_verdicts(record, thresholds))
+
+
+# ---- baselines ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BaselineRow:
+    id: str
+    verdict: str  # regression | improvement | same | missing | new | error
+    ratio: float | None = None
+    ci: tuple[float, float] | None = None
+    p_value: float | None = None
+
+
+def baseline_path(fingerprint_key: str, suite: str, directory: Path = BASELINE_DIR) -> Path:
+    return directory / f"{suite}--{fingerprint_key}.json"
+
+
+def save_baseline(results: Results, directory: Path = BASELINE_DIR) -> Path:
+    if not results.platform.get("key"):
+        raise InputError("results carry no platform fingerprint: cannot key a baseline")
+    path = baseline_path(results.platform["key"], results.suite.get("name", "suite"), directory)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {
+        "schema": BASELINE_SCHEMA,
+        "saved_utc": utc_now(),
+        "suite": results.suite.get("name"),
+        "fingerprint": results.platform,
+        "git": results.git,
+        "records": {
+            r.id: {"config": r.config, "rtf_samples": [s.rtf for s in r.runs]}
+            for r in results.records
+            if r.status == "ok"
+        },
+    }
+    path.write_text(json.dumps(data, indent=1, sort_keys=True))
+    return path
+
+
+def load_baseline(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise InputError(f"no baseline at {path}: save one with `tts-harness baseline save RESULTS`")
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"baseline {path} is corrupt: {exc}") from None
+    if not isinstance(data, dict) or data.get("schema") != BASELINE_SCHEMA or "records" not in data:
+        raise InputError(f"baseline {path} is not a tts-harness baseline file")
+    return data
+
+
+def compare_to_baseline(
+    results: Results, baseline: dict[str, Any], thresholds: Thresholds, source: str = "baseline"
+) -> list[BaselineRow]:
+    """Rows per configuration; refuses a baseline of another fingerprint or clock state."""
+    theirs = baseline.get("fingerprint", {})
+    if theirs.get("key") != results.platform.get("key"):
+        raise InputError(
+            f"{source} was measured on fingerprint {theirs.get('key')!r}, these results on "
+            f"{results.platform.get('key')!r}: timings from different platforms are not compared"
+        )
+    if theirs.get("clocks_locked") and results.platform.get("clocks_locked") is False:
+        raise InputError(
+            f"these results were measured with clocks unlocked or throttling; {source} was locked: "
+            "lock the clocks (sudo jetson_clocks) and measure again"
+        )
+    rows: list[BaselineRow] = []
+    base_records = baseline["records"]
+    for record in sorted(results.records, key=lambda r: r.id):
+        base = base_records.get(record.id)
+        if record.status != "ok":
+            rows.append(BaselineRow(record.id, "error"))
+        elif base is None:
+            rows.append(BaselineRow(record.id, "new"))
+        else:
+            result = compare(
+                base["rtf_samples"], [s.rtf for s in record.runs], thresholds.min_effect, thresholds.alpha
+            )
+            verdict = "regression" if result.regression else "improvement" if result.improvement else "same"
+            rows.append(
+                BaselineRow(record.id, verdict, result.ratio, (result.ci_low, result.ci_high), result.p_value)
+            )
+    for missing in sorted(set(base_records) - {r.id for r in results.records}):
+        rows.append(BaselineRow(missing, "missing"))
+    return rows
+
+
+def rows_markdown(rows: list[BaselineRow]) -> str:
+    lines = ["| configuration | verdict | RTF ratio | 95% CI | p |", "|---|---|---|---|---|"]
+    for row in rows:
+        ci = f"{row.ci[0]:.3f}-{row.ci[1]:.3f}" if row.ci else "-"
+        ratio = f"{row.ratio:.3f}" if row.ratio is not None else "-"
+        p_value = f"{row.p_value:.3g}" if row.p_value is not None else "-"
+        lines.append(f"| {row.id} | {row.verdict} | {ratio} | {ci} | {p_value} |")
+    return "\n".join(lines)

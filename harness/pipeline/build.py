@@ -1,0 +1,142 @@
+"""Build F5-TTS (f5-tts's CFM + DiT) and Vocos from a typed configuration."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from harness.errors import BackendUnavailable
+from harness.pipeline import f5
+from harness.pipeline.presets import ModelPreset, get_preset
+from harness.pipeline.weights import ResolvedWeights, resolve
+
+if TYPE_CHECKING:
+    import torch
+
+log = logging.getLogger(__name__)
+
+_WEIGHT_DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+_AUTOCAST_DTYPES = {"amp-fp16": "float16", "amp-bf16": "bfloat16"}
+RANDOM_INIT_STD = 0.02
+
+
+@dataclass
+class BuiltModel:
+    """A ready CFM with what a result must record about how it was made."""
+
+    cfm: Any
+    preset: ModelPreset
+    weights: ResolvedWeights
+    device: torch.device
+    weight_dtype: torch.dtype
+    autocast_dtype: torch.dtype | None
+    compile_mode: str
+    vocab_char_map: dict[str, int]
+    build_s: float
+    parameters: int
+
+
+def check_device(device: str) -> torch.device:
+    import torch
+
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise BackendUnavailable(f"device {device!r} asked for, but this machine has no CUDA device")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise BackendUnavailable(
+                f"device {device!r} asked for, but only {torch.cuda.device_count()} CUDA device(s) exist"
+            )
+    return dev
+
+
+def dtypes(precision: str) -> tuple[torch.dtype, torch.dtype | None]:
+    """(weight dtype, autocast dtype or None) for a precision name."""
+    import torch
+
+    if precision in _AUTOCAST_DTYPES:
+        return torch.float32, getattr(torch, _AUTOCAST_DTYPES[precision])
+    return getattr(torch, _WEIGHT_DTYPES[precision]), None
+
+
+def randomize_(module: Any, seed: int) -> None:
+    """Seeded init of every parameter the architecture leaves at zero (DiT zero-inits its AdaLN
+    and output layers, which would make the flow a no-op and every precision look identical)."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for param in module.parameters():
+            if param.dim() >= 1 and torch.count_nonzero(param) == 0:
+                param.copy_(torch.randn(param.shape, generator=generator) * RANDOM_INIT_STD)
+
+
+def build_model(
+    model: str, weights: str, precision: str, compile_mode: str, device: str, seed: int = 0
+) -> BuiltModel:
+    import torch
+
+    start = time.perf_counter()
+    dev = check_device(device)
+    preset = get_preset(model)
+    resolved = resolve(weights, preset)
+    vocab_char_map, _ = f5.vocab(resolved.vocab)
+    weight_dtype, autocast_dtype = dtypes(precision)
+    torch.manual_seed(seed)
+    cfm = f5.new_cfm(preset.dit, preset.mel, vocab_char_map)
+    if resolved.checkpoint is None:
+        randomize_(cfm, seed)
+        cfm = cfm.to(device=dev, dtype=weight_dtype)
+    else:
+        cfm = f5.load_checkpoint(cfm, resolved.checkpoint, str(dev), weight_dtype)
+    cfm.eval()
+    if compile_mode != "none":
+        cfm.transformer = torch.compile(cfm.transformer, mode=compile_mode)
+    parameters = sum(p.numel() for p in cfm.parameters())
+    log.info("built %s (%s weights, %.1f M params) on %s", model, resolved.kind, parameters / 1e6, dev)
+    return BuiltModel(
+        cfm=cfm,
+        preset=preset,
+        weights=resolved,
+        device=dev,
+        weight_dtype=weight_dtype,
+        autocast_dtype=autocast_dtype,
+        compile_mode=compile_mode,
+        vocab_char_map=vocab_char_map,
+        build_s=time.perf_counter() - start,
+        parameters=parameters,
+    )
+
+
+def build_vocos(model: str, weights: str, device: str, seed: int = 0) -> Any:
+    """The PyTorch Vocos (fp32, eval) every backend starts from and is checked against."""
+    import torch
+
+    dev = check_device(device)
+    preset = get_preset(model)
+    resolved = resolve(weights, preset)
+    if resolved.vocos_dir is not None:
+        return f5.load_vocos_dir(resolved.vocos_dir, str(dev)).eval()
+    from vocos import Vocos
+    from vocos.feature_extractors import MelSpectrogramFeatures
+    from vocos.heads import ISTFTHead
+    from vocos.models import VocosBackbone
+
+    torch.manual_seed(seed + 1)
+    mel = preset.mel
+    vocos = Vocos(
+        feature_extractor=MelSpectrogramFeatures(
+            sample_rate=mel["target_sample_rate"],
+            n_fft=mel["n_fft"],
+            hop_length=mel["hop_length"],
+            n_mels=mel["n_mel_channels"],
+            padding="center",
+        ),
+        backbone=VocosBackbone(input_channels=mel["n_mel_channels"], **preset.vocos),
+        head=ISTFTHead(
+            dim=preset.vocos["dim"], n_fft=mel["n_fft"], hop_length=mel["hop_length"], padding="same"
+        ),
+    )
+    return vocos.to(dev).eval()

@@ -1,0 +1,84 @@
+"""The one place that imports f5-tts; it wraps the library's traps (see FACTS in the README).
+
+- f5-tts prints to stdout: its output is routed to this module's logger.
+- ``f5_tts.infer.utils_infer`` changes process state at import (env vars, sys.path, matplotlib
+  backend) and reads the hub for empty reference texts: only its loaders are used, with every
+  argument passed explicitly.
+- ``load_checkpoint`` picks fp16 silently on CUDA when ``dtype`` is None: we always pass one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+from collections.abc import Iterator
+from importlib.resources import files
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Capture f5-tts's prints and forward them to the debug log."""
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        yield
+    text = buffer.getvalue().strip()
+    if text:
+        log.debug("f5-tts: %s", text)
+
+
+def package_file(relative: str) -> str:
+    """Path of a file shipped inside the f5-tts package, e.g. 'infer/examples/vocab.txt'."""
+    return str(files("f5_tts").joinpath(relative))
+
+
+def vocab(vocab_file: str | None = None) -> tuple[dict[str, int], int]:
+    from f5_tts.model.utils import get_tokenizer
+
+    result: tuple[dict[str, int], int] = get_tokenizer(
+        vocab_file or package_file("infer/examples/vocab.txt"), "custom"
+    )
+    return result
+
+
+def tokenize(texts: list[str], vocab_char_map: dict[str, int]) -> torch.Tensor:
+    """Text to token ids exactly as f5-tts's inference does (pinyin conversion, char map)."""
+    from f5_tts.model.utils import convert_char_to_pinyin, list_str_to_idx
+
+    tokens: torch.Tensor = list_str_to_idx(convert_char_to_pinyin(texts), vocab_char_map)
+    return tokens
+
+
+def new_cfm(dit_arch: dict[str, Any], mel: dict[str, Any], vocab_char_map: dict[str, int]) -> Any:
+    """f5-tts's own CFM around its DiT, as ``load_model`` builds it (Euler ODE)."""
+    with quiet():
+        from f5_tts.model import CFM, DiT
+
+    return CFM(
+        transformer=DiT(**dit_arch, text_num_embeds=len(vocab_char_map), mel_dim=mel["n_mel_channels"]),
+        mel_spec_kwargs=dict(mel),
+        odeint_kwargs={"method": "euler"},
+        vocab_char_map=vocab_char_map,
+    )
+
+
+def load_checkpoint(model: Any, path: str, device: str, dtype: torch.dtype) -> Any:
+    """f5-tts's loader (safetensors, or torch.load with weights_only=True), dtype always explicit."""
+    with quiet():
+        from f5_tts.infer.utils_infer import load_checkpoint as f5_load_checkpoint
+
+        return f5_load_checkpoint(model, path, device, dtype=dtype, use_ema=True)
+
+
+def load_vocos_dir(local_dir: str, device: str) -> Any:
+    """f5-tts's Vocos loader on a local directory holding config.yaml and pytorch_model.bin."""
+    with quiet():
+        from f5_tts.infer.utils_infer import load_vocoder
+
+        return load_vocoder("vocos", is_local=True, local_path=local_dir, device=device)

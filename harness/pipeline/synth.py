@@ -1,0 +1,158 @@
+"""Synthesis with per-stage times: audio prep, text to tokens, the ODE loop, vocoder, total."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from harness.errors import InputError
+from harness.pipeline.audio import read_audio
+from harness.pipeline.f5 import tokenize
+from harness.timing import StageTimer
+
+if TYPE_CHECKING:
+    import torch
+
+    from harness.pipeline.build import BuiltModel
+    from harness.vocoders.base import VocoderBackend
+
+TARGET_RMS = 0.1  # f5-tts's loudness normalization of the reference
+STAGES = ("audio_prep", "text_to_tokens", "ode", "vocoder")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Prepared reference speech: normalized samples on the device and their mel (cached)."""
+
+    audio: torch.Tensor
+    mel: torch.Tensor
+    rms: float
+    frames: int
+
+
+@dataclass
+class Synthesis:
+    waveform: np.ndarray  # [batch, samples], float32
+    sample_rate: int
+    audio_s: float  # generated seconds, summed over the batch
+    total_s: float
+    stages_s: dict[str, float]
+    clock: str
+    mel: torch.Tensor | None = field(default=None, repr=False)
+
+    @property
+    def rtf(self) -> float:
+        return self.total_s / self.audio_s
+
+
+class Synthesizer:
+    """F5-TTS + a vocoder backend; reuses each reference's mel across calls, as the service does."""
+
+    def __init__(self, model: BuiltModel, vocoder: VocoderBackend) -> None:
+        self.model = model
+        self.vocoder = vocoder
+        self.sample_rate = int(model.preset.mel["target_sample_rate"])
+        self.hop = int(model.preset.mel["hop_length"])
+        self._references: dict[str, Reference] = {}
+
+    def reference(self, audio_spec: str) -> Reference:
+        cached = self._references.get(audio_spec)
+        if cached is not None:
+            return cached
+        import torch
+        from scipy.signal import resample_poly
+
+        samples, rate = read_audio(audio_spec)
+        if rate != self.sample_rate:
+            samples = resample_poly(samples, self.sample_rate, rate).astype(np.float32)
+        rms = float(np.sqrt(np.mean(np.square(samples))))
+        if rms == 0.0:
+            raise InputError(f"reference audio is silent: {audio_spec}")
+        if rms < TARGET_RMS:
+            samples = samples * (TARGET_RMS / rms)
+        audio = torch.from_numpy(samples).unsqueeze(0).to(self.model.device)
+        with torch.inference_mode():
+            mel = self.model.cfm.mel_spec(audio).permute(0, 2, 1)  # [1, frames, n_mels]
+        ref = Reference(audio=audio, mel=mel, rms=rms, frames=int(mel.shape[1]))
+        self._references[audio_spec] = ref
+        return ref
+
+    def _frames(self, ref: Reference, ref_text: str, text: str, duration_s: float | None) -> int:
+        if duration_s is not None:
+            return ref.frames + int(duration_s * self.sample_rate / self.hop)
+        speed = 0.3 if len(text.encode("utf-8")) < 10 else 1.0  # f5-tts's rule for short texts
+        per_byte = ref.frames / len(ref_text.encode("utf-8"))
+        return ref.frames + int(per_byte * len(text.encode("utf-8")) / speed)
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        import torch
+
+        if self.model.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.model.device.type, dtype=self.model.autocast_dtype)
+
+    def synthesize(
+        self,
+        reference_audio: str,
+        reference_text: str,
+        text: str,
+        *,
+        nfe: int,
+        cfg_strength: float = 2.0,
+        sway_sampling_coef: float = -1.0,
+        seed: int = 0,
+        use_epss: bool = True,
+        duration_s: float | None = None,
+        batch_size: int = 1,
+        inject_slowdown: float = 0.0,
+        keep_mel: bool = False,
+    ) -> Synthesis:
+        import torch
+
+        if not text.strip():
+            raise InputError("text to speak is empty")
+        if not reference_text.strip():
+            raise InputError("reference text is empty (f5-tts would download Whisper to transcribe it)")
+        if nfe < 1:
+            raise InputError(f"NFE must be >= 1, got {nfe}")
+        if reference_text[-1:].isascii() and not reference_text.endswith(" "):
+            reference_text = reference_text + " "  # as f5-tts does for a one-byte last character
+        timer = StageTimer(self.model.device, inject_slowdown=inject_slowdown)
+        with torch.inference_mode(), timer:
+            with timer.stage("audio_prep"):
+                ref = self.reference(reference_audio)
+                cond = ref.mel.expand(batch_size, -1, -1)
+            with timer.stage("text_to_tokens"):
+                tokens = tokenize([reference_text + text] * batch_size, self.model.vocab_char_map)
+                tokens = tokens.to(self.model.device)
+                frames = self._frames(ref, reference_text, text, duration_s)
+            with timer.stage("ode"), self._autocast():
+                out, _ = self.model.cfm.sample(
+                    cond=cond,
+                    text=tokens,
+                    duration=frames,
+                    steps=nfe,
+                    cfg_strength=cfg_strength,
+                    sway_sampling_coef=sway_sampling_coef,
+                    seed=seed,
+                    use_epss=use_epss,
+                )
+                mel = out.to(torch.float32)[:, ref.frames :, :].permute(0, 2, 1).contiguous()
+            with timer.stage("vocoder"):
+                wave = self.vocoder.decode(mel)
+                if ref.rms < TARGET_RMS:
+                    wave = wave * (ref.rms / TARGET_RMS)
+                waveform = wave.float().cpu().numpy()
+        audio_s = waveform.shape[0] * waveform.shape[1] / self.sample_rate
+        return Synthesis(
+            waveform=waveform,
+            sample_rate=self.sample_rate,
+            audio_s=audio_s,
+            total_s=timer.total_s,
+            stages_s=timer.stages_s(),
+            clock=timer.clock,
+            mel=mel if keep_mel else None,
+        )

@@ -1,0 +1,1 @@
+"""What machine state a result was measured in: fingerprint, telemetry sources, preflight."""

@@ -1,0 +1,1 @@
+"""Reports from results.json: markdown summary, HTML with plots, comparisons."""

@@ -1,0 +1,74 @@
+"""The markdown summary table of a sweep (``summary.md``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.results import Record, Results
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def verdict(record: Record) -> str:
+    if record.status != "ok":
+        return "error"
+    levels = [v.get("level", "good") for v in record.verdicts.values() if isinstance(v, dict)]
+    for level in ("critical", "warning"):
+        if level in levels:
+            return "FAIL" if level == "critical" else "warning"
+    return "pass"
+
+
+def table(results: Results) -> str:
+    header = (
+        "| configuration | verdict | RTF median [95% CI] | CV | p95 | first call s | audio s "
+        "| ode ms | vocoder ms | vocoder share | error |"
+    )
+    lines = [header, "|" + "|".join("---" for _ in range(header.count("|") - 1)) + "|"]
+    for record in sorted(results.records, key=lambda r: r.id):
+        rtf = record.rtf or {}
+        stages = record.stages_ms
+        share = (
+            stages.get("vocoder", 0.0) / stages["total"] if stages.get("total") else None
+        )
+        audio = record.runs[0].audio_s if record.runs else None
+        ci = f" [{_fmt(rtf.get('ci_low'))}, {_fmt(rtf.get('ci_high'))}]" if rtf else ""
+        error = (record.error or {}).get("message", "").replace("|", "/")[:120]
+        lines.append(
+            f"| {record.id} | {verdict(record)} | {_fmt(rtf.get('median'))}{ci} | "
+            f"{_fmt(rtf.get('cv'), 2)} | {_fmt(rtf.get('p95'))} | {_fmt(record.first_call_s, 3)} | "
+            f"{_fmt(audio, 3)} | {_fmt(stages.get('ode'), 4)} | {_fmt(stages.get('vocoder'), 3)} | "
+            f"{_fmt(share, 2)} | {error} |"
+        )
+    return "\n".join(lines)
+
+
+def markdown(results: Results) -> str:
+    platform = results.platform
+    from harness.platform.fingerprint import accelerator_name
+
+    ok = sum(r.status == "ok" for r in results.records)
+    failed = len(results.records) - ok
+    cost = results.sweep_cost_s
+    head = [
+        f"# {results.suite.get('name', 'sweep')}: {ok} measured, {failed} failed ({results.status})",
+        "",
+        f"- machine: {accelerator_name(platform)}; fingerprint `{platform.get('key', '?')}`; "
+        f"clocks locked: {platform.get('clocks_locked')}",
+        f"- weights: {', '.join(sorted({r.weights_kind for r in results.records if r.weights_kind})) or '-'}"
+        f"; clock: {', '.join(sorted({r.clock for r in results.records if r.clock})) or '-'}",
+        f"- git: {results.git.get('commit', '?')}{' (dirty)' if results.git.get('dirty') else ''}; "
+        f"started {results.created_utc}, finished {results.finished_utc or '-'}",
+    ]
+    if cost:
+        head.append(
+            "- sweep cost s: "
+            + ", ".join(f"{k[:-2] if k.endswith('_s') else k} {v:.1f}" for k, v in cost.items())
+        )
+    return "\n".join([*head, "", table(results), ""])

@@ -1,0 +1,138 @@
+"""Result records and their versioned JSON file (``results.json``): the one output of a sweep.
+
+Everything downstream (gates, reports, tracking) reads this file and never touches a model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from harness.errors import InputError
+from harness.stats import Summary
+
+SCHEMA = "tts-harness/results"
+SCHEMA_VERSION = 1
+RESULTS_FILE = "results.json"
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class RunSample:
+    """One timed synthesis call."""
+
+    total_s: float
+    audio_s: float
+    rtf: float
+    stages_s: dict[str, float]
+
+
+@dataclass
+class Record:
+    """Everything measured for one configuration; ``status`` is 'ok' or 'error'."""
+
+    id: str
+    config: dict[str, Any]
+    status: str = "ok"
+    error: dict[str, str] | None = None
+    weights_kind: str = ""
+    clock: str = ""
+    build_s: float | None = None
+    first_call_s: float | None = None
+    warmup_runs: int = 0
+    runs: list[RunSample] = field(default_factory=list)
+    rtf: dict[str, Any] | None = None
+    stages_ms: dict[str, float] = field(default_factory=dict)
+    vocoder: dict[str, Any] = field(default_factory=dict)
+    telemetry: dict[str, Any] = field(default_factory=dict)
+    quality: dict[str, Any] = field(default_factory=dict)
+    samples: list[str] = field(default_factory=list)
+    verdicts: dict[str, Any] = field(default_factory=dict)
+    started_utc: str = ""
+    finished_utc: str = ""
+
+    def summarize(self) -> None:
+        """Derive statistics from the raw runs (the one place they are computed)."""
+        if not self.runs:
+            return
+        self.rtf = Summary.of([r.rtf for r in self.runs]).as_dict()
+        names = sorted({name for r in self.runs for name in r.stages_s})
+        self.stages_ms = {
+            name: 1000.0 * sorted(r.stages_s.get(name, 0.0) for r in self.runs)[len(self.runs) // 2]
+            for name in names
+        }
+        self.stages_ms["total"] = 1000.0 * sorted(r.total_s for r in self.runs)[len(self.runs) // 2]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Record:
+        data = dict(data)
+        data["runs"] = [RunSample(**r) for r in data.get("runs", [])]
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class Results:
+    """A sweep: its suite, where and when it ran, and one record per configuration."""
+
+    suite: dict[str, Any]
+    platform: dict[str, Any] = field(default_factory=dict)
+    git: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    records: list[Record] = field(default_factory=list)
+    status: str = "running"
+    created_utc: str = field(default_factory=utc_now)
+    finished_utc: str = ""
+    sweep_cost_s: dict[str, float] = field(default_factory=dict)
+    schema: str = SCHEMA
+    schema_version: int = SCHEMA_VERSION
+
+    def record(self, run_id: str) -> Record | None:
+        return next((r for r in self.records if r.id == run_id), None)
+
+    def upsert(self, record: Record) -> None:
+        self.records = [r for r in self.records if r.id != record.id] + [record]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def save(self, out_dir: Path) -> Path:
+        """Atomic write: an interrupted sweep leaves the last complete file behind."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / RESULTS_FILE
+        fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".results-", suffix=".json")
+        with os.fdopen(fd, "w") as handle:
+            json.dump(self.to_dict(), handle, indent=1, default=str)
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, where: Path) -> Results:
+        path = where / RESULTS_FILE if where.is_dir() else where
+        if not path.is_file():
+            raise InputError(f"no {RESULTS_FILE} in {where}: not a results directory (run `tts-harness run`)")
+        try:
+            data = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path} is not valid JSON ({exc}): the sweep may have been cut off") from None
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+            raise InputError(f"{path} is not a tts-harness results file")
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise InputError(
+                f"{path} has results schema version {version}; this harness reads version {SCHEMA_VERSION}"
+            )
+        try:
+            records = [Record.from_dict(r) for r in data.pop("records", [])]
+            known = set(cls.__dataclass_fields__)
+            return cls(records=records, **{k: v for k, v in data.items() if k in known})
+        except TypeError as exc:
+            raise InputError(f"{path} is incomplete: {exc}") from None

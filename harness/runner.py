@@ -1,0 +1,271 @@
+"""Runs a suite's matrix: builds once, measures, writes results after every configuration, resumes."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.config import RunConfig, SuiteConfig
+from harness.errors import HarnessError
+from harness.pipeline.build import BuiltModel, build_model, build_vocos, check_device
+from harness.pipeline.synth import Synthesis, Synthesizer
+from harness.results import Record, Results, RunSample, utc_now
+from harness.stats import Summary
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    out_dir: Path
+    resume: bool = False
+    inject_slowdown: float = 0.0  # fraction of the ODE loop's time added inside the timed region
+    save_audio: bool = True
+    progress: bool = True
+
+
+class BuildCache:
+    """One model per build key and one PyTorch Vocos per (model, weights, device), kept while
+    consecutive configurations share them; ``builds`` counts real model builds."""
+
+    def __init__(self) -> None:
+        self.builds = 0
+        self._model: tuple[tuple[str, ...], BuiltModel] | None = None
+        self._vocos: dict[tuple[str, str, str], Any] = {}
+        self._backends: dict[tuple[str, str, str, str], Any] = {}
+
+    def model(self, run: RunConfig) -> BuiltModel:
+        if self._model is not None and self._model[0] == run.build_key:
+            return self._model[1]
+        self._model = None
+        gc.collect()
+        built = build_model(run.model, run.weights, run.precision, run.compile_mode, run.device, run.seed)
+        self.builds += 1
+        self._model = (run.build_key, built)
+        return built
+
+    def vocos(self, run: RunConfig) -> Any:
+        key = (run.model, run.weights, run.device)
+        if key not in self._vocos:
+            self._vocos[key] = build_vocos(run.model, run.weights, run.device, run.seed)
+        return self._vocos[key]
+
+    def vocoder(self, run: RunConfig, options: dict[str, Any]) -> Any:
+        from harness.vocoders.registry import backend_class
+
+        key = (run.vocoder, run.model, run.weights, run.device)
+        if key not in self._backends:
+            vocos = self.vocos(run)
+            self._backends[key] = backend_class(run.vocoder)(vocos, check_device(run.device), options)
+        return self._backends[key]
+
+
+def _error_record(record: Record, exc: BaseException) -> Record:
+    import torch
+
+    kind = "oom" if isinstance(exc, torch.cuda.OutOfMemoryError) else type(exc).__name__
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    record.status = "error"
+    record.error = {"type": kind, "message": message[:500]}
+    if not isinstance(exc, HarnessError):
+        record.error["traceback"] = "".join(traceback.format_exception(exc))[-2000:]
+    if kind == "oom":
+        torch.cuda.empty_cache()
+    return record
+
+
+class Runner:
+    def __init__(self, suite: SuiteConfig, options: RunOptions) -> None:
+        self.suite = suite
+        self.options = options
+        self.cache = BuildCache()
+        self.cost = {"build_s": 0.0, "first_call_s": 0.0, "warmup_s": 0.0, "timed_s": 0.0, "other_s": 0.0}
+
+    # ---- one configuration ---------------------------------------------------------------
+
+    def _call(self, synth: Synthesizer, run: RunConfig, text_index: int, slowdown: float = 0.0) -> Synthesis:
+        item = self.suite.texts[text_index]
+        return synth.synthesize(
+            item.reference_audio,
+            item.reference_text,
+            item.text,
+            nfe=run.nfe,
+            cfg_strength=run.cfg_strength,
+            sway_sampling_coef=run.sway_sampling_coef,
+            seed=run.seed,
+            use_epss=run.use_epss,
+            duration_s=item.duration_s,
+            batch_size=run.batch_size,
+            inject_slowdown=slowdown,
+        )
+
+    def _warm_up(self, synth: Synthesizer, run: RunConfig) -> int:
+        timing = self.suite.timing
+        totals: list[float] = []
+        count = 0
+        while count < timing.max_warmup:
+            for index in range(len(self.suite.texts)):
+                totals.append(self._call(synth, run, index).total_s)
+            count += 1
+            if count < timing.warmup:
+                continue
+            if not timing.until_stable:
+                break
+            last = totals[-3 * len(self.suite.texts) :]
+            if len(last) >= 3 and Summary.of(last).cv < timing.stable_cv:
+                break
+        return count
+
+    def measure(self, run: RunConfig, on_run: Callable[[], None] | None = None) -> Record:
+        """Build (or reuse), first call, warm up, time; never raises for a failing configuration."""
+        record = Record(id=run.id, config=run.as_dict(), started_utc=utc_now())
+        try:
+            t0 = time.perf_counter()
+            builds_before = self.cache.builds
+            model = self.cache.model(run)
+            vocoder = self.cache.vocoder(run, {})
+            if self.cache.builds > builds_before:
+                record.build_s = model.build_s
+            self.cost["build_s"] += time.perf_counter() - t0
+            record.weights_kind = model.weights.kind
+            synth = Synthesizer(model, vocoder)
+            t0 = time.perf_counter()
+            first = self._call(synth, run, 0)
+            record.first_call_s = first.total_s
+            self.cost["first_call_s"] += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            record.warmup_runs = self._warm_up(synth, run)
+            self.cost["warmup_s"] += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            for _ in range(self.suite.timing.repeats):
+                for index in range(len(self.suite.texts)):
+                    result = self._call(synth, run, index, self.options.inject_slowdown)
+                    record.runs.append(
+                        RunSample(result.total_s, result.audio_s, result.rtf, result.stages_s)
+                    )
+                    record.clock = result.clock
+                if on_run:
+                    on_run()
+            self.cost["timed_s"] += time.perf_counter() - t0
+            record.vocoder = dict(vocoder.info)
+            if self.options.save_audio:
+                record.samples = self._save_audio(run, result)
+            record.summarize()
+        except Exception as exc:
+            log.warning("%s failed: %s", run.id, exc)
+            _error_record(record, exc)
+        record.finished_utc = utc_now()
+        return record
+
+    def _save_audio(self, run: RunConfig, result: Synthesis) -> list[str]:
+        from harness.pipeline.audio import write_wav
+
+        relative = f"samples/{run.full_id}.wav"
+        write_wav(self.options.out_dir / relative, result.waveform[0], result.sample_rate)
+        return [relative]
+
+    # ---- the sweep -----------------------------------------------------------------------
+
+    def validate_inputs(self) -> None:
+        """Fail fast, before any build, on what would fail every configuration alike."""
+        from harness.pipeline.audio import read_audio
+        from harness.pipeline.presets import get_preset
+        from harness.pipeline.weights import resolve
+
+        for device in sorted({r.device for r in self.suite.runs}):
+            check_device(device)
+        for model, weights in sorted({(r.model, r.weights) for r in self.suite.runs}):
+            resolve(weights, get_preset(model))
+        for item in self.suite.texts:
+            read_audio(item.reference_audio)
+
+    def start(self) -> Results:
+        from harness.platform import fingerprint
+        from harness.platform.software import git_info
+
+        if self.options.resume:
+            results = Results.load(self.options.out_dir)
+            if results.suite.get("sha256") != self.suite.sha256:
+                log.warning("suite file changed since the interrupted sweep; resuming anyway")
+        else:
+            results = Results(
+                suite={
+                    "name": self.suite.name,
+                    "path": self.suite.path,
+                    "sha256": self.suite.sha256,
+                    "thresholds": _plain(self.suite.thresholds),
+                    "timing": _plain(self.suite.timing),
+                    "texts": [_plain(t) for t in self.suite.texts],
+                },
+                platform=fingerprint.collect(),
+                git=git_info(),
+                options={"inject_slowdown": self.options.inject_slowdown},
+            )
+        results.status = "running"
+        results.save(self.options.out_dir)
+        return results
+
+    def run(self) -> Results:
+        self.validate_inputs()
+        results = self.start()
+        done = {r.id for r in results.records}
+        todo = sorted(
+            (r for r in self.suite.runs if r.id not in done), key=lambda r: (r.build_key, r.nfe, r.vocoder)
+        )
+        sweep_start = time.perf_counter()
+        bar = _progress(len(todo), self.suite.timing.repeats, self.options.progress)
+        try:
+            for run in todo:
+                bar.set_description(run.id)
+                record = self.measure(run, on_run=lambda: bar.update_runs(1))
+                results.upsert(record)
+                results.save(self.options.out_dir)
+                bar.next_config()
+            results.status = "complete"
+        except KeyboardInterrupt:
+            results.status = "interrupted"
+            raise
+        finally:
+            bar.close()
+            wall = time.perf_counter() - sweep_start
+            self.cost["other_s"] = max(0.0, wall - sum(v for k, v in self.cost.items() if k != "other_s"))
+            results.sweep_cost_s = {**self.cost, "wall_s": wall, "model_builds": float(self.cache.builds)}
+            results.finished_utc = utc_now()
+            results.save(self.options.out_dir)
+        return results
+
+
+def _plain(obj: Any) -> Any:
+    from dataclasses import asdict, is_dataclass
+
+    return asdict(obj) if is_dataclass(obj) and not isinstance(obj, type) else obj
+
+
+class _progress:
+    """Two tqdm bars on stderr: configurations, and timed runs of the current one."""
+
+    def __init__(self, configs: int, repeats: int, enabled: bool) -> None:
+        from tqdm import tqdm
+
+        self.configs = tqdm(total=configs, unit="config", position=0, disable=not enabled, leave=True)
+        self.runs = tqdm(total=repeats, unit="run", position=1, disable=not enabled, leave=False)
+
+    def set_description(self, text: str) -> None:
+        self.configs.set_description(text)
+
+    def update_runs(self, n: int) -> None:
+        self.runs.update(n)
+
+    def next_config(self) -> None:
+        self.configs.update(1)
+        self.runs.reset()
+
+    def close(self) -> None:
+        self.runs.close()
+        self.configs.close()

@@ -1,0 +1,1 @@
+"""Vocoder backends: mel spectrogram in, waveform out, each checked against PyTorch Vocos."""
