@@ -170,6 +170,8 @@ class SuiteConfig:
     timing: TimingConfig = field(default_factory=TimingConfig)
     thresholds: Thresholds = field(default_factory=Thresholds)
     preflight: str = "tag"
+    power_mode: str | None = None
+    vocoder_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     description: str = ""
     sha256: str = ""
 
@@ -198,7 +200,9 @@ _MATRIX_AXES = {
     "batch_size": "batch_size",
 }
 _SYNTHESIS_KEYS = ("cfg_strength", "sway_sampling_coef", "use_epss", "seed")
-_TOP_KEYS = ("suite", "matrix", "synthesis", "texts", "timing", "thresholds", "preflight", "exclude")
+_TOP_KEYS = (
+    "suite", "matrix", "synthesis", "texts", "timing", "thresholds", "preflight", "exclude", "vocoder_options",
+)
 
 
 def _check_keys(table: Mapping[str, Any], allowed: Iterable[str], where: str, path: Path) -> None:
@@ -300,8 +304,21 @@ def load_suite(name: str | Path) -> SuiteConfig:
         )
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    preflight = data.get("preflight", "tag")
-    check_choice("preflight policy", preflight, PREFLIGHT_POLICIES)
+    preflight_raw = data.get("preflight", {})
+    _check_keys(preflight_raw, ("policy", "power_mode"), "[preflight]", path)
+    preflight = preflight_raw.get("policy", "tag")
+    try:
+        check_choice("preflight policy", preflight, PREFLIGHT_POLICIES)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    vocoder_options = data.get("vocoder_options", {})
+    from harness.vocoders import registry
+
+    for backend in vocoder_options:
+        try:
+            registry.check_name(backend)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: [vocoder_options]: {exc}") from None
     return SuiteConfig(
         name=head.get("name", path.stem),
         description=head.get("description", ""),
@@ -311,5 +328,7 @@ def load_suite(name: str | Path) -> SuiteConfig:
         timing=timing,
         thresholds=thresholds,
         preflight=preflight,
+        power_mode=preflight_raw.get("power_mode"),
+        vocoder_options=vocoder_options,
         sha256=hashlib.sha256(raw_bytes).hexdigest(),
     )

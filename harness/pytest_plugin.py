@@ -1,0 +1,185 @@
+"""pytest plugin: ``pytest suites/ --suite perf.toml`` collects one test per configuration.
+
+Hooks and options live here; the work is delegated to ``runner`` (measurement) and ``gates``
+(verdicts). State lives in one ``TTSSession`` kept in ``config.stash``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.config import RunConfig, SuiteConfig, load_suite
+from harness.errors import BackendUnavailable, ConfigError, HarnessError
+from harness.gates import describe, threshold_verdicts
+from harness.results import Record, Results
+from harness.runner import Runner, RunOptions
+
+
+class ThresholdWarning(UserWarning):
+    """A measurement in the warning band of a suite threshold."""
+
+
+def _csv(kind: Callable[[str], Any], option: str) -> Callable[[str], list[Any]]:
+    def parse(text: str) -> list[Any]:
+        try:
+            return [kind(part.strip()) for part in text.split(",") if part.strip()]
+        except ValueError:
+            raise pytest.UsageError(f"{option}: not a comma-separated list: {text!r}") from None
+
+    return parse
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("tts-harness", "tts-harness benchmark suites")
+    group.addoption("--suite", help="suite TOML under suites/ to collect (default: none)")
+    group.addoption("--tts-out", help="results directory (default: reports/runs/<suite>-pytest)")
+    group.addoption("--nfe", help="keep these NFE values, e.g. 8,16 (default: all)")
+    group.addoption("--precision", help="keep these precisions (default: all)")
+    group.addoption("--compile", dest="compile_mode", help="keep these compile modes (default: all)")
+    group.addoption("--vocoder", help="keep these vocoder backends (default: all)")
+    group.addoption("--tts-device", dest="tts_device", help="keep these devices (default: all)")
+    group.addoption(
+        "--inject-slowdown", type=float, default=0.0,
+        help="fraction of the ODE loop's time added inside the timed region (default: 0)",
+    )
+
+
+class TTSSession:
+    """The suite, one shared runner (models built once per build key) and the results."""
+
+    def __init__(self, suite: SuiteConfig, out_dir: Path, inject_slowdown: float) -> None:
+        self.suite = suite
+        self.out_dir = out_dir
+        self.runner = Runner(suite, RunOptions(out_dir=out_dir, inject_slowdown=inject_slowdown, progress=False))
+        self.results: Results | None = None
+        self.warned: dict[str, list[str]] = {}
+
+    def start(self) -> Results:
+        if self.results is None:
+            self.runner.validate_inputs()
+            self.results = self.runner.start()
+        return self.results
+
+    def measure(self, run: RunConfig, benchmark: Any) -> Record:
+        results = self.start()
+
+        def rounds(round_fn: Callable[[], None], count: int) -> object:
+            return benchmark.pedantic(round_fn, rounds=count, iterations=1, warmup_rounds=0)
+
+        record = self.runner.measure(run, timed_rounds=rounds)
+        record.verdicts.update(threshold_verdicts(record, self.suite.thresholds))
+        results.upsert(record)
+        results.save(self.out_dir)
+        if record.rtf:
+            benchmark.extra_info.update(
+                {"config": run.id, "rtf": record.rtf, "stages_ms": record.stages_ms,
+                 "first_call_s": record.first_call_s, "weights": record.weights_kind}
+            )
+        return record
+
+
+_SESSION = pytest.StashKey[TTSSession]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "tts_config: a suite configuration collected by tts-harness")
+    name = config.getoption("suite", default=None)
+    if not name:
+        return
+    try:
+        suite = load_suite(name)
+        axes = {
+            "nfe": config.getoption("nfe"), "precision": config.getoption("precision"),
+            "compile_mode": config.getoption("compile_mode"), "vocoder": config.getoption("vocoder"),
+            "device": config.getoption("tts_device"),
+        }
+        kinds = {"nfe": int}
+        suite = suite.narrowed(
+            **{k: _csv(kinds.get(k, str), f"--{k}")(v) if v else None for k, v in axes.items()}
+        )
+    except ConfigError as exc:
+        raise pytest.UsageError(f"tts-harness: {exc}") from None
+    out = Path(config.getoption("tts_out") or f"reports/runs/{suite.name}-pytest")
+    config.stash[_SESSION] = TTSSession(suite, out, config.getoption("inject_slowdown"))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "tts_config" not in metafunc.fixturenames:
+        return
+    session = metafunc.config.stash.get(_SESSION, None)
+    if session is None:
+        metafunc.parametrize(
+            "tts_config",
+            [pytest.param(None, marks=pytest.mark.skip(reason="no --suite given"))],
+            ids=["no-suite"],
+        )
+        return
+    runs = sorted(session.suite.runs, key=lambda r: (r.build_key, r.nfe, r.vocoder))
+    unique = len({r.id for r in runs}) == len(runs)
+    metafunc.parametrize(
+        "tts_config",
+        [pytest.param(r, marks=pytest.mark.tts_config) for r in runs],
+        ids=[r.id if unique else r.full_id for r in runs],
+    )
+
+
+@pytest.fixture(scope="session")
+def tts_session(request: pytest.FixtureRequest) -> TTSSession:
+    session = request.config.stash.get(_SESSION, None)
+    if session is None:
+        pytest.skip("no --suite given")
+    return session
+
+
+@pytest.fixture
+def tts_measure(tts_session: TTSSession, benchmark: Any) -> Callable[[RunConfig], Record]:
+    """Measure a configuration and apply the suite's thresholds: critical fails, warning warns."""
+
+    def measure(run: RunConfig) -> Record:
+        try:
+            record = tts_session.measure(run, benchmark)
+        except HarnessError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        if record.status != "ok":
+            error = record.error or {}
+            message = f"{run.id}: {error.get('type')}: {error.get('message')}"
+            if error.get("type") == BackendUnavailable.__name__:
+                pytest.skip(message)
+            pytest.fail(message, pytrace=False)
+        critical = [describe(k, v) for k, v in record.verdicts.items() if v["level"] == "critical"]
+        warning = [describe(k, v) for k, v in record.verdicts.items() if v["level"] == "warning"]
+        if warning:
+            tts_session.warned[run.id] = warning
+            for text in warning:
+                warnings.warn(ThresholdWarning(f"{run.id}: {text}"), stacklevel=2)
+        if critical:
+            pytest.fail(f"{run.id}: " + "; ".join(critical), pytrace=False)
+        return record
+
+    return measure
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    session = config.stash.get(_SESSION, None)
+    if session is None or session.results is None:
+        return
+    from harness.report.summary import markdown
+
+    results = session.results
+    results.status = "complete"
+    results.sweep_cost_s = {**session.runner.cost, "model_builds": float(session.runner.cache.builds)}
+    results.save(session.out_dir)
+    text = markdown(results)
+    (session.out_dir / "summary.md").write_text(text)
+    terminalreporter.section("tts-harness")
+    terminalreporter.write_line(text)
+    for run_id, texts in session.warned.items():
+        terminalreporter.write_line(f"WARNING {run_id}: {'; '.join(texts)}")
+    terminalreporter.write_line(
+        f"tts-harness: {session.runner.cache.builds} model build(s); results in {session.out_dir}"
+    )
