@@ -67,8 +67,11 @@ class BuildCache:
 
         key = (run.vocoder, run.model, run.weights, run.device)
         if key not in self._backends:
-            vocos = self.vocos(run)
-            self._backends[key] = backend_class(run.vocoder)(vocos, check_device(run.device), options)
+            from harness.vocoders.check import check_backend
+
+            backend = backend_class(run.vocoder)(self.vocos(run), check_device(run.device), options)
+            backend.info.update(check_backend(backend))
+            self._backends[key] = backend
         return self._backends[key]
 
 
@@ -76,7 +79,8 @@ def _error_record(record: Record, exc: BaseException) -> Record:
     import torch
 
     kind = "oom" if isinstance(exc, torch.cuda.OutOfMemoryError) else type(exc).__name__
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    message = " ".join(lines[:2]) if lines and lines[0].endswith(":") else (lines or [kind])[0]
     record.status = "error"
     record.error = {"type": kind, "message": message[:500]}
     if not isinstance(exc, HarnessError):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import warnings
 from collections.abc import Iterator
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
@@ -24,9 +25,11 @@ log = logging.getLogger(__name__)
 
 @contextlib.contextmanager
 def quiet() -> Iterator[None]:
-    """Capture f5-tts's prints and forward them to the debug log."""
+    """Capture f5-tts's prints and forward them to the debug log; silence pydub's import-time
+    warning about ffmpeg (audio is read with soundfile, pydub is never used here)."""
     buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
+    with contextlib.redirect_stdout(buffer), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Couldn't find ffmpeg")
         yield
     text = buffer.getvalue().strip()
     if text:

@@ -29,7 +29,9 @@ class CompiledTorchVocoder(VocoderBackend):
         import torch
 
         mode = self.options.get("mode", "default")
-        self._decode = torch.compile(vocos.decode, mode=mode, dynamic=True)
+        # Compile the modules, not ``Vocos.decode``: that method is wrapped in inference_mode,
+        # which dynamo cannot trace through.
+        self._decode = torch.compile(torch.nn.Sequential(vocos.backbone, vocos.head), mode=mode, dynamic=True)
         self.info["compile_mode"] = mode
 
     def decode(self, mel: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,62 @@
+"""Shared fixtures: offline hub, the real reference speech shipped in f5-tts, small suites."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REFERENCE = "f5tts:infer/examples/basic/basic_ref_en.wav"
+REFERENCE_TEXT = "Some call me nature, others call me mother nature."
+
+SUITE_TEMPLATE = """
+[suite]
+name = "{name}"
+[matrix]
+model = "tiny"
+weights = "{weights}"
+device = "cpu"
+nfe = {nfe}
+precision = {precision}
+compile = "none"
+vocoder = {vocoder}
+[timing]
+warmup = 0
+repeats = {repeats}
+[[texts]]
+id = "t1"
+reference_audio = "{reference}"
+reference_text = "{reference_text}"
+text = "{text}"
+{extra}
+"""
+
+
+@pytest.fixture
+def write_suite(tmp_path: Path) -> Callable[..., Path]:
+    """Write a small tiny-model suite; keyword arguments fill the template."""
+
+    def write(**overrides: object) -> Path:
+        values: dict[str, object] = {
+            "name": "t",
+            "weights": "random",
+            "nfe": "[4]",
+            "precision": '"fp32"',
+            "vocoder": '"torch"',
+            "repeats": 2,
+            "reference": REFERENCE,
+            "reference_text": REFERENCE_TEXT,
+            "text": "A short sentence to speak.",
+            "extra": "",
+        }
+        values.update(overrides)
+        path = tmp_path / f"{values['name']}.toml"
+        path.write_text(SUITE_TEMPLATE.format(**values))
+        return path
+
+    return write

@@ -1,0 +1,152 @@
+"""The console script on real input: one-line errors, a complete run, resume after a kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from harness.results import Results
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert proc.returncode != 0
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("tts-harness: error:")]
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for needle in needles:
+        assert needle in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "needles"),
+    [
+        ({"precision": '"fp12"'}, ["unknown precision 'fp12'"]),
+        ({"vocoder": '"vocos"'}, ["unknown vocoder backend 'vocos'"]),
+        ({"nfe": "[0]"}, ["NFE must be an integer >= 1"]),
+        ({"text": ""}, ["is empty"]),
+        ({"extra": "[timming]\nwarmup = 1"}, ["unknown key 'timming'", "did you mean 'timing'"]),
+        ({"reference": "/no/such/file.wav"}, ["reference audio not found: /no/such/file.wav"]),
+        ({"weights": "path:/no/such/checkpoint.safetensors"}, ["checkpoint path does not exist"]),
+    ],
+)
+def test_bad_suite_input_is_one_line(
+    write_suite: Callable[..., Path], overrides: dict[str, str], needles: list[str]
+) -> None:
+    path = write_suite(**overrides)
+    assert_one_line_error(cli("run", str(path), "--out", str(path.parent / "out")), *needles)
+
+
+def test_non_audio_reference_is_one_line(write_suite: Callable[..., Path], tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.wav"
+    bogus.write_text("this is text")
+    path = write_suite(reference=str(bogus))
+    assert_one_line_error(cli("run", str(path), "--out", str(tmp_path / "o")), "not a readable audio file")
+
+
+def test_cuda_on_a_machine_without_one_is_one_line(write_suite: Callable[..., Path], tmp_path: Path) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    path = write_suite()
+    path.write_text(path.read_text().replace('device = "cpu"', 'device = "cuda:0"'))
+    assert_one_line_error(cli("run", str(path), "--out", str(tmp_path / "o")), "no CUDA device")
+
+
+def test_hf_weights_without_cache_say_how_to_get_them(write_suite: Callable[..., Path], tmp_path: Path) -> None:
+    path = write_suite(weights="hf")
+    path.write_text(path.read_text().replace('model = "tiny"', 'model = "f5tts_v1_base"'))
+    proc = cli("run", str(path), "--out", str(tmp_path / "o"), env={"HF_HOME": str(tmp_path / "hf")})
+    assert_one_line_error(proc, "no cached checkpoint", "huggingface-cli download", "path:<dir>")
+
+
+def test_missing_suite_is_one_line(tmp_path: Path) -> None:
+    assert_one_line_error(cli("run", str(tmp_path / "absent.toml")), "suite file not found")
+
+
+def test_run_writes_results_and_summary(write_suite: Callable[..., Path], tmp_path: Path) -> None:
+    path = write_suite(nfe="[2, 4]")
+    out = tmp_path / "out"
+    proc = cli("run", str(path), "--out", str(out), "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    assert "| nfe2-fp32-compile_none-voc_torch |" in proc.stdout
+    results = Results.load(out)
+    assert results.status == "complete"
+    assert [r.id for r in sorted(results.records, key=lambda r: r.config["nfe"])] == [
+        "nfe2-fp32-compile_none-voc_torch",
+        "nfe4-fp32-compile_none-voc_torch",
+    ]
+    for record in results.records:
+        assert record.status == "ok" and record.weights_kind == "random"
+        assert len(record.runs) == 2 and all(r.rtf > 0 for r in record.runs)
+        assert record.rtf is not None and record.rtf["ci_low"] <= record.rtf["median"] <= record.rtf["ci_high"]
+        assert record.first_call_s and record.first_call_s > 0
+        assert (out / record.samples[0]).stat().st_size > 1000
+    assert results.sweep_cost_s["model_builds"] == 1
+    assert (out / "summary.md").read_text().startswith("# t:")
+
+
+def test_failing_configuration_is_a_result_and_the_sweep_goes_on(
+    write_suite: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_suite(vocoder='["torch", "onnxruntime"]', extra='[vocoder_options.onnxruntime]\nmodel = "/no/such.onnx"')
+    out = tmp_path / "out"
+    proc = cli("run", str(path), "--out", str(out), "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    records = {r.id: r for r in Results.load(out).records}
+    assert records["nfe4-fp32-compile_none-voc_torch"].status == "ok"
+    failed = records["nfe4-fp32-compile_none-voc_onnxruntime"]
+    assert failed.status == "error" and "/no/such.onnx" in failed.error["message"]  # type: ignore[index]
+    assert "| error |" in (out / "summary.md").read_text()
+    assert cli("run", str(path), "--out", str(out), "--no-progress", "--strict").returncode == 1
+
+
+def test_killed_sweep_resumes_where_it_stopped(write_suite: Callable[..., Path], tmp_path: Path) -> None:
+    path = write_suite(nfe="[2, 3, 4]", repeats=3)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", str(path), "--out", str(out), "--no-progress"],
+        cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 300
+    while time.time() < deadline:  # kill once the first configuration is on disk
+        if (out / "results.json").exists() and json.loads((out / "results.json").read_text())["records"]:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    partial = Results.load(out)
+    assert partial.status == "running" and 1 <= len(partial.records) < 3
+    first = {r.id: r.finished_utc for r in partial.records}
+    resumed = cli("run", str(path), "--resume", str(out), "--no-progress")
+    assert resumed.returncode == 0, resumed.stderr
+    final = Results.load(out)
+    assert final.status == "complete" and len(final.records) == 3
+    assert all(final.record(i).finished_utc == t for i, t in first.items())  # type: ignore[union-attr]
+
+
+def test_corrupt_results_dir_is_one_line(tmp_path: Path, write_suite: Callable[..., Path]) -> None:
+    (tmp_path / "results.json").write_text("{ half")
+    assert_one_line_error(cli("run", str(write_suite()), "--resume", str(tmp_path)), "not valid JSON")
