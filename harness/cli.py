@@ -51,7 +51,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     runner = Runner(
         suite,
         RunOptions(out_dir=out, resume=bool(args.resume), inject_slowdown=args.inject_slowdown,
-                   progress=not args.no_progress),
+                   progress=not args.no_progress, telemetry=not args.no_telemetry),
     )
     try:
         results = runner.run()
@@ -84,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="add FRACTION of the ODE loop's time inside the timed region (gate checks; default: 0)")
     run.add_argument("--strict", action="store_true", help="exit 1 when a configuration failed")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.add_argument("--no-telemetry", action="store_true", help="no clock/power sampling beside timed runs")
     add_narrowing(run)
     run.set_defaults(func=cmd_run)
 

@@ -15,6 +15,7 @@ from harness.config import RunConfig, SuiteConfig
 from harness.errors import HarnessError
 from harness.pipeline.build import BuiltModel, build_model, build_vocos, check_device
 from harness.pipeline.synth import Synthesis, Synthesizer
+from harness.platform.sampler import Sampler
 from harness.results import Record, Results, RunSample, utc_now
 from harness.stats import Summary
 
@@ -34,6 +35,7 @@ class RunOptions:
     inject_slowdown: float = 0.0  # fraction of the ODE loop's time added inside the timed region
     save_audio: bool = True
     progress: bool = True
+    telemetry: bool = True  # sample clocks, temperature and power beside the timed runs
 
 
 class BuildCache:
@@ -168,7 +170,13 @@ class Runner:
                     self.on_round()
 
             t0 = time.perf_counter()
-            (timed_rounds or _loop)(one_round, self.suite.timing.repeats)
+            if self.options.telemetry:
+                sampler = Sampler(device_index=model.device.index or 0)
+                with sampler:
+                    (timed_rounds or _loop)(one_round, self.suite.timing.repeats)
+                record.telemetry = sampler.summary(sum(r.audio_s for r in record.runs))
+            else:
+                (timed_rounds or _loop)(one_round, self.suite.timing.repeats)
             self.cost["timed_s"] += time.perf_counter() - t0
             record.vocoder = dict(vocoder.info)
             if self.options.save_audio and last:
