@@ -50,7 +50,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError("--inject-slowdown must be >= 0")
     runner = Runner(
         suite,
-        RunOptions(out_dir=out, resume=bool(args.resume), inject_slowdown=args.inject_slowdown,
+        RunOptions(out_dir=out, resume=bool(args.resume), retry_failed=args.retry_failed, inject_slowdown=args.inject_slowdown,
                    progress=not args.no_progress, telemetry=not args.no_telemetry),
     )
     try:
@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", metavar="DIR", help="complete an interrupted sweep in DIR")
     run.add_argument("--inject-slowdown", type=float, default=0.0, metavar="FRACTION",
                      help="add FRACTION of the ODE loop's time inside the timed region (gate checks; default: 0)")
+    run.add_argument("--retry-failed", action="store_true", help="with --resume: measure errored configurations again")
     run.add_argument("--strict", action="store_true", help="exit 1 when a configuration failed")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     run.add_argument("--no-telemetry", action="store_true", help="no clock/power sampling beside timed runs")

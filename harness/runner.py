@@ -32,6 +32,7 @@ def _loop(round_fn: Callable[[], None], rounds: int) -> None:
 class RunOptions:
     out_dir: Path
     resume: bool = False
+    retry_failed: bool = False  # on resume, measure again the configurations that errored
     inject_slowdown: float = 0.0  # fraction of the ODE loop's time added inside the timed region
     save_audio: bool = True
     progress: bool = True
@@ -239,7 +240,7 @@ class Runner:
     def run(self) -> Results:
         self.validate_inputs()
         results = self.start()
-        done = {r.id for r in results.records}
+        done = {r.id for r in results.records if r.status == "ok" or not self.options.retry_failed}
         todo = sorted(
             (r for r in self.suite.runs if r.id not in done), key=lambda r: (r.build_key, r.nfe, r.vocoder)
         )

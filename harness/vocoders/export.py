@@ -10,6 +10,7 @@ one ``conv_transpose1d`` with a fixed kernel, the envelope another. The graph re
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -122,9 +123,9 @@ def export_onnx(
 
     if opset < 17:
         raise InputError(f"opset {opset} is too old: the graph needs opset 17 or newer")
-    if vocos is None:
-        vocos = build_vocos(model, weights, "cpu")
-    vocos = vocos.to("cpu").eval()
+    # Export from a CPU copy: the caller's Vocos stays where it is (it may be serving a GPU run).
+    vocos = build_vocos(model, weights, "cpu") if vocos is None else copy.deepcopy(vocos).to("cpu")
+    vocos = vocos.eval()
     graph = vocos_graph(vocos)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "vocos.onnx"

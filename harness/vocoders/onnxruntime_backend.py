@@ -51,7 +51,6 @@ def exported_model(vocos: Any, options: dict[str, Any]) -> Path:
     if not path.is_file():
         log.info("exporting Vocos to %s", path)
         export_onnx(cache, vocos=vocos)
-        vocos.to(next(iter(vocos.parameters())).device)
     return path
 
 
