@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="results directory (default: reports/runs/<suite name>)")
     run.add_argument("--resume", metavar="DIR", help="complete an interrupted sweep in DIR")
     run.add_argument("--inject-slowdown", type=float, default=0.0, metavar="FRACTION",
-                     help="add FRACTION of the ODE loop's time inside the timed region (gate checks; default: 0)")
+                     help="sleep FRACTION of each call's time inside the timed region (gate checks; default: 0)")
     run.add_argument("--retry-failed", action="store_true", help="with --resume: measure errored configurations again")
     run.add_argument("--strict", action="store_true", help="exit 1 when a configuration failed")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")

@@ -10,6 +10,14 @@ from typing import Any
 from harness.errors import GateFailure
 
 
+def _floats(text: str) -> list[float]:
+    return [float(x) for x in text.split(",") if x.strip()]
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
+
+
 def cmd_baseline_save(args: argparse.Namespace) -> int:
     from harness.gates import save_baseline
     from harness.results import Results
@@ -57,6 +65,24 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gate_check(args: argparse.Namespace) -> int:
+    from harness import gatecheck
+    from harness.config import load_suite
+    from harness.runner import Runner, RunOptions
+
+    suite = load_suite(args.suite)
+    runner = Runner(suite, RunOptions(out_dir=Path("."), save_audio=False, progress=False, telemetry=False))
+    runner.validate_inputs()
+    runner.apply_process_settings()
+    repeats = args.repeats or [suite.timing.repeats]
+    trials = gatecheck.check(runner, suite.runs[0], args.slowdown, repeats, args.trials)
+    print(f"{suite.runs[0].id}, min effect {suite.thresholds.min_effect:.0%}, alpha {suite.thresholds.alpha}")
+    print(gatecheck.table(trials))
+    if args.json:
+        Path(args.json).write_text(json.dumps(gatecheck.as_dicts(trials), indent=1))
+    return 0
+
+
 def register(sub: Any) -> None:
     baseline = sub.add_parser("baseline", help="save or compare against a baseline")
     bsub = baseline.add_subparsers(dest="baseline_command", required=True)
@@ -78,6 +104,14 @@ def register(sub: Any) -> None:
     export.add_argument("--weights", default="hf", help="random, hf or path:<dir> (default: hf)")
     export.add_argument("--opset", type=int, default=17, help="ONNX opset (default: 17)")
     export.set_defaults(func=cmd_export_vocoder)
+
+    gate = sub.add_parser("gate-check", help="interleaved A/A and A/B runs with a real injected slowdown")
+    gate.add_argument("suite", help="suite whose first configuration is measured")
+    gate.add_argument("--slowdown", type=_floats, default=[0.10], help="fractions, e.g. 0.05,0.1 (default: 0.1)")
+    gate.add_argument("--repeats", type=_ints, help="repetition counts to try (default: the suite's)")
+    gate.add_argument("--trials", type=int, default=1, help="trials per setting (default: 1)")
+    gate.add_argument("--json", help="also write the trials to this JSON file")
+    gate.set_defaults(func=cmd_gate_check)
 
     pre = sub.add_parser("preflight", help="check clocks, power mode, temperature and load")
     pre.add_argument("--policy", choices=("fail", "warn", "tag"), default="warn", help="default: warn")

@@ -45,7 +45,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--tts-device", dest="tts_device", help="keep these devices (default: all)")
     group.addoption(
         "--inject-slowdown", type=float, default=0.0,
-        help="fraction of the ODE loop's time added inside the timed region (default: 0)",
+        help="fraction of each call's time slept inside the timed region (default: 0)",
     )
 
 

@@ -33,7 +33,7 @@ class RunOptions:
     out_dir: Path
     resume: bool = False
     retry_failed: bool = False  # on resume, measure again the configurations that errored
-    inject_slowdown: float = 0.0  # fraction of the ODE loop's time added inside the timed region
+    inject_slowdown: float = 0.0  # fraction of each call's time slept inside the timed region
     save_audio: bool = True
     progress: bool = True
     telemetry: bool = True  # sample clocks, temperature and power beside the timed runs
@@ -233,9 +233,23 @@ class Runner:
                 git=git_info(),
                 options={"inject_slowdown": self.options.inject_slowdown},
             )
+        results.options["process"] = self.apply_process_settings()
         results.status = "running"
         results.save(self.options.out_dir)
         return results
+
+    def apply_process_settings(self) -> dict[str, Any]:
+        """Process-wide torch settings the suite asks for; recorded with the results."""
+        import torch
+
+        if self.suite.timing.threads:
+            torch.set_num_threads(self.suite.timing.threads)
+        return {
+            "torch_threads": torch.get_num_threads(),
+            "cudnn_benchmark": torch.backends.cudnn.benchmark,
+            "cudnn_deterministic": torch.backends.cudnn.deterministic,
+            "float32_matmul_precision": torch.get_float32_matmul_precision(),
+        }
 
     def run(self) -> Results:
         self.validate_inputs()

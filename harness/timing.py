@@ -41,6 +41,7 @@ class StageTimer:
         self._t0 = 0.0
         self.total_s = 0.0
         self.inject_slowdown = inject_slowdown
+        self._injected_s = 0.0
 
     def _mark(self) -> Any:
         if self.use_events:
@@ -58,18 +59,18 @@ class StageTimer:
 
     def __exit__(self, *exc: object) -> None:
         self._sync()
+        if self.inject_slowdown > 0:
+            # A known, real slowdown inside the timed region (gate validation only): sleep for
+            # the given fraction of this call's own duration; reported as its own stage.
+            delay = self.inject_slowdown * (time.perf_counter() - self._t0)
+            time.sleep(delay)
+            self._injected_s = delay
         self.total_s = time.perf_counter() - self._t0
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         start = self._mark()
-        wall_start = time.perf_counter()
         yield
-        if name == "ode" and self.inject_slowdown > 0:
-            # A known, real slowdown inside the timed region (gate validation only): sleep for
-            # the given fraction of this ODE loop's own duration.
-            self._sync()
-            time.sleep(self.inject_slowdown * (time.perf_counter() - wall_start))
         self._marks.append((name, start, self._mark()))
 
     def stages_s(self) -> dict[str, float]:
@@ -81,6 +82,8 @@ class StageTimer:
             else:
                 seconds = float(end - start)
             out[name] = out.get(name, 0.0) + seconds
+        if self._injected_s:
+            out["injected_delay"] = self._injected_s
         return out
 
 

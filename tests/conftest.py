@@ -28,6 +28,7 @@ vocoder = {vocoder}
 [timing]
 warmup = 0
 repeats = {repeats}
+threads = 1
 [[texts]]
 id = "t1"
 reference_audio = "{reference}"

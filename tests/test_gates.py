@@ -1,0 +1,90 @@
+"""Thresholds and baselines on result files: levels, fingerprints, corrupt input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.config import Level, Thresholds
+from harness.errors import InputError
+from harness.gates import (
+    apply_thresholds,
+    compare_to_baseline,
+    describe,
+    level_of,
+    load_baseline,
+    save_baseline,
+)
+from harness.results import Record, Results, RunSample
+
+
+def results_with(rtfs: dict[str, list[float]], key: str = "cpu-test-1", locked: bool | None = None) -> Results:
+    results = Results(suite={"name": "s"}, platform={"key": key, "clocks_locked": locked})
+    for run_id, values in rtfs.items():
+        record = Record(id=run_id, config={})
+        record.runs = [RunSample(v, 1.0, v, {}) for v in values]
+        record.summarize()
+        results.upsert(record)
+    return results
+
+
+def test_levels_follow_the_service_plan() -> None:
+    rtf = Level(0.30, 0.35)
+    assert [level_of(v, rtf) for v in (0.278, 0.30, 0.34, 0.36)] == ["good", "warning", "warning", "critical"]
+
+
+def test_critical_message_shows_value_ci_and_threshold() -> None:
+    results = results_with({"a": [0.40, 0.41, 0.39]})
+    apply_thresholds(results, Thresholds(rtf=Level(0.30, 0.35)))
+    verdict = results.records[0].verdicts["rtf"]
+    assert verdict["level"] == "critical"
+    text = describe("rtf", verdict)
+    assert "rtf 0.4" in text and "95% CI" in text and "critical threshold 0.35" in text
+
+
+def test_variance_gate_uses_coefficient_of_variation() -> None:
+    results = results_with({"steady": [0.2, 0.2005, 0.1995], "jumpy": [0.1, 0.2, 0.3]})
+    apply_thresholds(results, Thresholds(cv=Level(0.05, 0.10)))
+    assert results.record("steady").verdicts["cv"]["level"] == "good"  # type: ignore[union-attr]
+    assert results.record("jumpy").verdicts["cv"]["level"] == "critical"  # type: ignore[union-attr]
+
+
+def test_baseline_roundtrip_and_regression(tmp_path: Path) -> None:
+    base = results_with({"a": [1.0, 1.01, 0.99, 1.0, 1.02, 0.98, 1.0], "gone": [1.0, 1.0]})
+    path = save_baseline(base, tmp_path)
+    assert path.name == "s--cpu-test-1.json"
+    same = results_with({"a": [1.0, 1.0, 1.01, 0.99, 1.0, 1.02, 0.99], "new": [1.0]})
+    rows = {r.id: r for r in compare_to_baseline(same, load_baseline(path), Thresholds())}
+    assert rows["a"].verdict == "same" and rows["new"].verdict == "new" and rows["gone"].verdict == "missing"
+    slower = results_with({"a": [1.2, 1.21, 1.19, 1.2, 1.22, 1.18, 1.2]})
+    rows = {r.id: r for r in compare_to_baseline(slower, load_baseline(path), Thresholds())}
+    assert rows["a"].verdict == "regression" and rows["a"].ratio == pytest.approx(1.2, abs=0.01)
+
+
+def test_other_fingerprint_is_refused(tmp_path: Path) -> None:
+    path = save_baseline(results_with({"a": [1.0, 1.0]}, key="jetson-agx-orin-1"), tmp_path)
+    with pytest.raises(InputError, match="different platforms are not compared"):
+        compare_to_baseline(results_with({"a": [1.0]}, key="h100-2"), load_baseline(path), Thresholds())
+
+
+def test_unlocked_results_are_not_compared_with_a_locked_baseline(tmp_path: Path) -> None:
+    path = save_baseline(results_with({"a": [1.0, 1.0]}, locked=True), tmp_path)
+    with pytest.raises(InputError, match="clocks unlocked"):
+        compare_to_baseline(results_with({"a": [1.0]}, locked=False), load_baseline(path), Thresholds())
+
+
+@pytest.mark.parametrize("content", ["{ not json", json.dumps({"schema": "other"}), json.dumps([1, 2])])
+def test_corrupt_baseline_is_one_line(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "b.json"
+    path.write_text(content)
+    with pytest.raises(InputError) as info:
+        load_baseline(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_results_of_an_older_schema_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "results.json").write_text(json.dumps({"schema": "tts-harness/results", "schema_version": 0}))
+    with pytest.raises(InputError, match="schema version 0"):
+        Results.load(tmp_path)
