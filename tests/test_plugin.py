@@ -1,0 +1,72 @@
+"""The pytest plugin through pytester: ids, narrowing, one build per build key, benchmark JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess("-p", "harness.pytest_plugin", "-p", "no:cacheprovider", *args)
+
+
+@pytest.fixture
+def suite_dir(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makepyfile(test_suite=(ROOT / "suites" / "test_suite.py").read_text())
+    return pytester
+
+
+def test_one_test_per_configuration_and_one_build(
+    suite_dir: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
+    suite = write_suite(nfe="[2, 4]", vocoder='["torch", "onnxruntime"]')
+    bench = suite_dir.path / "bench.json"
+    result = run(suite_dir, 
+        "--suite", str(suite), "--tts-out", str(suite_dir.path / "out"),
+        f"--benchmark-json={bench}", "-v",
+    )
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines([
+        "*test_config?nfe2-fp32-compile_none-voc_torch? PASSED*",
+        "*test_config?nfe4-fp32-compile_none-voc_onnxruntime? PASSED*",
+        "tts-harness: 1 model build(s); results in *",
+    ])
+    data = json.loads(bench.read_text())
+    extra = {b["extra_info"]["config"]: b["extra_info"] for b in data["benchmarks"]}
+    assert set(extra) == {f"nfe{n}-fp32-compile_none-voc_{v}" for n in (2, 4) for v in ("torch", "onnxruntime")}
+    for info in extra.values():
+        assert info["rtf"]["median"] > 0 and set(info["stages_ms"]) >= {"ode", "vocoder", "total"}
+    assert all(b["stats"]["rounds"] == 2 for b in data["benchmarks"])
+
+
+def test_command_line_narrows_the_matrix(suite_dir: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    suite = write_suite(nfe="[2, 4, 8]")
+    result = run(suite_dir, "--suite", str(suite), "--nfe", "4", "--collect-only", "-q")
+    result.stdout.fnmatch_lines(["*test_config?nfe4-fp32-compile_none-voc_torch?*", "1 test collected*"])
+
+
+def test_critical_threshold_fails_warning_warns(suite_dir: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    failing = write_suite(name="crit", extra="[thresholds]\nrtf = { warning = 0.0001, critical = 0.0002 }")
+    result = run(suite_dir, "--suite", str(failing), "--tts-out", str(suite_dir.path / "o1"))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*rtf * (95% CI *) is over the critical threshold 0.0002*"])
+    warning = write_suite(name="warn", extra="[thresholds]\nrtf = { warning = 0.0001, critical = 100 }")
+    result = run(suite_dir, "--suite", str(warning), "--tts-out", str(suite_dir.path / "o2"))
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines(["WARNING nfe4-fp32-compile_none-voc_torch: rtf *warning threshold 0.0001*"])
+
+
+def test_bad_suite_option_is_a_usage_error(suite_dir: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+    result = run(suite_dir, "--suite", str(write_suite(precision='"fp9"')))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*tts-harness: *unknown precision 'fp9'*"])
+
+
+def test_without_suite_the_suite_test_is_skipped(suite_dir: pytest.Pytester) -> None:
+    run(suite_dir, ).assert_outcomes(skipped=1)
