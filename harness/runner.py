@@ -234,9 +234,27 @@ class Runner:
                 options={"inject_slowdown": self.options.inject_slowdown},
             )
         results.options["process"] = self.apply_process_settings()
+        self.preflight(results)
         results.status = "running"
         results.save(self.options.out_dir)
         return results
+
+    def preflight(self, results: Results) -> None:
+        """Check the machine state before measuring; the suite's policy decides what follows."""
+        from harness.errors import GateFailure
+        from harness.platform.preflight import checks_from, preflight_text
+
+        checks = checks_from(results.platform, self.suite.power_mode)
+        bad = [c for c in checks if c.level == "critical"]
+        results.platform["preflight"] = {
+            "policy": self.suite.preflight,
+            "checks": [c.as_dict() for c in checks],
+            "passed": not bad,
+        }
+        if bad and self.suite.preflight == "fail":
+            raise GateFailure("preflight failed: " + "; ".join(f"{c.name}: {c.message}" for c in bad))
+        if bad and self.suite.preflight == "warn":
+            log.warning("preflight:\n%s", preflight_text(checks))
 
     def apply_process_settings(self) -> dict[str, Any]:
         """Process-wide torch settings the suite asks for; recorded with the results."""

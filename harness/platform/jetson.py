@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 GPU_DEVFREQ_NAMES = ("ga10b", "gv11b", "gp10b", "gpu")
-_NVPMODEL_RE = re.compile(r"NV Power Mode:\s*(?P<name>\S+)\s*(?:\n\s*(?P<id>\d+))?")
+_NVPMODEL_RE = re.compile(r"NV Power Mode:[ \t]*(?P<name>\S+)[ \t]*(?:\r?\n\s*(?P<id>\d+))?")
 _CONF_MODE_RE = re.compile(r"<\s*POWER_MODEL\s+ID=(?P<id>\d+)\s+NAME=(?P<name>\S+)\s*>")
 _L4T_RE = re.compile(r"#\s*R(?P<major>\d+)\s*\(release\),\s*REVISION:\s*(?P<revision>[\d.]+)")
 
@@ -38,6 +38,23 @@ def parse_l4t(text: str) -> dict[str, Any]:
     if not match:
         raise ValueError(f"unrecognized nv_tegra_release: {text[:80]!r}")
     return {"release": f"R{match['major']}.{match['revision']}", "raw": text.splitlines()[0]}
+
+
+_CLOCKS_RE = re.compile(r"^(GPU|EMC) MinFreq=(\d+) MaxFreq=(\d+) CurrentFreq=(\d+)", re.MULTILINE)
+
+
+def parse_jetson_clocks_show(text: str) -> dict[str, Any]:
+    """``jetson_clocks --show``: GPU and EMC min/max/current (Hz) and the power mode line."""
+    found = {
+        name.lower(): {"min_freq": int(lo), "max_freq": int(hi), "cur_freq": int(cur)}
+        for name, lo, hi, cur in _CLOCKS_RE.findall(text)
+    }
+    if "gpu" not in found:
+        raise ValueError("no 'GPU MinFreq=' line in jetson_clocks --show output")
+    mode = re.search(r"NV Power Mode: (\S+)", text)
+    found["power_mode"] = mode[1] if mode else None
+    found["gpu_locked"] = found["gpu"]["min_freq"] == found["gpu"]["max_freq"]
+    return found
 
 
 def power_mode_from_files(root: Path) -> dict[str, Any]:
