@@ -160,8 +160,43 @@ class Thresholds:
     rtf: Level | None = None
     cv: Level | None = None
     vocoder_snr_db_min: float | None = None
+    max_wer: float | None = None
+    max_wer_increase: float | None = None
+    max_mcd_db: float | None = None
+    max_lsd_db: float | None = None
+    min_speaker_similarity: float | None = None
     min_effect: float = 0.05
     alpha: float = 0.05
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name not in ("rtf", "cv") and value is not None and (
+                not isinstance(value, (int, float)) or isinstance(value, bool)
+            ):
+                raise ConfigError(f"threshold {f.name} must be a number, got {value!r}")
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    """Quality proxies computed after the timed runs (``[quality]`` in a suite)."""
+
+    enabled: bool = False
+    asr: str = "pocketsphinx"
+    asr_mode: str = "grammar"
+    asr_model: str | None = None
+    speaker: str | None = "resemblyzer"
+    reference_precision: str = "fp32"
+    reference_compile: str = "none"
+    reference_vocoder: str = "torch"
+
+    @property
+    def reference(self) -> dict[str, str]:
+        return {
+            "precision": self.reference_precision,
+            "compile_mode": self.reference_compile,
+            "vocoder": self.reference_vocoder,
+        }
 
 
 @dataclass(frozen=True)
@@ -174,6 +209,7 @@ class SuiteConfig:
     thresholds: Thresholds = field(default_factory=Thresholds)
     preflight: str = "tag"
     power_mode: str | None = None
+    quality: QualityConfig = field(default_factory=QualityConfig)
     vocoder_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     description: str = ""
     sha256: str = ""
@@ -205,6 +241,7 @@ _MATRIX_AXES = {
 _SYNTHESIS_KEYS = ("cfg_strength", "sway_sampling_coef", "use_epss", "seed")
 _TOP_KEYS = (
     "suite", "matrix", "synthesis", "texts", "timing", "thresholds", "preflight", "exclude", "vocoder_options",
+    "quality",
 )
 
 
@@ -261,9 +298,9 @@ def load_suite(name: str | Path) -> SuiteConfig:
     timing_raw = data.get("timing", {})
     _check_keys(timing_raw, [f.name for f in fields(TimingConfig)], "[timing]", path)
     thresholds_raw = data.get("thresholds", {})
-    _check_keys(
-        thresholds_raw, ("rtf", "cv", "vocoder_snr_db_min", "min_effect", "alpha"), "[thresholds]", path
-    )
+    _check_keys(thresholds_raw, [f.name for f in fields(Thresholds)], "[thresholds]", path)
+    quality_raw = data.get("quality", {})
+    _check_keys(quality_raw, [f.name for f in fields(QualityConfig)], "[quality]", path)
 
     axes = {field_name: _as_list(matrix[key]) for key, field_name in _MATRIX_AXES.items() if key in matrix}
     if any(len(values) == 0 for values in axes.values()):
@@ -300,6 +337,7 @@ def load_suite(name: str | Path) -> SuiteConfig:
             raise ConfigError(f"{path}: {exc}") from None
     try:
         timing = TimingConfig(**timing_raw)
+        quality = QualityConfig(**quality_raw)
         thresholds = Thresholds(
             rtf=_level(thresholds_raw.get("rtf"), "rtf", path),
             cv=_level(thresholds_raw.get("cv"), "cv", path),
@@ -332,6 +370,7 @@ def load_suite(name: str | Path) -> SuiteConfig:
         thresholds=thresholds,
         preflight=preflight,
         power_mode=preflight_raw.get("power_mode"),
+        quality=quality,
         vocoder_options=vocoder_options,
         sha256=hashlib.sha256(raw_bytes).hexdigest(),
     )

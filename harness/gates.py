@@ -45,6 +45,7 @@ def threshold_verdicts(record: Record, thresholds: Thresholds) -> dict[str, Any]
             "critical": thresholds.cv.critical,
             "level": level_of(rtf["cv"], thresholds.cv),
         }
+    out.update(quality_verdicts(record, thresholds))
     snr = record.vocoder.get("parity", {}).get("snr_db")
     if thresholds.vocoder_snr_db_min is not None and snr is not None:
         bad = snr < thresholds.vocoder_snr_db_min
@@ -56,10 +57,35 @@ def threshold_verdicts(record: Record, thresholds: Thresholds) -> dict[str, Any]
     return out
 
 
+def _bound(value: float, limit: float, upper: bool) -> dict[str, Any]:
+    bad = value > limit if upper else value < limit
+    return {"value": value, "critical": limit, "level": "critical" if bad else "good", "upper": upper}
+
+
+def quality_verdicts(record: Record, thresholds: Thresholds) -> dict[str, Any]:
+    """Quality gates; WER and speaker similarity only where they are meaningful (real weights)."""
+    quality = record.quality
+    out: dict[str, Any] = {}
+    asr, fidelity, speaker = quality.get("asr"), quality.get("fidelity"), quality.get("speaker")
+    if asr and asr.get("meaningful"):
+        if thresholds.max_wer is not None:
+            out["wer"] = _bound(asr["wer"], thresholds.max_wer, upper=True)
+        if thresholds.max_wer_increase is not None:
+            out["wer_increase"] = _bound(asr["wer_increase"], thresholds.max_wer_increase, upper=True)
+    if fidelity:
+        if thresholds.max_mcd_db is not None:
+            out["mcd_db"] = _bound(fidelity["mcd_db"], thresholds.max_mcd_db, upper=True)
+        if thresholds.max_lsd_db is not None:
+            out["lsd_db"] = _bound(fidelity["lsd_db"], thresholds.max_lsd_db, upper=True)
+    if speaker and speaker.get("meaningful") and thresholds.min_speaker_similarity is not None:
+        out["speaker_similarity"] = _bound(speaker["similarity"], thresholds.min_speaker_similarity, upper=False)
+    return out
+
+
 def describe(name: str, verdict: dict[str, Any]) -> str:
     ci = verdict.get("ci")
     ci_text = f" (95% CI {ci[0]:.4g}-{ci[1]:.4g})" if ci else ""
-    bound = "below" if name.endswith("snr_db") else "over"
+    bound = "below" if name.endswith("snr_db") or verdict.get("upper") is False else "over"
     limit = verdict["critical"] if verdict["level"] == "critical" else verdict.get("warning")
     return f"{name} {verdict['value']:.4g}{ci_text} is {bound} the {verdict['level']} threshold {limit}"
 

@@ -7,9 +7,11 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from harness.config import RunConfig, SuiteConfig
 from harness.errors import HarnessError
@@ -98,6 +100,9 @@ class Runner:
         self.suite = suite
         self.options = options
         self.cache = BuildCache()
+        self.reference_cache = BuildCache()  # the quality reference configuration's model
+        self._renders: dict[tuple[str, int], np.ndarray] = {}
+        self._assessor: Any = None
         self.on_round: Callable[[], None] | None = None
         self.cost = {"build_s": 0.0, "first_call_s": 0.0, "warmup_s": 0.0, "timed_s": 0.0, "other_s": 0.0}
 
@@ -159,14 +164,14 @@ class Runner:
             t0 = time.perf_counter()
             record.warmup_runs = self._warm_up(synth, run)
             self.cost["warmup_s"] += time.perf_counter() - t0
-            last: list[Synthesis] = []
+            last: dict[int, Synthesis] = {}
 
             def one_round() -> None:
                 for index in range(len(self.suite.texts)):
                     result = self._call(synth, run, index, self.options.inject_slowdown)
                     record.runs.append(RunSample(result.total_s, result.audio_s, result.rtf, result.stages_s))
                     record.clock = result.clock
-                    last[:] = [result]
+                    last[index] = result
                 if self.on_round:
                     self.on_round()
 
@@ -183,11 +188,39 @@ class Runner:
             if self.options.save_audio and last:
                 record.samples = self._save_audio(run, last[0])
             record.summarize()
+            if self.suite.quality.enabled:
+                record.quality = self._quality(run, synth, last)
         except Exception as exc:
             log.warning("%s failed: %s", run.id, exc)
             _error_record(record, exc)
         record.finished_utc = utc_now()
         return record
+
+    def _reference_render(self, run: RunConfig, index: int) -> np.ndarray:
+        """The same text, seed and NFE through the quality reference configuration (cached)."""
+        ref_run = replace(run, batch_size=1, **self.suite.quality.reference)
+        key = (ref_run.full_id, index)
+        if key not in self._renders:
+            model = self.reference_cache.model(ref_run)
+            vocoder = self.reference_cache.vocoder(ref_run, {})
+            self._renders[key] = self._call(Synthesizer(model, vocoder), ref_run, index).waveform[0]
+        return self._renders[key]
+
+    def _quality(self, run: RunConfig, synth: Synthesizer, last: dict[int, Synthesis]) -> dict[str, Any]:
+        from harness.pipeline.audio import read_audio
+        from harness.quality.assess import Assessor
+
+        if self._assessor is None:
+            self._assessor = Assessor(self.suite.quality, [t.text for t in self.suite.texts])
+        indices = sorted(last)
+        return self._assessor.assess(
+            rate=synth.sample_rate,
+            generated=[last[i].waveform[0] for i in indices],
+            texts=[self.suite.texts[i].text for i in indices],
+            references=[self._reference_render(run, i) for i in indices],
+            speakers=[read_audio(self.suite.texts[i].reference_audio) for i in indices],
+            meaningful=synth.model.weights.kind != "random",
+        )
 
     def _save_audio(self, run: RunConfig, result: Synthesis) -> list[str]:
         from harness.pipeline.audio import write_wav
