@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from harness.errors import ConfigError, HarnessError
+from harness.tracking.mlflow_sync import DEFAULT_URI, tracking_uri
 
 log = logging.getLogger("harness")
 
@@ -51,7 +52,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     runner = Runner(
         suite,
         RunOptions(out_dir=out, resume=bool(args.resume), retry_failed=args.retry_failed, inject_slowdown=args.inject_slowdown,
-                   progress=not args.no_progress, telemetry=not args.no_telemetry),
+                   progress=not args.no_progress, telemetry=not args.no_telemetry,
+                   tracking_uri=None if args.no_track or os.environ.get("TTS_HARNESS_NO_TRACK") else tracking_uri(args.tracking_uri)),
     )
     try:
         results = runner.run()
@@ -85,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--retry-failed", action="store_true", help="with --resume: measure errored configurations again")
     run.add_argument("--strict", action="store_true", help="exit 1 when a configuration failed")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.add_argument("--tracking-uri", help=f"MLflow tracking URI (default: $MLFLOW_TRACKING_URI or {DEFAULT_URI})")
+    run.add_argument("--no-track", action="store_true", help="do not log to MLflow (results.json is always written)")
     run.add_argument("--no-telemetry", action="store_true", help="no clock/power sampling beside timed runs")
     add_narrowing(run)
     run.set_defaults(func=cmd_run)

@@ -83,6 +83,16 @@ def cmd_gate_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sync(args: argparse.Namespace) -> int:
+    from harness.tracking.mlflow_sync import sync
+
+    for directory in args.dirs:
+        done = sync(Path(directory), args.tracking_uri)
+        print(f"{directory}: {done['logged']} configuration(s) logged, {done['skipped']} already there "
+              f"(experiment {done['experiment']}, parent run {done['parent_run']}, {done['uri']})")
+    return 0
+
+
 def register(sub: Any) -> None:
     baseline = sub.add_parser("baseline", help="save or compare against a baseline")
     bsub = baseline.add_subparsers(dest="baseline_command", required=True)
@@ -112,6 +122,11 @@ def register(sub: Any) -> None:
     gate.add_argument("--trials", type=int, default=1, help="trials per setting (default: 1)")
     gate.add_argument("--json", help="also write the trials to this JSON file")
     gate.set_defaults(func=cmd_gate_check)
+
+    sync = sub.add_parser("sync", help="log finished sweeps to MLflow (idempotent)")
+    sync.add_argument("dirs", nargs="+", help="results directories")
+    sync.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or reports/mlflow.db)")
+    sync.set_defaults(func=cmd_sync)
 
     pre = sub.add_parser("preflight", help="check clocks, power mode, temperature and load")
     pre.add_argument("--policy", choices=("fail", "warn", "tag"), default="warn", help="default: warn")

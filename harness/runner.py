@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import time
 import traceback
 from collections.abc import Callable
@@ -39,6 +40,7 @@ class RunOptions:
     save_audio: bool = True
     progress: bool = True
     telemetry: bool = True  # sample clocks, temperature and power beside the timed runs
+    tracking_uri: str | None = None  # log each finished configuration to MLflow (None: off)
 
 
 class BuildCache:
@@ -103,6 +105,7 @@ class Runner:
         self.reference_cache = BuildCache()  # the quality reference configuration's model
         self._renders: dict[tuple[str, int], np.ndarray] = {}
         self._assessor: Any = None
+        self._tracking_failed = False
         self.on_round: Callable[[], None] | None = None
         self.cost = {"build_s": 0.0, "first_call_s": 0.0, "warmup_s": 0.0, "timed_s": 0.0, "other_s": 0.0}
 
@@ -231,6 +234,24 @@ class Runner:
 
     # ---- the sweep -----------------------------------------------------------------------
 
+    def track(self) -> None:
+        """Best-effort live logging: results are on disk already; on the first failure, stop trying
+        and leave the rest to ``tts-harness sync``."""
+        if self.options.tracking_uri is None or self._tracking_failed:
+            return
+        from harness.tracking.mlflow_sync import sync
+
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+        try:
+            sync(self.options.out_dir, self.options.tracking_uri)
+        except Exception as exc:
+            self._tracking_failed = True
+            log.warning(
+                "MLflow logging failed (%s); results stay in %s: run `tts-harness sync %s` later",
+                str(exc).splitlines()[0][:200], self.options.out_dir, self.options.out_dir,
+            )
+
     def validate_inputs(self) -> None:
         """Fail fast, before any build, on what would fail every configuration alike."""
         from harness.pipeline.audio import read_audio
@@ -318,6 +339,7 @@ class Runner:
                 record = self.measure(run)
                 results.upsert(record)
                 results.save(self.options.out_dir)
+                self.track()
                 bar.next_config()
             results.status = "complete"
         except KeyboardInterrupt:
@@ -330,6 +352,7 @@ class Runner:
             results.sweep_cost_s = {**self.cost, "wall_s": wall, "model_builds": float(self.cache.builds)}
             results.finished_utc = utc_now()
             results.save(self.options.out_dir)
+        self.track()
         return results
 
 

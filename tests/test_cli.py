@@ -25,7 +25,7 @@ def cli(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subp
         capture_output=True,
         text=True,
         timeout=600,
-        env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "TTS_HARNESS_NO_TRACK": "1", **(env or {})},
     )
 
 
@@ -127,7 +127,7 @@ def test_killed_sweep_resumes_where_it_stopped(write_suite: Callable[..., Path],
     out = tmp_path / "out"
     proc = subprocess.Popen(
         [sys.executable, "-m", "harness", "run", str(path), "--out", str(out), "--no-progress"],
-        cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1", "TTS_HARNESS_NO_TRACK": "1"},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.time() + 300

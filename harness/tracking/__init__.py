@@ -1,0 +1,1 @@
+"""Tracking: results directories logged to MLflow, during a sweep or afterwards."""

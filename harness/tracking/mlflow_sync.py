@@ -1,0 +1,171 @@
+"""Log a results directory to MLflow: one experiment per suite, a parent run per sweep, a nested run
+per configuration. Idempotent: runs carry the sweep id and configuration id as tags, and a
+configuration already logged (and finished) is skipped, so ``sync`` can run any number of times,
+during a sweep (after every configuration) or long after it, on another machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from harness.errors import InputError
+from harness.results import Record, Results
+
+log = logging.getLogger(__name__)
+DEFAULT_URI = "sqlite:///reports/mlflow.db"
+SWEEP_TAG = "tts_harness.sweep_id"
+CONFIG_TAG = "tts_harness.config_id"
+STATUS_TAG = "tts_harness.status"
+
+
+def tracking_uri(explicit: str | None = None) -> str:
+    return explicit or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI
+
+
+def sweep_id(results: Results) -> str:
+    seed = f"{results.suite.get('name')}|{results.suite.get('sha256')}|{results.created_utc}|{results.platform.get('key')}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:16]
+
+
+def _client(uri: str) -> Any:
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    if uri.startswith("sqlite:///"):
+        Path(uri[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(uri)
+    return MlflowClient(tracking_uri=uri)
+
+
+def _experiment(client: Any, name: str, uri: str) -> str:
+    try:
+        found = client.get_experiment_by_name(name)
+    except Exception as exc:  # MlflowException, requests errors: the server is not there
+        raise InputError(f"MLflow tracking server at {uri} is unreachable: {str(exc).splitlines()[0][:200]}") from None
+    if found is not None:
+        return str(found.experiment_id)
+    artifacts = None
+    if uri.startswith("sqlite:///"):
+        artifacts = Path("reports/mlartifacts").resolve().as_uri()
+    return str(client.create_experiment(name, artifact_location=artifacts))
+
+
+def _flat(prefix: str, value: Any, out: dict[str, float]) -> None:
+    if isinstance(value, bool) or value is None:
+        return
+    if isinstance(value, (int, float)):
+        out[prefix] = float(value)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            if k not in ("per_utterance", "per_text", "per_input"):
+                _flat(f"{prefix}.{k}" if prefix else str(k), v, out)
+
+
+def record_metrics(record: Record) -> dict[str, float]:
+    out: dict[str, float] = {}
+    _flat("rtf", record.rtf, out)
+    _flat("stage_ms", record.stages_ms, out)
+    _flat("telemetry", record.telemetry, out)
+    _flat("quality", record.quality, out)
+    _flat("vocoder", {k: v for k, v in record.vocoder.items() if k in ("parity", "alone_ms_per_audio_s")}, out)
+    for name in ("first_call_s", "build_s"):
+        value = getattr(record, name)
+        if value is not None:
+            out[name] = float(value)
+    return {k.replace("@", "_"): v for k, v in out.items() if v == v}  # drop NaN
+
+
+def _tags(results: Results) -> dict[str, str]:
+    platform = results.platform
+    software = platform.get("software", {})
+    return {
+        "git.commit": str(results.git.get("commit")),
+        "git.dirty": str(results.git.get("dirty")),
+        "platform.fingerprint": str(platform.get("key")),
+        "platform.clocks_locked": str(platform.get("clocks_locked")),
+        **{f"version.{k}": str(v) for k, v in software.items()},
+        SWEEP_TAG: sweep_id(results),
+    }
+
+
+def _existing(client: Any, experiment: str, sid: str) -> tuple[Any, dict[str, Any]]:
+    runs = client.search_runs([experiment], filter_string=f"tags.`{SWEEP_TAG}` = '{sid}'", max_results=5000)
+    parent = next((r for r in runs if CONFIG_TAG not in r.data.tags), None)
+    children = {r.data.tags[CONFIG_TAG]: r for r in runs if CONFIG_TAG in r.data.tags}
+    return parent, children
+
+
+def sync(results_dir: Path, uri: str | None = None) -> dict[str, Any]:
+    """Log what is not yet logged; returns counts of logged and skipped configurations."""
+    from mlflow.entities import Metric, Param
+
+    results = Results.load(results_dir)
+    uri = tracking_uri(uri)
+    client = _client(uri)
+    experiment = _experiment(client, results.suite.get("name", "suite"), uri)
+    sid = sweep_id(results)
+    parent, children = _existing(client, experiment, sid)
+    tags = _tags(results)
+    if parent is None:
+        parent = client.create_run(experiment, run_name=f"{results.suite.get('name')} {results.created_utc}", tags=tags)
+    parent_id = parent.info.run_id
+    logged = skipped = 0
+    for record in results.records:
+        done = children.get(record.id)
+        if done is not None and done.data.tags.get(STATUS_TAG) == "logged":
+            skipped += 1
+            continue
+        run = done or client.create_run(
+            experiment,
+            run_name=record.id,
+            tags={**tags, CONFIG_TAG: record.id, "mlflow.parentRunId": parent_id,
+                  "weights": record.weights_kind, "status": record.status},
+        )
+        run_id = run.info.run_id
+        params = [Param(k, str(v)) for k, v in record.config.items()]
+        params.append(Param("vocoder_provider", str(record.vocoder.get("provider", record.vocoder.get("backend")))))
+        metrics = [Metric(k, v, 0, 0) for k, v in record_metrics(record).items()]
+        metrics += [Metric("rtf_run", s.rtf, 0, i) for i, s in enumerate(record.runs)]
+        client.log_batch(run_id, metrics=metrics, params=params if done is None else [])
+        if record.error:
+            client.set_tag(run_id, "error", record.error.get("message", "")[:500])
+        for sample in record.samples:
+            path = results_dir / sample
+            if path.is_file():
+                client.log_artifact(run_id, str(path), artifact_path="audio")
+        client.set_tag(run_id, STATUS_TAG, "logged")
+        client.set_terminated(run_id, "FINISHED" if record.status == "ok" else "FAILED")
+        logged += 1
+    _parent_artifacts(client, parent_id, results_dir, results)
+    if results.status == "complete":
+        client.set_terminated(parent_id, "FINISHED")
+    return {"experiment": experiment, "parent_run": parent_id, "logged": logged, "skipped": skipped, "uri": uri}
+
+
+def _parent_artifacts(client: Any, run_id: str, results_dir: Path, results: Results) -> None:
+    for name in ("results.json", "summary.md", "report.html", "junit.xml"):
+        if (results_dir / name).is_file():
+            client.log_artifact(run_id, str(results_dir / name))
+    plots = results_dir / "plots"
+    if plots.is_dir():
+        client.log_artifacts(run_id, str(plots), artifact_path="plots")
+    with tempfile.TemporaryDirectory() as tmp:
+        env = Path(tmp) / "environment.json"
+        env.write_text(json.dumps({"platform": results.platform, "git": results.git, "options": results.options}, indent=1, default=str))
+        client.log_artifact(run_id, str(env))
+
+
+def fetch_results(run_id: str, uri: str | None = None) -> Path:
+    """Download the results.json of a sweep's parent run (for ``compare`` by run id)."""
+    client = _client(tracking_uri(uri))
+    try:
+        local = client.download_artifacts(run_id, "results.json", tempfile.mkdtemp())
+    except Exception as exc:
+        raise InputError(f"cannot fetch results.json of MLflow run {run_id}: {str(exc).splitlines()[0][:200]}") from None
+    return Path(local).parent
