@@ -93,6 +93,23 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness.report.html import report
+
+    made = report([Path(d) for d in args.dirs], Path(args.out) if args.out else None,
+                  Path(args.baseline) if args.baseline else None)
+    print(f"report: {made['html']} ({made['records']} configurations, {len(made['plots'])} plots); "
+          f"{made['summary']}; {made['junit']}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from harness.report.compare import compare_sweeps, load_side
+
+    print(compare_sweeps(load_side(args.a, args.tracking_uri), load_side(args.b, args.tracking_uri), args.min_effect))
+    return 0
+
+
 def register(sub: Any) -> None:
     baseline = sub.add_parser("baseline", help="save or compare against a baseline")
     bsub = baseline.add_subparsers(dest="baseline_command", required=True)
@@ -127,6 +144,19 @@ def register(sub: Any) -> None:
     sync.add_argument("dirs", nargs="+", help="results directories")
     sync.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or reports/mlflow.db)")
     sync.set_defaults(func=cmd_sync)
+
+    rep = sub.add_parser("report", help="report.html, summary.md, junit.xml and plots for one or more results dirs")
+    rep.add_argument("dirs", nargs="+", help="results directories (several: merged into one report)")
+    rep.add_argument("--out", help="output directory (default: the first results directory)")
+    rep.add_argument("--baseline", help="baseline file to show deltas against (default: none)")
+    rep.set_defaults(func=cmd_report)
+
+    cmp_ = sub.add_parser("compare", help="deltas between two sweeps (directories or MLflow run ids)")
+    cmp_.add_argument("a")
+    cmp_.add_argument("b")
+    cmp_.add_argument("--min-effect", type=float, default=0.05, help="smallest change called slower/faster (default: 0.05)")
+    cmp_.add_argument("--tracking-uri", help="MLflow URI for run ids (default: $MLFLOW_TRACKING_URI or reports/mlflow.db)")
+    cmp_.set_defaults(func=cmd_compare)
 
     pre = sub.add_parser("preflight", help="check clocks, power mode, temperature and load")
     pre.add_argument("--policy", choices=("fail", "warn", "tag"), default="warn", help="default: warn")

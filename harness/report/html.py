@@ -1,0 +1,161 @@
+"""``tts-harness report``: report.html (table + plots), summary.md, junit.xml and the CI job summary.
+
+Several results directories (parts of a split sweep) are merged into one report.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from harness.errors import InputError
+from harness.gates import BaselineRow, compare_to_baseline, load_baseline, rows_markdown
+from harness.report.plots import all_plots
+from harness.report.summary import markdown, verdict
+from harness.results import Results
+
+
+def merge(parts: list[Results]) -> Results:
+    """One sweep from parts measured on the same kind of machine (same fingerprint key)."""
+    if not parts:
+        raise InputError("no results to report")
+    keys = {p.platform.get("key") for p in parts}
+    if len(keys) > 1:
+        raise InputError(f"parts were measured on different platforms ({', '.join(map(str, sorted(keys)))}): report them separately")
+    merged = Results(suite=parts[0].suite, platform=parts[0].platform, git=parts[0].git, options=parts[0].options)
+    for part in parts:
+        for record in part.records:
+            if merged.record(record.id) is not None:
+                raise InputError(f"configuration {record.id} appears in more than one part")
+            merged.upsert(record)
+    merged.status = "complete" if all(p.status == "complete" for p in parts) else "incomplete"
+    merged.created_utc = min(p.created_utc for p in parts)
+    merged.finished_utc = max(p.finished_utc for p in parts)
+    costs: dict[str, float] = {}
+    for part in parts:
+        for k, v in part.sweep_cost_s.items():
+            costs[k] = costs.get(k, 0.0) + v
+    merged.sweep_cost_s = costs
+    return merged
+
+
+def _table(results: Results) -> str:
+    head = ["configuration", "verdict", "RTF median", "95% CI", "CV", "first call s", "vocoder share",
+            "J / audio s", "quality", "error"]
+    rows = []
+    for r in sorted(results.records, key=lambda r: r.id):
+        rtf: dict[str, Any] = r.rtf or {}
+        share = r.stages_ms.get("vocoder", 0) / r.stages_ms["total"] if r.stages_ms.get("total") else None
+        q = r.quality
+        quality = ""
+        if "fidelity" in q:
+            quality = f"MCD {q['fidelity']['mcd_db']:.2f} dB"
+        if q.get("asr", {}).get("meaningful"):
+            quality += f", WER {q['asr']['wer']:.2f}"
+        cells = [
+            r.id, verdict(r),
+            f"{rtf['median']:.4g}" if rtf else "-",
+            f"{rtf['ci_low']:.4g}-{rtf['ci_high']:.4g}" if rtf else "-",
+            f"{rtf['cv']:.3f}" if rtf else "-",
+            f"{r.first_call_s:.3g}" if r.first_call_s is not None else "-",
+            f"{share:.3f}" if share is not None else "-",
+            f"{r.telemetry['j_per_audio_s']:.3g}" if r.telemetry.get("j_per_audio_s") else "-",
+            quality or "-",
+            (r.error or {}).get("message", ""),
+        ]
+        css = {"FAIL": "fail", "error": "fail", "warning": "warn"}.get(cells[1], "pass")
+        rows.append(f'<tr class="{css}">' + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+    return (
+        '<table id="configurations"><thead><tr>' + "".join(f"<th>{h}</th>" for h in head)
+        + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+    )
+
+
+def _baseline_rows(results: Results, baseline: Path | None) -> list[BaselineRow] | None:
+    if baseline is None or not baseline.is_file():
+        return None
+    from harness.config import Thresholds
+
+    return compare_to_baseline(results, load_baseline(baseline), Thresholds(), source=str(baseline))
+
+
+def write_html(results: Results, out: Path, plots: dict[str, Path], rows: list[BaselineRow] | None) -> Path:
+    from harness.platform.fingerprint import accelerator_name
+
+    figures = "".join(
+        f'<figure><img src="plots/{p.name}" alt="{name}"><figcaption>{name}</figcaption></figure>'
+        for name, p in plots.items()
+    )
+    baseline_html = ""
+    if rows:
+        cells = "".join(
+            f"<tr><td>{html.escape(r.id)}</td><td>{r.verdict}</td><td>{'' if r.ratio is None else f'{r.ratio:.3f}'}</td>"
+            f"<td>{'' if r.ci is None else f'{r.ci[0]:.3f}-{r.ci[1]:.3f}'}</td></tr>"
+            for r in rows
+        )
+        baseline_html = ('<h2>Against the baseline</h2><table id="baseline"><tr><th>configuration</th><th>verdict</th>'
+                         f"<th>RTF ratio</th><th>95% CI</th></tr>{cells}</table>")
+    doc = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>tts-harness: {html.escape(str(results.suite.get('name')))}</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em; }} table {{ border-collapse: collapse; font-size: 13px; }}
+td, th {{ border: 1px solid #ccc; padding: 3px 6px; }} tr.fail {{ background: #fdd; }} tr.warn {{ background: #ffd; }}
+figure {{ display: inline-block; margin: 1em; }} img {{ max-width: 720px; }}
+</style></head><body>
+<h1>{html.escape(str(results.suite.get('name')))}: {len(results.records)} configurations ({results.status})</h1>
+<p>Machine: {html.escape(accelerator_name(results.platform))}, fingerprint <code>{html.escape(str(results.platform.get('key')))}</code>,
+clocks locked: {results.platform.get('clocks_locked')}. Git {html.escape(str(results.git.get('commit')))}.
+{html.escape(results.created_utc)} to {html.escape(results.finished_utc or '-')}.</p>
+{_table(results)}
+<h2>Plots</h2>{figures}
+{baseline_html}
+</body></html>"""
+    path = out / "report.html"
+    path.write_text(doc)
+    return path
+
+
+def write_junit(results: Results, out: Path) -> Path:
+    suite = ET.Element("testsuite", name=f"tts-harness.{results.suite.get('name')}", tests=str(len(results.records)))
+    failures = errors = 0
+    for r in sorted(results.records, key=lambda r: r.id):
+        case = ET.SubElement(suite, "testcase", classname=str(results.suite.get("name")), name=r.id,
+                             time=f"{sum(s.total_s for s in r.runs):.3f}")
+        v = verdict(r)
+        if v == "error":
+            errors += 1
+            ET.SubElement(case, "error", message=(r.error or {}).get("message", "")[:500])
+        elif v == "FAIL":
+            failures += 1
+            bad = [k for k, x in r.verdicts.items() if x.get("level") == "critical"]
+            ET.SubElement(case, "failure", message=f"critical: {', '.join(bad)}")
+    suite.set("failures", str(failures))
+    suite.set("errors", str(errors))
+    path = out / "junit.xml"
+    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+    return path
+
+
+def report(dirs: list[Path], out: Path | None = None, baseline: Path | None = None) -> dict[str, Any]:
+    parts = [Results.load(d) for d in dirs]
+    results = merge(parts) if len(parts) > 1 else parts[0]
+    out = out or dirs[0]
+    out.mkdir(parents=True, exist_ok=True)
+    if len(parts) > 1:
+        results.save(out)
+    plots = all_plots(results.records, out / "plots")
+    rows = _baseline_rows(results, baseline)
+    summary = markdown(results)
+    if rows:
+        summary += "\n## Against the baseline\n\n" + rows_markdown(rows) + "\n"
+    (out / "summary.md").write_text(summary)
+    page = write_html(results, out, plots, rows)
+    junit = write_junit(results, out)
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a") as handle:
+            handle.write(summary + "\n")
+    return {"html": page, "summary": out / "summary.md", "junit": junit, "plots": plots, "records": len(results.records)}

@@ -1,0 +1,137 @@
+"""Plots of a sweep (matplotlib, PNG): RTF against NFE, stage times, RTF against quality."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from harness.results import Record
+
+STAGE_ORDER = ("audio_prep", "text_to_tokens", "ode", "vocoder", "injected_delay")
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def rtf_vs_nfe(records: list[Record], path: Path) -> Path | None:
+    ok = [r for r in records if r.rtf]
+    if not ok:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 5))
+    series: dict[str, list[Record]] = {}
+    for r in ok:
+        c = r.config
+        series.setdefault(f"{c['precision']} / compile {c['compile_mode']} / {c['vocoder']}", []).append(r)
+    precisions = sorted({r.config["precision"] for r in ok})
+    modes = sorted({r.config["compile_mode"] for r in ok})
+    vocoders = sorted({r.config["vocoder"] for r in ok})
+    colors = plt.get_cmap("tab10")
+    styles = ["-", "--", ":", "-."]
+    markers = ["o", "s", "^", "D"]
+    for label, group in sorted(series.items()):
+        group.sort(key=lambda r: r.config["nfe"])
+        c = group[0].config
+        look = {
+            "color": colors(precisions.index(c["precision"]) % 10),
+            "linestyle": styles[modes.index(c["compile_mode"]) % len(styles)],
+            "marker": markers[vocoders.index(c["vocoder"]) % len(markers)],
+        }
+        x = [r.config["nfe"] for r in group]
+        y = [r.rtf["median"] for r in group]  # type: ignore[index]
+        low = [r.rtf["median"] - r.rtf["ci_low"] for r in group]  # type: ignore[index]
+        high = [r.rtf["ci_high"] - r.rtf["median"] for r in group]  # type: ignore[index]
+        ax.errorbar(x, y, yerr=[low, high], capsize=3, label=label, **look)
+    ax.set_xlabel("NFE steps")
+    ax.set_ylabel("RTF (median, 95% CI)")
+    ax.set_yscale("log")
+    ax.set_title("RTF against NFE (color: precision, line: compile mode, marker: vocoder)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def stage_bars(records: list[Record], path: Path) -> Path | None:
+    ok = sorted((r for r in records if r.stages_ms), key=lambda r: r.id)
+    if not ok:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(9, max(3, 0.35 * len(ok) + 1)))
+    left = [0.0] * len(ok)
+    names = [r.id for r in ok]
+    for stage in STAGE_ORDER:
+        values = [r.stages_ms.get(stage, 0.0) for r in ok]
+        if any(values):
+            ax.barh(names, values, left=left, label=stage)
+            left = [a + b for a, b in zip(left, values, strict=True)]
+    ax.set_xlabel("median time per call, ms")
+    ax.set_title("Stage times")
+    ax.legend(fontsize=8)
+    ax.tick_params(axis="y", labelsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def pareto(points: list[tuple[float, float]]) -> list[int]:
+    """Indices of points no other point beats on both axes (lower is better on both)."""
+    front = []
+    for i, (x, y) in enumerate(points):
+        if not any((a <= x and b <= y) and (a < x or b < y) for j, (a, b) in enumerate(points) if j != i):
+            front.append(i)
+    return front
+
+
+def quality_axis(record: Record) -> tuple[str, float] | None:
+    """The quality figure to plot: WER where meaningful, else fidelity MCD to the reference."""
+    q = record.quality
+    if q.get("asr", {}).get("meaningful"):
+        return "WER", float(q["asr"]["wer"])
+    if "fidelity" in q:
+        return "MCD to the fp32 reference, dB", float(q["fidelity"]["mcd_db"])
+    return None
+
+
+def rtf_vs_quality(records: list[Record], path: Path) -> Path | None:
+    rows = [(r, quality_axis(r)) for r in records if r.rtf]
+    rows = [(r, q) for r, q in rows if q is not None]
+    if not rows:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 5))
+    points = [(r.rtf["median"], q[1]) for r, q in rows]  # type: ignore[index]
+    front = set(pareto(points))
+    for i, ((r, _), (x, y)) in enumerate(zip(rows, points, strict=True)):
+        ax.scatter([x], [y], color="tab:red" if i in front else "tab:blue", zorder=3)
+        ax.annotate(r.id, (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
+    line = sorted(points[i] for i in front)
+    ax.plot([p[0] for p in line], [p[1] for p in line], color="tab:red", label="Pareto front")
+    ax.set_xlabel("RTF (median)")
+    ax.set_ylabel(rows[0][1][0])  # type: ignore[index]
+    ax.set_title("Speed against quality (lower is better on both)")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def all_plots(records: list[Record], directory: Path) -> dict[str, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    made = {
+        "rtf_vs_nfe": rtf_vs_nfe(records, directory / "rtf_vs_nfe.png"),
+        "stages": stage_bars(records, directory / "stages.png"),
+        "rtf_vs_quality": rtf_vs_quality(records, directory / "rtf_vs_quality.png"),
+    }
+    return {k: v for k, v in made.items() if v is not None}
