@@ -84,8 +84,12 @@ def cmd_gate_check(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    import os
+
     from harness.tracking.mlflow_sync import sync
 
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")  # fail in seconds, not minutes
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     for directory in args.dirs:
         done = sync(Path(directory), args.tracking_uri)
         print(f"{directory}: {done['logged']} configuration(s) logged, {done['skipped']} already there "

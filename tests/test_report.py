@@ -1,0 +1,106 @@
+"""Reports from a real sweep: HTML rendered in headless Chromium, JUnit, merging, comparing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from harness.results import Results
+from tests.test_cli import assert_one_line_error, cli
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("sweep")
+    suite = tmp / "q.toml"
+    suite.write_text(
+        (Path(__file__).parents[1] / "suites" / "smoke.toml").read_text()
+        .replace('precision = "fp32"', 'precision = ["fp32", "bf16"]')
+        .replace("nfe = [8, 16]", "nfe = [4, 8]")
+        .replace("repeats = 5", "repeats = 2")
+        .replace('name = "smoke"', 'name = "q"')
+    )
+    out = tmp / "out"
+    proc = cli("run", str(suite), "--out", str(out), "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def test_report_files_and_plots(sweep: Path, tmp_path: Path) -> None:
+    step_summary = tmp_path / "step.md"
+    proc = cli("report", str(sweep), env={"GITHUB_STEP_SUMMARY": str(step_summary)})
+    assert proc.returncode == 0, proc.stderr
+    assert "3 plots" in proc.stdout
+    for name in ("rtf_vs_nfe.png", "stages.png", "rtf_vs_quality.png"):
+        assert (sweep / "plots" / name).stat().st_size > 10_000
+    assert step_summary.read_text().startswith("# q:")
+    suite = ET.parse(sweep / "junit.xml").getroot()
+    assert suite.get("tests") == "4" and len(suite.findall("testcase")) == 4
+    results = Results.load(sweep)
+    bf16 = [r for r in results.records if r.config["precision"] == "bf16"]
+    assert all(r.quality["fidelity"]["mcd_db"] > 0 for r in bf16)  # precision change shows up
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (make test installs it)")
+def test_report_renders_in_headless_chromium(sweep: Path, tmp_path: Path) -> None:
+    assert cli("report", str(sweep)).returncode == 0
+    page = (sweep / "report.html").resolve().as_uri()
+    profile = ["--user-data-dir=" + str(tmp_path / "profile")]
+    dom = subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, *profile, "--dump-dom", page],
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    assert '<table id="configurations">' in dom and dom.count("<tr class=") == 4
+    assert dom.count('<img src="plots/') == 3
+    shot = tmp_path / "report.png"
+    subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, *profile, "--window-size=1400,2400", f"--screenshot={shot}", page],
+                   capture_output=True, timeout=120, check=True)
+    assert shot.stat().st_size > 50_000  # a page with a table and three plots, not a blank one
+    keep = Path("reports/runs/screenshots")
+    keep.mkdir(parents=True, exist_ok=True)
+    shutil.copy(shot, keep / "report.png")
+
+
+def test_parts_merge_into_one_report(sweep: Path, tmp_path: Path) -> None:
+    results = Results.load(sweep)
+    parts = []
+    for i in range(2):
+        part = Results(suite=results.suite, platform=results.platform, git=results.git,
+                       records=results.records[i::2], status="complete",
+                       created_utc=results.created_utc, finished_utc=results.finished_utc)
+        parts.append(part.save(tmp_path / f"part{i}").parent)
+    proc = cli("report", *map(str, parts), "--out", str(tmp_path / "merged"))
+    assert proc.returncode == 0, proc.stderr
+    merged = Results.load(tmp_path / "merged")
+    assert sorted(r.id for r in merged.records) == sorted(r.id for r in results.records)
+
+
+def test_compare_two_sweeps(sweep: Path, tmp_path: Path) -> None:
+    proc = cli("compare", str(sweep), str(sweep))
+    assert proc.returncode == 0 and "| 1.000 |" in proc.stdout and "| same |" in proc.stdout
+    data = json.loads((sweep / "results.json").read_text())
+    for record in data["records"]:
+        record["id"] += "-other"
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "results.json").write_text(json.dumps(data))
+    assert_one_line_error(cli("compare", str(sweep), str(tmp_path / "other")), "nothing to compare")
+
+
+def test_bad_results_directories_are_one_line(sweep: Path, tmp_path: Path) -> None:
+    assert_one_line_error(cli("report", str(tmp_path)), "no results.json")
+    old = json.loads((sweep / "results.json").read_text())
+    old["schema_version"] = 0
+    (tmp_path / "results.json").write_text(json.dumps(old))
+    assert_one_line_error(cli("report", str(tmp_path)), "schema version 0")
+    (tmp_path / "results.json").write_text('{"schema": "tts-harness/results", "schema_ver')
+    assert_one_line_error(cli("report", str(tmp_path)), "not valid JSON")

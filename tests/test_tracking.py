@@ -1,0 +1,133 @@
+"""MLflow tracking against a real `mlflow server` on 127.0.0.1, stopped mid-sweep."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.results import Results
+from tests.test_cli import ROOT, assert_one_line_error, cli
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, store: Path, port: int) -> None:
+        self.store, self.port = store, port
+        self.uri = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{self.store / 'db.sqlite'}",
+             "--artifacts-destination", str(self.store / "artifacts"), "--host", "127.0.0.1", "--port", str(self.port),
+             "--workers", "1"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.uri}/health", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError("mlflow server did not answer /health in 90 s")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+            self.proc = None
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    srv = Server(tmp_path / "mlflow", free_port())
+    srv.store.mkdir()
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def child_runs(uri: str, experiment: str = "track") -> list:  # type: ignore[type-arg]
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name(experiment)
+    if exp is None:
+        return []
+    runs = client.search_runs([exp.experiment_id], max_results=1000)
+    return runs
+
+
+def test_sweep_survives_server_loss_and_sync_delivers_it(
+    server: Server, write_suite: Callable[..., Path], tmp_path: Path
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    suite = write_suite(name="track", nfe="[2, 3, 4, 5]", repeats=3)
+    out = tmp_path / "out"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    sweep = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", str(suite), "--out", str(out), "--no-progress",
+         "--tracking-uri", server.uri],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.time() + 300
+    while time.time() < deadline:  # stop the server once the first configuration is in MLflow
+        if any("tts_harness.config_id" in r.data.tags for r in child_runs(server.uri)):
+            break
+        time.sleep(0.3)
+    server.stop()
+    stdout, stderr = sweep.communicate(timeout=600)
+    assert sweep.returncode == 0, stderr
+    assert "MLflow logging failed" in stderr and "tts-harness sync" in stderr
+    results = Results.load(out)
+    assert results.status == "complete" and len(results.records) == 4  # nothing lost locally
+
+    server.start()  # same store: the configurations logged before the loss are still there
+    before = [r for r in child_runs(server.uri) if "tts_harness.config_id" in r.data.tags]
+    assert 1 <= len(before) < 4
+    synced = cli("sync", str(out), "--tracking-uri", server.uri)
+    assert synced.returncode == 0, synced.stderr
+    assert f"{4 - len(before)} configuration(s) logged, {len(before)} already there" in synced.stdout
+    again = cli("sync", str(out), "--tracking-uri", server.uri)
+    assert "0 configuration(s) logged, 4 already there" in again.stdout
+
+    runs = child_runs(server.uri)
+    parents = [r for r in runs if "tts_harness.config_id" not in r.data.tags]
+    children = [r for r in runs if "tts_harness.config_id" in r.data.tags]
+    assert len(parents) == 1 and len(children) == 4  # no duplicates after two syncs
+    parent_id = parents[0].info.run_id
+    client = MlflowClient(tracking_uri=server.uri)
+    for child in children:
+        assert child.data.tags["mlflow.parentRunId"] == parent_id
+        assert child.data.params["precision"] == "fp32" and child.data.params["nfe"] in {"2", "3", "4", "5"}
+        assert child.data.metrics["rtf.median"] > 0 and "stage_ms.ode" in child.data.metrics
+        assert len(client.get_metric_history(child.info.run_id, "rtf_run")) == 3
+        assert [a.path for a in client.list_artifacts(child.info.run_id, "audio")]
+        assert child.data.tags["weights"] == "random" and child.data.tags["git.commit"]
+    names = {a.path for a in client.list_artifacts(parent_id)}
+    assert {"results.json", "summary.md", "environment.json"} <= names
+    assert parents[0].data.tags["platform.fingerprint"] == results.platform["key"]
+
+
+def test_unreachable_tracking_uri_is_one_line(write_suite: Callable[..., Path], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert cli("run", str(write_suite(nfe="[2]")), "--out", str(out), "--no-progress").returncode == 0
+    proc = cli("sync", str(out), "--tracking-uri", f"http://127.0.0.1:{free_port()}")
+    assert_one_line_error(proc, "unreachable")
