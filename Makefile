@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 ARCH := $(shell uname -m)
 # Reproducible pins on x86-64; on a Jetson (aarch64) JetPack's torch is kept (see README).
 CONSTRAINTS := $(if $(filter x86_64,$(ARCH)),-c constraints/linux-x86_64.txt,)
+# On a Jetson the venv sees JetPack's system torch and torchaudio.
+VENV_FLAGS := $(if $(filter aarch64,$(ARCH)),--system-site-packages,)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMP := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
@@ -12,7 +15,7 @@ export TOKENIZERS_PARALLELISM := false
 .PHONY: bench test lint system-deps
 
 $(STAMP): pyproject.toml constraints/linux-x86_64.txt
-	test -x $(PY) || python3 -m venv $(VENV)
+	test -x $(PY) || python3 -m venv $(VENV_FLAGS) $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(CONSTRAINTS) -e '.[dev]'
 	touch $@
@@ -20,7 +23,7 @@ $(STAMP): pyproject.toml constraints/linux-x86_64.txt
 # Debian tools the tests use for real audio and real pages (installed only when missing).
 system-deps:
 	@command -v espeak-ng >/dev/null && command -v sox >/dev/null && command -v chromium >/dev/null || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng sox chromium >/dev/null; }
+	  { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng sox chromium >/dev/null; }
 
 bench: $(STAMP)
 	$(PY) -m harness run suites/smoke.toml --out reports/runs/smoke

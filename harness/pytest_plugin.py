@@ -6,6 +6,7 @@ Hooks and options live here; the work is delegated to ``runner`` (measurement) a
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -44,6 +45,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--vocoder", help="keep these vocoder backends (default: all)")
     group.addoption("--tts-device", dest="tts_device", help="keep these devices (default: all)")
     group.addoption(
+        "--tts-gpu-per-worker", action="store_true",
+        help="under pytest-xdist, pin worker N to GPU N through CUDA_VISIBLE_DEVICES (default: off)",
+    )
+    group.addoption(
         "--inject-slowdown", type=float, default=0.0,
         help="fraction of each call's time slept inside the timed region (default: 0)",
     )
@@ -69,6 +74,10 @@ class TTSSession:
         results = self.start()
 
         def rounds(round_fn: Callable[[], None], count: int) -> object:
+            if getattr(benchmark, "disabled", False):  # e.g. under xdist: still measure every round
+                for _ in range(count):
+                    round_fn()
+                return None
             return benchmark.pedantic(round_fn, rounds=count, iterations=1, warmup_rounds=0)
 
         record = self.runner.measure(run, timed_rounds=rounds)
@@ -105,6 +114,11 @@ def pytest_configure(config: pytest.Config) -> None:
     except ConfigError as exc:
         raise pytest.UsageError(f"tts-harness: {exc}") from None
     out = Path(config.getoption("tts_out") or f"reports/runs/{suite.name}-pytest")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:  # each worker writes its own part; `tts-harness report out/gw*` merges them
+        out = out / worker
+        if config.getoption("tts_gpu_per_worker"):
+            os.environ["CUDA_VISIBLE_DEVICES"] = worker.removeprefix("gw")
     config.stash[_SESSION] = TTSSession(suite, out, config.getoption("inject_slowdown"))
 
 

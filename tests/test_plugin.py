@@ -70,3 +70,25 @@ def test_bad_suite_option_is_a_usage_error(suite_dir: pytest.Pytester, write_sui
 
 def test_without_suite_the_suite_test_is_skipped(suite_dir: pytest.Pytester) -> None:
     run(suite_dir, ).assert_outcomes(skipped=1)
+
+
+def test_two_xdist_workers_give_the_same_results_merged_into_one_report(
+    suite_dir: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
+    from harness.results import Results
+    from tests.test_cli import cli
+
+    suite = write_suite(nfe="[2, 3]", precision='["fp32", "bf16"]')
+    one = suite_dir.path / "one"
+    run(suite_dir, "--suite", str(suite), "--tts-out", str(one), "-p", "no:randomly").assert_outcomes(passed=4)
+    split = suite_dir.path / "split"
+    result = run(suite_dir, "--suite", str(suite), "--tts-out", str(split), "-n", "2")
+    result.assert_outcomes(passed=4)
+    parts = sorted(p for p in split.iterdir() if p.name.startswith("gw"))
+    assert [p.name for p in parts] == ["gw0", "gw1"]
+    merged = suite_dir.path / "merged"
+    proc = cli("report", *map(str, parts), "--out", str(merged))
+    assert proc.returncode == 0, proc.stderr
+    ids = lambda d: sorted(r.id for r in Results.load(d).records)  # noqa: E731
+    assert ids(merged) == ids(one) and len(ids(one)) == 4
+    assert all(len(r.runs) == 2 for r in Results.load(merged).records)  # every round measured
