@@ -51,15 +51,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError("--inject-slowdown must be >= 0")
     runner = Runner(
         suite,
-        RunOptions(out_dir=out, resume=bool(args.resume), retry_failed=args.retry_failed, inject_slowdown=args.inject_slowdown,
-                   progress=not args.no_progress, telemetry=not args.no_telemetry,
-                   tracking_uri=None if args.no_track or os.environ.get("TTS_HARNESS_NO_TRACK") else tracking_uri(args.tracking_uri)),
+        RunOptions(
+            out_dir=out,
+            resume=bool(args.resume),
+            retry_failed=args.retry_failed,
+            inject_slowdown=args.inject_slowdown,
+            progress=not args.no_progress,
+            telemetry=not args.no_telemetry,
+            tracking_uri=None
+            if args.no_track or os.environ.get("TTS_HARNESS_NO_TRACK")
+            else tracking_uri(args.tracking_uri),
+        ),
     )
     try:
         results = runner.run()
     except KeyboardInterrupt:
-        print(f"interrupted: finished configurations are kept in {out}; "
-              f"complete them with `tts-harness run {args.suite} --resume {out}`", file=sys.stderr)
+        print(
+            f"interrupted: finished configurations are kept in {out}; "
+            f"complete them with `tts-harness run {args.suite} --resume {out}`",
+            file=sys.stderr,
+        )
         return 130
     from harness.gates import apply_thresholds
 
@@ -82,8 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("suite", help="suite TOML file, or a name under suites/ (e.g. smoke)")
     run.add_argument("--out", help="results directory (default: reports/runs/<suite name>)")
     run.add_argument("--resume", metavar="DIR", help="complete an interrupted sweep in DIR")
-    run.add_argument("--inject-slowdown", type=float, default=0.0, metavar="FRACTION",
-                     help="sleep FRACTION of each call's time inside the timed region (gate checks; default: 0)")
+    run.add_argument(
+        "--inject-slowdown",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="sleep FRACTION of each call's time inside the timed region (gate checks; default: 0)",
+    )
     run.add_argument("--retry-failed", action="store_true", help="with --resume: measure errored configurations again")
     run.add_argument("--strict", action="store_true", help="exit 1 when a configuration failed")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")

@@ -33,8 +33,10 @@ def cmd_baseline_compare(args: argparse.Namespace) -> int:
     from harness.results import Results
 
     results = Results.load(Path(args.results))
-    path = Path(args.baseline) if args.baseline else baseline_path(
-        results.platform.get("key", "?"), results.suite.get("name", "suite"), Path(args.dir)
+    path = (
+        Path(args.baseline)
+        if args.baseline
+        else baseline_path(results.platform.get("key", "?"), results.suite.get("name", "suite"), Path(args.dir))
     )
     thresholds = load_suite(args.suite).thresholds if args.suite else Thresholds()
     if args.min_effect is not None:
@@ -92,18 +94,25 @@ def cmd_sync(args: argparse.Namespace) -> int:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     for directory in args.dirs:
         done = sync(Path(directory), args.tracking_uri)
-        print(f"{directory}: {done['logged']} configuration(s) logged, {done['skipped']} already there "
-              f"(experiment {done['experiment']}, parent run {done['parent_run']}, {done['uri']})")
+        print(
+            f"{directory}: {done['logged']} configuration(s) logged, {done['skipped']} already there "
+            f"(experiment {done['experiment']}, parent run {done['parent_run']}, {done['uri']})"
+        )
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from harness.report.html import report
 
-    made = report([Path(d) for d in args.dirs], Path(args.out) if args.out else None,
-                  Path(args.baseline) if args.baseline else None)
-    print(f"report: {made['html']} ({made['records']} configurations, {len(made['plots'])} plots); "
-          f"{made['summary']}; {made['junit']}")
+    made = report(
+        [Path(d) for d in args.dirs],
+        Path(args.out) if args.out else None,
+        Path(args.baseline) if args.baseline else None,
+    )
+    print(
+        f"report: {made['html']} ({made['records']} configurations, {len(made['plots'])} plots); "
+        f"{made['summary']}; {made['junit']}"
+    )
     return 0
 
 
@@ -158,8 +167,12 @@ def register(sub: Any) -> None:
     cmp_ = sub.add_parser("compare", help="deltas between two sweeps (directories or MLflow run ids)")
     cmp_.add_argument("a")
     cmp_.add_argument("b")
-    cmp_.add_argument("--min-effect", type=float, default=0.05, help="smallest change called slower/faster (default: 0.05)")
-    cmp_.add_argument("--tracking-uri", help="MLflow URI for run ids (default: $MLFLOW_TRACKING_URI or reports/mlflow.db)")
+    cmp_.add_argument(
+        "--min-effect", type=float, default=0.05, help="smallest change called slower/faster (default: 0.05)"
+    )
+    cmp_.add_argument(
+        "--tracking-uri", help="MLflow URI for run ids (default: $MLFLOW_TRACKING_URI or reports/mlflow.db)"
+    )
     cmp_.set_defaults(func=cmd_compare)
 
     pre = sub.add_parser("preflight", help="check clocks, power mode, temperature and load")

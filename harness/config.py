@@ -9,11 +9,12 @@ import difflib
 import hashlib
 import itertools
 import re
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from harness.errors import ConfigError
 
@@ -32,9 +33,7 @@ def suggest(name: str, choices: Iterable[str]) -> str:
 
 def check_choice(kind: str, value: str, choices: Sequence[str]) -> str:
     if value not in choices:
-        raise ConfigError(
-            f"unknown {kind} {value!r}{suggest(value, choices)}; choose from {', '.join(choices)}"
-        )
+        raise ConfigError(f"unknown {kind} {value!r}{suggest(value, choices)}; choose from {', '.join(choices)}")
     return value
 
 
@@ -171,8 +170,10 @@ class Thresholds:
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name not in ("rtf", "cv") and value is not None and (
-                not isinstance(value, (int, float)) or isinstance(value, bool)
+            if (
+                f.name not in ("rtf", "cv")
+                and value is not None
+                and (not isinstance(value, (int, float)) or isinstance(value, bool))
             ):
                 raise ConfigError(f"threshold {f.name} must be a number, got {value!r}")
 
@@ -240,7 +241,15 @@ _MATRIX_AXES = {
 }
 _SYNTHESIS_KEYS = ("cfg_strength", "sway_sampling_coef", "use_epss", "seed")
 _TOP_KEYS = (
-    "suite", "matrix", "synthesis", "texts", "timing", "thresholds", "preflight", "exclude", "vocoder_options",
+    "suite",
+    "matrix",
+    "synthesis",
+    "texts",
+    "timing",
+    "thresholds",
+    "preflight",
+    "exclude",
+    "vocoder_options",
     "quality",
 )
 

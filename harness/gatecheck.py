@@ -39,9 +39,7 @@ def interleaved(runner: Runner, run: RunConfig, slowdowns: list[float], repeats:
     return arms
 
 
-def check(
-    runner: Runner, run: RunConfig, slowdowns: list[float], repeats: list[int], trials: int
-) -> list[Trial]:
+def check(runner: Runner, run: RunConfig, slowdowns: list[float], repeats: list[int], trials: int) -> list[Trial]:
     min_effect = runner.suite.thresholds.min_effect
     alpha = runner.suite.thresholds.alpha
     out = []

@@ -168,13 +168,9 @@ def compare_to_baseline(
         elif base is None:
             rows.append(BaselineRow(record.id, "new"))
         else:
-            result = compare(
-                base["rtf_samples"], [s.rtf for s in record.runs], thresholds.min_effect, thresholds.alpha
-            )
+            result = compare(base["rtf_samples"], [s.rtf for s in record.runs], thresholds.min_effect, thresholds.alpha)
             verdict = "regression" if result.regression else "improvement" if result.improvement else "same"
-            rows.append(
-                BaselineRow(record.id, verdict, result.ratio, (result.ci_low, result.ci_high), result.p_value)
-            )
+            rows.append(BaselineRow(record.id, verdict, result.ratio, (result.ci_low, result.ci_high), result.p_value))
     for missing in sorted(set(base_records) - {r.id for r in results.records}):
         rows.append(BaselineRow(missing, "missing"))
     return rows

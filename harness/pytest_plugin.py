@@ -45,11 +45,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--vocoder", help="keep these vocoder backends (default: all)")
     group.addoption("--tts-device", dest="tts_device", help="keep these devices (default: all)")
     group.addoption(
-        "--tts-gpu-per-worker", action="store_true",
+        "--tts-gpu-per-worker",
+        action="store_true",
         help="under pytest-xdist, pin worker N to GPU N through CUDA_VISIBLE_DEVICES (default: off)",
     )
     group.addoption(
-        "--inject-slowdown", type=float, default=0.0,
+        "--inject-slowdown",
+        type=float,
+        default=0.0,
         help="fraction of each call's time slept inside the timed region (default: 0)",
     )
 
@@ -86,8 +89,13 @@ class TTSSession:
         results.save(self.out_dir)
         if record.rtf:
             benchmark.extra_info.update(
-                {"config": run.id, "rtf": record.rtf, "stages_ms": record.stages_ms,
-                 "first_call_s": record.first_call_s, "weights": record.weights_kind}
+                {
+                    "config": run.id,
+                    "rtf": record.rtf,
+                    "stages_ms": record.stages_ms,
+                    "first_call_s": record.first_call_s,
+                    "weights": record.weights_kind,
+                }
             )
         return record
 
@@ -103,14 +111,14 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         suite = load_suite(name)
         axes = {
-            "nfe": config.getoption("nfe"), "precision": config.getoption("precision"),
-            "compile_mode": config.getoption("compile_mode"), "vocoder": config.getoption("vocoder"),
+            "nfe": config.getoption("nfe"),
+            "precision": config.getoption("precision"),
+            "compile_mode": config.getoption("compile_mode"),
+            "vocoder": config.getoption("vocoder"),
             "device": config.getoption("tts_device"),
         }
         kinds = {"nfe": int}
-        suite = suite.narrowed(
-            **{k: _csv(kinds.get(k, str), f"--{k}")(v) if v else None for k, v in axes.items()}
-        )
+        suite = suite.narrowed(**{k: _csv(kinds.get(k, str), f"--{k}")(v) if v else None for k, v in axes.items()})
     except ConfigError as exc:
         raise pytest.UsageError(f"tts-harness: {exc}") from None
     out = Path(config.getoption("tts_out") or f"reports/runs/{suite.name}-pytest")

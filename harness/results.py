@@ -66,8 +66,7 @@ class Record:
         self.rtf = Summary.of([r.rtf for r in self.runs]).as_dict()
         names = sorted({name for r in self.runs for name in r.stages_s})
         self.stages_ms = {
-            name: 1000.0 * sorted(r.stages_s.get(name, 0.0) for r in self.runs)[len(self.runs) // 2]
-            for name in names
+            name: 1000.0 * sorted(r.stages_s.get(name, 0.0) for r in self.runs)[len(self.runs) // 2] for name in names
         }
         self.stages_ms["total"] = 1000.0 * sorted(r.total_s for r in self.runs)[len(self.runs) // 2]
 

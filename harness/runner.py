@@ -10,7 +10,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from harness.pipeline.synth import Synthesis, Synthesizer
 from harness.platform.sampler import Sampler
 from harness.results import Record, Results, RunSample, utc_now
 from harness.stats import Summary
+
+if TYPE_CHECKING:
+    from harness.quality.assess import Assessor
 
 log = logging.getLogger(__name__)
 RoundsFn = Callable[[Callable[[], None], int], object]
@@ -104,7 +107,7 @@ class Runner:
         self.cache = BuildCache()
         self.reference_cache = BuildCache()  # the quality reference configuration's model
         self._renders: dict[tuple[str, int], np.ndarray] = {}
-        self._assessor: Any = None
+        self._assessor: Assessor | None = None
         self._tracking_failed = False
         self.on_round: Callable[[], None] | None = None
         self.cost = {"build_s": 0.0, "first_call_s": 0.0, "warmup_s": 0.0, "timed_s": 0.0, "other_s": 0.0}
@@ -201,7 +204,14 @@ class Runner:
 
     def _reference_render(self, run: RunConfig, index: int) -> np.ndarray:
         """The same text, seed and NFE through the quality reference configuration (cached)."""
-        ref_run = replace(run, batch_size=1, **self.suite.quality.reference)
+        q = self.suite.quality
+        ref_run = replace(
+            run,
+            batch_size=1,
+            precision=q.reference_precision,
+            compile_mode=q.reference_compile,
+            vocoder=q.reference_vocoder,
+        )
         key = (ref_run.full_id, index)
         if key not in self._renders:
             model = self.reference_cache.model(ref_run)
@@ -249,7 +259,9 @@ class Runner:
             self._tracking_failed = True
             log.warning(
                 "MLflow logging failed (%s); results stay in %s: run `tts-harness sync %s` later",
-                str(exc).splitlines()[0][:200], self.options.out_dir, self.options.out_dir,
+                str(exc).splitlines()[0][:200],
+                self.options.out_dir,
+                self.options.out_dir,
             )
 
     def validate_inputs(self) -> None:
@@ -327,9 +339,7 @@ class Runner:
         self.validate_inputs()
         results = self.start()
         done = {r.id for r in results.records if r.status == "ok" or not self.options.retry_failed}
-        todo = sorted(
-            (r for r in self.suite.runs if r.id not in done), key=lambda r: (r.build_key, r.nfe, r.vocoder)
-        )
+        todo = sorted((r for r in self.suite.runs if r.id not in done), key=lambda r: (r.build_key, r.nfe, r.vocoder))
         sweep_start = time.perf_counter()
         bar = _progress(len(todo), self.suite.timing.repeats, self.options.progress)
         try:

@@ -54,9 +54,7 @@ class Summary:
         return asdict(self)
 
 
-def bootstrap_ci(
-    x: np.ndarray, statistic: Any, level: float = 0.95, seed: int = 0
-) -> tuple[float, float]:
+def bootstrap_ci(x: np.ndarray, statistic: Any, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap interval of ``statistic`` over ``x`` (one value: a zero-width CI)."""
     if x.size < 2:
         value = float(statistic(x))
@@ -84,9 +82,7 @@ class Comparison:
         return asdict(self)
 
 
-def ratio_ci(
-    baseline: np.ndarray, candidate: np.ndarray, level: float = 0.95, seed: int = 0
-) -> tuple[float, float]:
+def ratio_ci(baseline: np.ndarray, candidate: np.ndarray, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
     """Bootstrap CI of median(candidate) / median(baseline), resampling each side."""
     rng = np.random.default_rng(seed)
     b = np.median(rng.choice(baseline, size=(BOOTSTRAP_RESAMPLES, baseline.size)), axis=1)

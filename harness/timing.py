@@ -47,8 +47,8 @@ class StageTimer:
         if self.use_events:
             import torch
 
-            event = torch.cuda.Event(enable_timing=True)
-            event.record()
+            event = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
+            event.record()  # type: ignore[no-untyped-call]
             return event
         return time.perf_counter()
 
@@ -77,10 +77,7 @@ class StageTimer:
         """Seconds per stage; call after the timer has exited (device synchronized)."""
         out: dict[str, float] = {}
         for name, start, end in self._marks:
-            if self.use_events:
-                seconds = float(start.elapsed_time(end)) / 1000.0
-            else:
-                seconds = float(end - start)
+            seconds = float(start.elapsed_time(end)) / 1000.0 if self.use_events else float(end - start)
             out[name] = out.get(name, 0.0) + seconds
         if self._injected_s:
             out["injected_delay"] = self._injected_s

@@ -110,7 +110,9 @@ def test_run_writes_results_and_summary(write_suite: Callable[..., Path], tmp_pa
 def test_failing_configuration_is_a_result_and_the_sweep_goes_on(
     write_suite: Callable[..., Path], tmp_path: Path
 ) -> None:
-    path = write_suite(vocoder='["torch", "onnxruntime"]', extra='[vocoder_options.onnxruntime]\nmodel = "/no/such.onnx"')
+    path = write_suite(
+        vocoder='["torch", "onnxruntime"]', extra='[vocoder_options.onnxruntime]\nmodel = "/no/such.onnx"'
+    )
     out = tmp_path / "out"
     proc = cli("run", str(path), "--out", str(out), "--no-progress")
     assert proc.returncode == 0, proc.stderr
@@ -127,8 +129,10 @@ def test_killed_sweep_resumes_where_it_stopped(write_suite: Callable[..., Path],
     out = tmp_path / "out"
     proc = subprocess.Popen(
         [sys.executable, "-m", "harness", "run", str(path), "--out", str(out), "--no-progress"],
-        cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1", "TTS_HARNESS_NO_TRACK": "1"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "TTS_HARNESS_NO_TRACK": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.time() + 300
     while time.time() < deadline:  # kill once the first configuration is on disk

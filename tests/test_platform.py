@@ -35,7 +35,12 @@ def test_agx_orin_fake_root() -> None:
     assert info["model"] == "NVIDIA Jetson AGX Orin Developer Kit"
     assert info["l4t"]["release"] == "R36.4.4"
     assert info["power_mode"] == {"name": "MAXN", "id": 0}
-    assert info["gpu_freq"] == {"node": "17000000.gpu", "cur_freq": 306000000, "min_freq": 306000000, "max_freq": 1300500000}
+    assert info["gpu_freq"] == {
+        "node": "17000000.gpu",
+        "cur_freq": 306000000,
+        "min_freq": 306000000,
+        "max_freq": 1300500000,
+    }
     assert info["emc_freq"]["cur_freq"] == 2133000000
     assert info["clocks_locked"] is False
 
@@ -104,7 +109,9 @@ def test_tegrastats_agx_orin() -> None:
 
 
 def test_tegrastats_orin_nano_idle_busy_and_three_value_rails() -> None:
-    idle, busy, newer = (jetson.parse_tegrastats(l) for l in (OUT / "orin-nano-tegrastats.txt").read_text().splitlines())
+    idle, busy, newer = (
+        jetson.parse_tegrastats(line) for line in (OUT / "orin-nano-tegrastats.txt").read_text().splitlines()
+    )
     assert (busy["gpu_load_pct"], busy["gpu_freq_mhz"], busy["power_w"]) == (99, 612, 16.321)
     assert idle["power_w"] == 5.251 and busy["temperatures_c"]["gpu"] == 58.625
     assert newer["power_w"] == 3.582 and newer["temperatures_c"]["tj"] == 46.843
@@ -143,7 +150,12 @@ def test_fingerprint_on_this_machine_says_what_is_absent() -> None:
 def test_preflight_on_recorded_jetson_states() -> None:
     unlocked = {"jetson": jetson.collect(FIXTURES / "orin-nano", command=no_command), "cpu": {"loadavg": [7.0, 1, 1]}}
     levels = {c.name: c.level for c in checks_from(unlocked, require_power_mode="MAXN")}
-    assert levels == {"clocks_locked": "critical", "power_mode": "critical", "temperature": "unknown", "load_average": "warning"}
+    assert levels == {
+        "clocks_locked": "critical",
+        "power_mode": "critical",
+        "temperature": "unknown",
+        "load_average": "warning",
+    }
     gpu = {"nvml": {"gpus": [{"throttle_reasons_active": [], "temperature_c": 80}]}, "cpu": {"loadavg": [0.5]}}
     levels = {c.name: c.level for c in checks_from(gpu)}
     assert levels == {"clocks_locked": "good", "temperature": "warning", "load_average": "good"}

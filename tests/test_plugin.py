@@ -22,21 +22,26 @@ def suite_dir(pytester: pytest.Pytester) -> pytest.Pytester:
     return pytester
 
 
-def test_one_test_per_configuration_and_one_build(
-    suite_dir: pytest.Pytester, write_suite: Callable[..., Path]
-) -> None:
+def test_one_test_per_configuration_and_one_build(suite_dir: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
     suite = write_suite(nfe="[2, 4]", vocoder='["torch", "onnxruntime"]')
     bench = suite_dir.path / "bench.json"
-    result = run(suite_dir, 
-        "--suite", str(suite), "--tts-out", str(suite_dir.path / "out"),
-        f"--benchmark-json={bench}", "-v",
+    result = run(
+        suite_dir,
+        "--suite",
+        str(suite),
+        "--tts-out",
+        str(suite_dir.path / "out"),
+        f"--benchmark-json={bench}",
+        "-v",
     )
     result.assert_outcomes(passed=4)
-    result.stdout.fnmatch_lines([
-        "*test_config?nfe2-fp32-compile_none-voc_torch? PASSED*",
-        "*test_config?nfe4-fp32-compile_none-voc_onnxruntime? PASSED*",
-        "tts-harness: 1 model build(s); results in *",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*test_config?nfe2-fp32-compile_none-voc_torch? PASSED*",
+            "*test_config?nfe4-fp32-compile_none-voc_onnxruntime? PASSED*",
+            "tts-harness: 1 model build(s); results in *",
+        ]
+    )
     data = json.loads(bench.read_text())
     extra = {b["extra_info"]["config"]: b["extra_info"] for b in data["benchmarks"]}
     assert set(extra) == {f"nfe{n}-fp32-compile_none-voc_{v}" for n in (2, 4) for v in ("torch", "onnxruntime")}
@@ -69,7 +74,9 @@ def test_bad_suite_option_is_a_usage_error(suite_dir: pytest.Pytester, write_sui
 
 
 def test_without_suite_the_suite_test_is_skipped(suite_dir: pytest.Pytester) -> None:
-    run(suite_dir, ).assert_outcomes(skipped=1)
+    run(
+        suite_dir,
+    ).assert_outcomes(skipped=1)
 
 
 def test_two_xdist_workers_give_the_same_results_merged_into_one_report(

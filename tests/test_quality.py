@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 from pathlib import Path
 
@@ -94,10 +95,10 @@ def test_degradation_is_monotonic(grammar_asr: object, renders: list) -> None:
         lsds.append(float(np.mean(lsd)))
         sims.append(float(np.mean(sim)))
     assert mcds[0] == 0.0 and lsds[0] == 0.0 and sims[0] == pytest.approx(1.0)
-    assert all(b >= a for a, b in zip(wers, wers[1:])), wers
-    assert all(b > a for a, b in zip(mcds, mcds[1:])), mcds
-    assert all(b > a for a, b in zip(lsds, lsds[1:])), lsds
-    assert all(b < a for a, b in zip(sims, sims[1:])), sims
+    assert all(b >= a for a, b in itertools.pairwise(wers)), wers
+    assert all(b > a for a, b in itertools.pairwise(mcds)), mcds
+    assert all(b > a for a, b in itertools.pairwise(lsds)), lsds
+    assert all(b < a for a, b in itertools.pairwise(sims)), sims
 
 
 def test_speaker_similarity_separates_voices(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ import json
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,14 @@ from tests.test_cli import assert_one_line_error, cli
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -26,7 +31,8 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("sweep")
     suite = tmp / "q.toml"
     suite.write_text(
-        (Path(__file__).parents[1] / "suites" / "smoke.toml").read_text()
+        (Path(__file__).parents[1] / "suites" / "smoke.toml")
+        .read_text()
         .replace('precision = "fp32"', 'precision = ["fp32", "bf16"]')
         .replace("nfe = [8, 16]", "nfe = [4, 8]")
         .replace("repeats = 5", "repeats = 2")
@@ -58,13 +64,22 @@ def test_report_renders_in_headless_chromium(sweep: Path, tmp_path: Path) -> Non
     assert cli("report", str(sweep)).returncode == 0
     page = (sweep / "report.html").resolve().as_uri()
     profile = ["--user-data-dir=" + str(tmp_path / "profile")]
-    dom = subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, *profile, "--dump-dom", page],
-                         capture_output=True, text=True, timeout=120, check=True).stdout
+    dom = subprocess.run(
+        [CHROMIUM, *CHROMIUM_FLAGS, *profile, "--dump-dom", page],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     assert '<table id="configurations">' in dom and dom.count("<tr class=") == 4
     assert dom.count('<img src="plots/') == 3
     shot = tmp_path / "report.png"
-    subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, *profile, "--window-size=1400,2400", f"--screenshot={shot}", page],
-                   capture_output=True, timeout=120, check=True)
+    subprocess.run(
+        [CHROMIUM, *CHROMIUM_FLAGS, *profile, "--window-size=1400,2400", f"--screenshot={shot}", page],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
     assert shot.stat().st_size > 50_000  # a page with a table and three plots, not a blank one
     keep = Path("reports/runs/screenshots")
     keep.mkdir(parents=True, exist_ok=True)
@@ -75,9 +90,15 @@ def test_parts_merge_into_one_report(sweep: Path, tmp_path: Path) -> None:
     results = Results.load(sweep)
     parts = []
     for i in range(2):
-        part = Results(suite=results.suite, platform=results.platform, git=results.git,
-                       records=results.records[i::2], status="complete",
-                       created_utc=results.created_utc, finished_utc=results.finished_utc)
+        part = Results(
+            suite=results.suite,
+            platform=results.platform,
+            git=results.git,
+            records=results.records[i::2],
+            status="complete",
+            created_utc=results.created_utc,
+            finished_utc=results.finished_utc,
+        )
         parts.append(part.save(tmp_path / f"part{i}").parent)
     proc = cli("report", *map(str, parts), "--out", str(tmp_path / "merged"))
     assert proc.returncode == 0, proc.stderr

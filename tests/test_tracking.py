@@ -32,10 +32,25 @@ class Server:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{self.store / 'db.sqlite'}",
-             "--artifacts-destination", str(self.store / "artifacts"), "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", "1"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "server",
+                "--backend-store-uri",
+                f"sqlite:///{self.store / 'db.sqlite'}",
+                "--artifacts-destination",
+                str(self.store / "artifacts"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                "1",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         deadline = time.time() + 90
         while time.time() < deadline:
@@ -83,9 +98,23 @@ def test_sweep_survives_server_loss_and_sync_delivers_it(
     out = tmp_path / "out"
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     sweep = subprocess.Popen(
-        [sys.executable, "-m", "harness", "run", str(suite), "--out", str(out), "--no-progress",
-         "--tracking-uri", server.uri],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "run",
+            str(suite),
+            "--out",
+            str(out),
+            "--no-progress",
+            "--tracking-uri",
+            server.uri,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.time() + 300
     while time.time() < deadline:  # stop the server once the first configuration is in MLflow
@@ -93,7 +122,7 @@ def test_sweep_survives_server_loss_and_sync_delivers_it(
             break
         time.sleep(0.3)
     server.stop()
-    stdout, stderr = sweep.communicate(timeout=600)
+    _, stderr = sweep.communicate(timeout=600)
     assert sweep.returncode == 0, stderr
     assert "MLflow logging failed" in stderr and "tts-harness sync" in stderr
     results = Results.load(out)

@@ -140,7 +140,7 @@ def test_engine_from_another_gpu_or_version_is_refused(tmp_path: Path) -> None:
     check_engine_metadata(meta, "10.8.0", "Orin", tmp_path / "e.engine")
     with pytest.raises(InputError, match="built for Orin, this GPU is NVIDIA H100"):
         check_engine_metadata(meta, "10.8.0", "NVIDIA H100", tmp_path / "e.engine")
-    with pytest.raises(InputError, match="built with TensorRT 10.8.0, this is 10.9.0"):
+    with pytest.raises(InputError, match=r"built with TensorRT 10\.8\.0, this is 10\.9\.0"):
         check_engine_metadata(meta, "10.9.0", "Orin", tmp_path / "e.engine")
 
 
@@ -171,5 +171,7 @@ def _has_tensorrt_and_cuda() -> bool:
 )
 def test_tensorrt_engine_matches_pytorch(vocos: object, tmp_path: Path) -> None:
     cuda = torch.device("cuda")
-    backend = registry.backend_class("tensorrt")(vocos.to(cuda), cuda, {"cache_dir": str(tmp_path), "precision": "fp32"})  # type: ignore[attr-defined]
+    backend = registry.backend_class("tensorrt")(
+        vocos.to(cuda), cuda, {"cache_dir": str(tmp_path), "precision": "fp32"}
+    )  # type: ignore[attr-defined]
     assert check_backend(backend)["parity"]["snr_db"] > 60

@@ -30,7 +30,11 @@ def test_ci_workflow_runs_the_readme_test_command() -> None:
     ci = yaml.safe_load((ROOT / ".github/workflows/ci.yml").read_text())
     steps = [s.get("run") for s in ci["jobs"]["test"]["steps"] if s.get("name") == "Tests"]
     assert steps == ["make test"]
-    ci_run = [line.strip() for line in (ROOT / ".ci/run").read_text().splitlines() if line.strip() and not line.startswith("#")]
+    ci_run = [
+        line.strip()
+        for line in (ROOT / ".ci/run").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert "make test" in ci_run
     readme = (ROOT / "README.md").read_text()
     assert "    make test" in readme and "    make bench" in readme

@@ -73,9 +73,7 @@ def randomize_(module: Any, seed: int) -> None:
                 param.copy_(torch.randn(param.shape, generator=generator) * RANDOM_INIT_STD)
 
 
-def build_model(
-    model: str, weights: str, precision: str, compile_mode: str, device: str, seed: int = 0
-) -> BuiltModel:
+def build_model(model: str, weights: str, precision: str, compile_mode: str, device: str, seed: int = 0) -> BuiltModel:
     import torch
 
     start = time.perf_counter()
@@ -135,8 +133,6 @@ def build_vocos(model: str, weights: str, device: str, seed: int = 0) -> Any:
             padding="center",
         ),
         backbone=VocosBackbone(input_channels=mel["n_mel_channels"], **preset.vocos),
-        head=ISTFTHead(
-            dim=preset.vocos["dim"], n_fft=mel["n_fft"], hop_length=mel["hop_length"], padding="same"
-        ),
+        head=ISTFTHead(dim=preset.vocos["dim"], n_fft=mel["n_fft"], hop_length=mel["hop_length"], padding="same"),
     )
     return vocos.to(dev).eval()

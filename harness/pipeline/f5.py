@@ -44,9 +44,7 @@ def package_file(relative: str) -> str:
 def vocab(vocab_file: str | None = None) -> tuple[dict[str, int], int]:
     from f5_tts.model.utils import get_tokenizer
 
-    result: tuple[dict[str, int], int] = get_tokenizer(
-        vocab_file or package_file("infer/examples/vocab.txt"), "custom"
-    )
+    result: tuple[dict[str, int], int] = get_tokenizer(vocab_file or package_file("infer/examples/vocab.txt"), "custom")
     return result
 
 

@@ -33,9 +33,7 @@ def cpu_info(root: Path = Path("/")) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         info["loadavg"] = f"unavailable: {exc}"
     try:
-        meminfo = dict(
-            line.split(":", 1) for line in _read(root / "proc/meminfo").splitlines() if ":" in line
-        )
+        meminfo = dict(line.split(":", 1) for line in _read(root / "proc/meminfo").splitlines() if ":" in line)
         info["mem_total_gib"] = round(int(meminfo["MemTotal"].split()[0]) / 2**20, 2)
         info["mem_available_gib"] = round(int(meminfo["MemAvailable"].split()[0]) / 2**20, 2)
     except (OSError, KeyError, ValueError) as exc:

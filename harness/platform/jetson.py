@@ -45,7 +45,7 @@ _CLOCKS_RE = re.compile(r"^(GPU|EMC) MinFreq=(\d+) MaxFreq=(\d+) CurrentFreq=(\d
 
 def parse_jetson_clocks_show(text: str) -> dict[str, Any]:
     """``jetson_clocks --show``: GPU and EMC min/max/current (Hz) and the power mode line."""
-    found = {
+    found: dict[str, Any] = {
         name.lower(): {"min_freq": int(lo), "max_freq": int(hi), "cur_freq": int(cur)}
         for name, lo, hi, cur in _CLOCKS_RE.findall(text)
     }

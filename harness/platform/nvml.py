@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 # NVML clock-event (throttle) reason bits; "GPU idle" and "applications clocks" are benign.
@@ -86,7 +87,5 @@ def collect() -> dict[str, Any]:
             "gpus": gpus,
         }
     finally:
-        try:
+        with contextlib.suppress(Exception):
             nv.nvmlShutdown()
-        except Exception:
-            pass

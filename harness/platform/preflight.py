@@ -42,17 +42,30 @@ def checks_from(fingerprint: dict[str, Any], require_power_mode: str | None = No
         freq = jet.get("gpu_freq")
         detail = (
             f"GPU {freq['cur_freq'] / 1e6:.0f} MHz, min {freq['min_freq'] / 1e6:.0f}, max {freq['max_freq'] / 1e6:.0f}"
-            if isinstance(freq, dict) else str(freq)
+            if isinstance(freq, dict)
+            else str(freq)
         )
         if locked is None:
             out.append(Check("clocks_locked", "unknown", None, f"cannot tell: {detail}"))
         else:
-            out.append(Check("clocks_locked", "good" if locked else "critical", locked,
-                             f"{detail}; {'locked' if locked else 'not locked: run sudo jetson_clocks'}"))
+            out.append(
+                Check(
+                    "clocks_locked",
+                    "good" if locked else "critical",
+                    locked,
+                    f"{detail}; {'locked' if locked else 'not locked: run sudo jetson_clocks'}",
+                )
+            )
     elif gpus:
         active = sorted({r for g in gpus for r in g.get("throttle_reasons_active", [])})
-        out.append(Check("clocks_locked", "critical" if active else "good", not active,
-                         f"throttle reasons: {', '.join(active)}" if active else "no throttle reasons but idle"))
+        out.append(
+            Check(
+                "clocks_locked",
+                "critical" if active else "good",
+                not active,
+                f"throttle reasons: {', '.join(active)}" if active else "no throttle reasons but idle",
+            )
+        )
     else:
         out.append(Check("clocks_locked", "unknown", None, "no GPU telemetry source on this machine"))
 
@@ -60,11 +73,19 @@ def checks_from(fingerprint: dict[str, Any], require_power_mode: str | None = No
         mode = jet.get("power_mode") if isinstance(jet, dict) else None
         name = mode.get("name") if isinstance(mode, dict) else None
         if name is None:
-            out.append(Check("power_mode", "critical", None, f"power mode unknown ({mode}); suite needs {require_power_mode}"))
+            out.append(
+                Check("power_mode", "critical", None, f"power mode unknown ({mode}); suite needs {require_power_mode}")
+            )
         else:
             ok = name == require_power_mode
-            out.append(Check("power_mode", "good" if ok else "critical", name,
-                             f"power mode {name}" + ("" if ok else f", suite needs {require_power_mode}: sudo nvpmodel -m 0")))
+            out.append(
+                Check(
+                    "power_mode",
+                    "good" if ok else "critical",
+                    name,
+                    f"power mode {name}" + ("" if ok else f", suite needs {require_power_mode}: sudo nvpmodel -m 0"),
+                )
+            )
 
     temps = [g["temperature_c"] for g in gpus or [] if isinstance(g.get("temperature_c"), (int, float))]
     if isinstance(jet, dict) and isinstance(jet.get("temperature_c"), (int, float)):

@@ -69,7 +69,11 @@ class Sampler:
         self._thread: threading.Thread | None = None
         self._read: Reader | None = None
         self._close: Callable[[], None] = lambda: None
-        for name, make in (("nvml", lambda: nvml_reader(device_index)), ("jetson", lambda: jetson_reader(root))):
+        sources: list[tuple[str, Callable[[], tuple[Reader, Callable[[], None]] | str]]] = [
+            ("nvml", lambda: nvml_reader(device_index)),
+            ("jetson", lambda: jetson_reader(root)),
+        ]
+        for name, make in sources:
             made = make()
             if isinstance(made, str):
                 self.why.append(made)
@@ -116,7 +120,14 @@ class Sampler:
             joules, method = sum(power) / len(power) * span, "mean power x time"
         else:
             joules, method = None, "unavailable"
-        reasons = sorted({r for s in self.samples for r in (s.get("throttle_reasons") or []) if isinstance(s.get("throttle_reasons"), list)})
+        reasons = sorted(
+            {
+                r
+                for s in self.samples
+                for r in (s.get("throttle_reasons") or [])
+                if isinstance(s.get("throttle_reasons"), list)
+            }
+        )
         return {
             "source": self.source,
             "available": True,

@@ -21,7 +21,8 @@ def versions() -> dict[str, Any]:
         import torch
 
         found["cuda"] = torch.version.cuda
-        found["cudnn"] = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
+        cudnn = torch.backends.cudnn
+        found["cudnn"] = cudnn.version() if cudnn.is_available() else None  # type: ignore[no-untyped-call]
     except ImportError:  # pragma: no cover - torch is a dependency
         pass
     return found

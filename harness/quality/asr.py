@@ -66,7 +66,11 @@ class PocketSphinxASR(ASRBackend):
             alternatives.append(" ".join(words))
         if not alternatives or not any(alternatives):
             raise InputError("the expected sentences normalize to nothing")
-        return "#JSGF V1.0;\ngrammar expected;\npublic <sentence> = " + " | ".join(f"( {a} )" for a in alternatives) + ";\n"
+        return (
+            "#JSGF V1.0;\ngrammar expected;\npublic <sentence> = "
+            + " | ".join(f"( {a} )" for a in alternatives)
+            + ";\n"
+        )
 
     def transcribe(self, wave: np.ndarray, rate: int) -> Transcript:
         x = to_rate(wave, rate, ASR_RATE)

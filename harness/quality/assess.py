@@ -62,6 +62,13 @@ class Assessor:
         if self.config.speaker:
             from harness.quality.speaker import similarity
 
-            values = [similarity(g, rate, s, s_rate, self.config.speaker) for g, (s, s_rate) in zip(generated, speakers, strict=True)]
-            out["speaker"] = {"encoder": self.config.speaker, "similarity": float(np.mean(values)), "meaningful": meaningful}
+            values = [
+                similarity(g, rate, s, s_rate, self.config.speaker)
+                for g, (s, s_rate) in zip(generated, speakers, strict=True)
+            ]
+            out["speaker"] = {
+                "encoder": self.config.speaker,
+                "similarity": float(np.mean(values)),
+                "meaningful": meaningful,
+            }
         return out

@@ -16,4 +16,4 @@ def to_rate(wave: np.ndarray, rate: int, target: int, name: str = "input") -> np
     if rate == target:
         return x.astype(np.float32)
     g = gcd(rate, target)
-    return resample_poly(x, target // g, rate // g).astype(np.float32)
+    return np.asarray(resample_poly(x, target // g, rate // g), dtype=np.float32)

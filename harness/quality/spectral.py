@@ -54,7 +54,7 @@ def mcd(ref: np.ndarray, test: np.ndarray, rate: int) -> float:
 def _power(x: np.ndarray, n_fft: int) -> np.ndarray:
     import librosa
 
-    return np.abs(librosa.stft(x, n_fft=n_fft, hop_length=n_fft // 4)) ** 2
+    return np.asarray(np.abs(librosa.stft(x, n_fft=n_fft, hop_length=n_fft // 4)) ** 2)
 
 
 def lsd(ref: np.ndarray, test: np.ndarray) -> float:
@@ -69,7 +69,7 @@ def mr_stft(ref: np.ndarray, test: np.ndarray) -> float:
     for n_fft in sizes:
         r, t = np.sqrt(_power(ref, n_fft)).T, np.sqrt(_power(test, n_fft)).T
         r, t = _aligned(r, t)
-        convergence = np.linalg.norm(t - r) / max(np.linalg.norm(r), EPS)
+        convergence = float(np.linalg.norm(t - r)) / max(float(np.linalg.norm(r)), EPS)
         log_mag = np.mean(np.abs(np.log(r + 1e-7) - np.log(t + 1e-7)))
         total += float(convergence + log_mag)
     return total / len(sizes)
@@ -80,7 +80,7 @@ def mel_l1(ref: np.ndarray, test: np.ndarray, rate: int) -> float:
 
     def logmel(x: np.ndarray) -> np.ndarray:
         mel = librosa.feature.melspectrogram(y=x, sr=rate, n_fft=1024, hop_length=256, n_mels=100)
-        return np.log(np.clip(mel, 1e-5, None)).T
+        return np.asarray(np.log(np.clip(mel, 1e-5, None)).T)
 
     r, t = _aligned(logmel(ref), logmel(test))
     return float(np.mean(np.abs(r - t)))

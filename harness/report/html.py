@@ -24,7 +24,9 @@ def merge(parts: list[Results]) -> Results:
         raise InputError("no results to report")
     keys = {p.platform.get("key") for p in parts}
     if len(keys) > 1:
-        raise InputError(f"parts were measured on different platforms ({', '.join(map(str, sorted(keys)))}): report them separately")
+        raise InputError(
+            f"parts were measured on different platforms ({', '.join(sorted(map(str, keys)))}): report them separately"
+        )
     merged = Results(suite=parts[0].suite, platform=parts[0].platform, git=parts[0].git, options=parts[0].options)
     for part in parts:
         for record in part.records:
@@ -43,8 +45,18 @@ def merge(parts: list[Results]) -> Results:
 
 
 def _table(results: Results) -> str:
-    head = ["configuration", "verdict", "RTF median", "95% CI", "CV", "first call s", "vocoder share",
-            "J / audio s", "quality", "error"]
+    head = [
+        "configuration",
+        "verdict",
+        "RTF median",
+        "95% CI",
+        "CV",
+        "first call s",
+        "vocoder share",
+        "J / audio s",
+        "quality",
+        "error",
+    ]
     rows = []
     for r in sorted(results.records, key=lambda r: r.id):
         rtf: dict[str, Any] = r.rtf or {}
@@ -56,7 +68,8 @@ def _table(results: Results) -> str:
         if q.get("asr", {}).get("meaningful"):
             quality += f", WER {q['asr']['wer']:.2f}"
         cells = [
-            r.id, verdict(r),
+            r.id,
+            verdict(r),
             f"{rtf['median']:.4g}" if rtf else "-",
             f"{rtf['ci_low']:.4g}-{rtf['ci_high']:.4g}" if rtf else "-",
             f"{rtf['cv']:.3f}" if rtf else "-",
@@ -69,8 +82,11 @@ def _table(results: Results) -> str:
         css = {"FAIL": "fail", "error": "fail", "warning": "warn"}.get(cells[1], "pass")
         rows.append(f'<tr class="{css}">' + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
     return (
-        '<table id="configurations"><thead><tr>' + "".join(f"<th>{h}</th>" for h in head)
-        + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+        '<table id="configurations"><thead><tr>'
+        + "".join(f"<th>{h}</th>" for h in head)
+        + "</tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
     )
 
 
@@ -92,23 +108,27 @@ def write_html(results: Results, out: Path, plots: dict[str, Path], rows: list[B
     baseline_html = ""
     if rows:
         cells = "".join(
-            f"<tr><td>{html.escape(r.id)}</td><td>{r.verdict}</td><td>{'' if r.ratio is None else f'{r.ratio:.3f}'}</td>"
+            f"<tr><td>{html.escape(r.id)}</td><td>{r.verdict}</td>"
+            f"<td>{'' if r.ratio is None else f'{r.ratio:.3f}'}</td>"
             f"<td>{'' if r.ci is None else f'{r.ci[0]:.3f}-{r.ci[1]:.3f}'}</td></tr>"
             for r in rows
         )
-        baseline_html = ('<h2>Against the baseline</h2><table id="baseline"><tr><th>configuration</th><th>verdict</th>'
-                         f"<th>RTF ratio</th><th>95% CI</th></tr>{cells}</table>")
+        baseline_html = (
+            '<h2>Against the baseline</h2><table id="baseline"><tr><th>configuration</th><th>verdict</th>'
+            f"<th>RTF ratio</th><th>95% CI</th></tr>{cells}</table>"
+        )
     doc = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>tts-harness: {html.escape(str(results.suite.get('name')))}</title>
+<html lang="en"><head><meta charset="utf-8"><title>tts-harness: {html.escape(str(results.suite.get("name")))}</title>
 <style>
 body {{ font-family: sans-serif; margin: 2em; }} table {{ border-collapse: collapse; font-size: 13px; }}
 td, th {{ border: 1px solid #ccc; padding: 3px 6px; }} tr.fail {{ background: #fdd; }} tr.warn {{ background: #ffd; }}
 figure {{ display: inline-block; margin: 1em; }} img {{ max-width: 720px; }}
 </style></head><body>
-<h1>{html.escape(str(results.suite.get('name')))}: {len(results.records)} configurations ({results.status})</h1>
-<p>Machine: {html.escape(accelerator_name(results.platform))}, fingerprint <code>{html.escape(str(results.platform.get('key')))}</code>,
-clocks locked: {results.platform.get('clocks_locked')}. Git {html.escape(str(results.git.get('commit')))}.
-{html.escape(results.created_utc)} to {html.escape(results.finished_utc or '-')}.</p>
+<h1>{html.escape(str(results.suite.get("name")))}: {len(results.records)} configurations ({results.status})</h1>
+<p>Machine: {html.escape(accelerator_name(results.platform))},
+fingerprint <code>{html.escape(str(results.platform.get("key")))}</code>,
+clocks locked: {results.platform.get("clocks_locked")}. Git {html.escape(str(results.git.get("commit")))}.
+{html.escape(results.created_utc)} to {html.escape(results.finished_utc or "-")}.</p>
 {_table(results)}
 <h2>Plots</h2>{figures}
 {baseline_html}
@@ -122,8 +142,13 @@ def write_junit(results: Results, out: Path) -> Path:
     suite = ET.Element("testsuite", name=f"tts-harness.{results.suite.get('name')}", tests=str(len(results.records)))
     failures = errors = 0
     for r in sorted(results.records, key=lambda r: r.id):
-        case = ET.SubElement(suite, "testcase", classname=str(results.suite.get("name")), name=r.id,
-                             time=f"{sum(s.total_s for s in r.runs):.3f}")
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=str(results.suite.get("name")),
+            name=r.id,
+            time=f"{sum(s.total_s for s in r.runs):.3f}",
+        )
         v = verdict(r)
         if v == "error":
             errors += 1
@@ -158,4 +183,10 @@ def report(dirs: list[Path], out: Path | None = None, baseline: Path | None = No
     if step_summary:
         with open(step_summary, "a") as handle:
             handle.write(summary + "\n")
-    return {"html": page, "summary": out / "summary.md", "junit": junit, "plots": plots, "records": len(results.records)}
+    return {
+        "html": page,
+        "summary": out / "summary.md",
+        "junit": junit,
+        "plots": plots,
+        "records": len(results.records),
+    }

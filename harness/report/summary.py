@@ -34,9 +34,7 @@ def table(results: Results) -> str:
     for record in sorted(results.records, key=lambda r: r.id):
         rtf = record.rtf or {}
         stages = record.stages_ms
-        share = (
-            stages.get("vocoder", 0.0) / stages["total"] if stages.get("total") else None
-        )
+        share = stages.get("vocoder", 0.0) / stages["total"] if stages.get("total") else None
         audio = record.runs[0].audio_s if record.runs else None
         ci = f" [{_fmt(rtf.get('ci_low'))}, {_fmt(rtf.get('ci_high'))}]" if rtf else ""
         error = (record.error or {}).get("message", "").replace("|", "/")[:120]
@@ -68,7 +66,6 @@ def markdown(results: Results) -> str:
     ]
     if cost:
         head.append(
-            "- sweep cost s: "
-            + ", ".join(f"{k[:-2] if k.endswith('_s') else k} {v:.1f}" for k, v in cost.items())
+            "- sweep cost s: " + ", ".join(f"{k[:-2] if k.endswith('_s') else k} {v:.1f}" for k, v in cost.items())
         )
     return "\n".join([*head, "", table(results), ""])

@@ -29,7 +29,9 @@ def tracking_uri(explicit: str | None = None) -> str:
 
 
 def sweep_id(results: Results) -> str:
-    seed = f"{results.suite.get('name')}|{results.suite.get('sha256')}|{results.created_utc}|{results.platform.get('key')}"
+    seed = (
+        f"{results.suite.get('name')}|{results.suite.get('sha256')}|{results.created_utc}|{results.platform.get('key')}"
+    )
     return hashlib.sha256(seed.encode()).hexdigest()[:16]
 
 
@@ -124,8 +126,13 @@ def sync(results_dir: Path, uri: str | None = None) -> dict[str, Any]:
         run = done or client.create_run(
             experiment,
             run_name=record.id,
-            tags={**tags, CONFIG_TAG: record.id, "mlflow.parentRunId": parent_id,
-                  "weights": record.weights_kind, "status": record.status},
+            tags={
+                **tags,
+                CONFIG_TAG: record.id,
+                "mlflow.parentRunId": parent_id,
+                "weights": record.weights_kind,
+                "status": record.status,
+            },
         )
         run_id = run.info.run_id
         params = [Param(k, str(v)) for k, v in record.config.items()]
@@ -157,7 +164,11 @@ def _parent_artifacts(client: Any, run_id: str, results_dir: Path, results: Resu
         client.log_artifacts(run_id, str(plots), artifact_path="plots")
     with tempfile.TemporaryDirectory() as tmp:
         env = Path(tmp) / "environment.json"
-        env.write_text(json.dumps({"platform": results.platform, "git": results.git, "options": results.options}, indent=1, default=str))
+        env.write_text(
+            json.dumps(
+                {"platform": results.platform, "git": results.git, "options": results.options}, indent=1, default=str
+            )
+        )
         client.log_artifact(run_id, str(env))
 
 
@@ -167,5 +178,7 @@ def fetch_results(run_id: str, uri: str | None = None) -> Path:
     try:
         local = client.download_artifacts(run_id, "results.json", tempfile.mkdtemp())
     except Exception as exc:
-        raise InputError(f"cannot fetch results.json of MLflow run {run_id}: {str(exc).splitlines()[0][:200]}") from None
+        raise InputError(
+            f"cannot fetch results.json of MLflow run {run_id}: {str(exc).splitlines()[0][:200]}"
+        ) from None
     return Path(local).parent

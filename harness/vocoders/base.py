@@ -30,8 +30,7 @@ class VocoderBackend(ABC):
     def check_mel(self, mel: torch.Tensor) -> None:
         if mel.dim() != 3 or mel.shape[1] != self.n_mels:
             raise InputError(
-                f"vocoder {self.NAME!r} expects a mel of shape [batch, {self.n_mels}, frames], "
-                f"got {list(mel.shape)}"
+                f"vocoder {self.NAME!r} expects a mel of shape [batch, {self.n_mels}, frames], got {list(mel.shape)}"
             )
 
     @abstractmethod

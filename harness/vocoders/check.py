@@ -21,8 +21,7 @@ def check_backend(backend: VocoderBackend) -> dict[str, Any]:
     with torch.inference_mode():
         if backend.NAME != "torch":
             figures = {
-                name: parity(backend.vocos.decode(mel).float().cpu().numpy(),
-                             backend.decode(mel).float().cpu().numpy())
+                name: parity(backend.vocos.decode(mel).float().cpu().numpy(), backend.decode(mel).float().cpu().numpy())
                 for name, mel in mels.items()
             }
             out["parity"] = {

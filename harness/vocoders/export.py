@@ -16,7 +16,7 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -76,9 +76,10 @@ def vocos_graph(vocos: Any) -> Any:
             log_mag, phase = x.chunk(2, dim=1)
             mag = torch.clip(torch.exp(log_mag), max=1e2)
             spec = torch.cat([mag * torch.cos(phase), mag * torch.sin(phase)], dim=1)
-            frames = torch.nn.functional.conv_transpose1d(spec, self.kernel, stride=hop)
+            kernel, window_sq = cast(torch.Tensor, self.kernel), cast(torch.Tensor, self.window_sq)
+            frames = torch.nn.functional.conv_transpose1d(spec, kernel, stride=hop)
             ones = torch.ones_like(mel[:1, :1, :])
-            envelope = torch.nn.functional.conv_transpose1d(ones, self.window_sq, stride=hop)
+            envelope = torch.nn.functional.conv_transpose1d(ones, window_sq, stride=hop)
             y = frames[:, 0, self.pad : frames.shape[-1] - self.pad]
             return y / envelope[:, 0, self.pad : envelope.shape[-1] - self.pad]
 

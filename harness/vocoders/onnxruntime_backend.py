@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from typing import TYPE_CHECKING, Any
 
 from harness.config import check_choice
 from harness.errors import InputError
@@ -97,8 +97,12 @@ class OnnxRuntimeVocoder(VocoderBackend):
         if fallback:
             log.warning("onnxruntime: %s", fallback)
         self.info.update(
-            {"model": str(self.path), "provider_wanted": PROVIDERS[wanted], "provider": self.provider,
-             "fallback_reason": fallback}
+            {
+                "model": str(self.path),
+                "provider_wanted": PROVIDERS[wanted],
+                "provider": self.provider,
+                "fallback_reason": fallback,
+            }
         )
 
     def decode(self, mel: torch.Tensor) -> torch.Tensor:

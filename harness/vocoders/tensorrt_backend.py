@@ -159,8 +159,13 @@ class TensorRTVocoder(VocoderBackend):
             raise InputError(f"engine {engine_path} does not load on this GPU/TensorRT: delete it to rebuild")
         self.context = self.engine.create_execution_context()
         self.info.update(
-            {"engine": str(engine_path), "engine_built_now": built, "tensorrt": trt.__version__,
-             "precision": self.spec.precision, "profile": [list(s) for s in self.spec.profile()]}
+            {
+                "engine": str(engine_path),
+                "engine_built_now": built,
+                "tensorrt": trt.__version__,
+                "precision": self.spec.precision,
+                "profile": [list(s) for s in self.spec.profile()],
+            }
         )
 
     def decode(self, mel: torch.Tensor) -> torch.Tensor:
