@@ -22,6 +22,7 @@ PRECISIONS = ("fp32", "fp16", "bf16", "amp-fp16", "amp-bf16")
 COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 MODEL_PRESETS = ("tiny", "f5tts_v1_base")
 PREFLIGHT_POLICIES = ("fail", "warn", "tag")
+PIPELINES = ("harness", "stock")
 _DEVICE_RE = re.compile(r"^(cpu|cuda(:\d+)?)$")
 
 
@@ -65,6 +66,9 @@ class RunConfig:
     use_epss: bool = True
     seed: int = 0
     batch_size: int = 1
+    pipeline: str = "harness"  # "stock": f5-tts's own infer_batch_process, the reference row
+    ode_fp32: bool = False  # keep noise, conditioning and the ODE time grid in fp32 around low-precision weights
+    frame_bucket: int = 0  # pad the generated frame count up to a multiple of this (0: off)
 
     def __post_init__(self) -> None:
         check_choice("model preset", self.model, MODEL_PRESETS)
@@ -76,14 +80,19 @@ class RunConfig:
         check_device(self.device)
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ConfigError(f"batch_size must be an integer >= 1, got {self.batch_size!r}")
+        check_choice("pipeline", self.pipeline, PIPELINES)
+        if self.pipeline == "stock" and (self.batch_size != 1 or self.frame_bucket or self.ode_fp32):
+            raise ConfigError("the stock pipeline takes no batch_size, frame_bucket or ode_fp32")
+        if not isinstance(self.frame_bucket, int) or self.frame_bucket < 0:
+            raise ConfigError(f"frame_bucket must be an integer >= 0, got {self.frame_bucket!r}")
         from harness.vocoders import registry  # local: registry imports nothing heavy
 
         registry.check_name(self.vocoder)
 
     @property
-    def build_key(self) -> tuple[str, str, str, str, str]:
+    def build_key(self) -> tuple[str, str, str, str, str, str]:
         """What a model build depends on: NFE, texts and vocoder reuse the same build."""
-        return (self.model, self.weights, self.precision, self.compile_mode, self.device)
+        return (self.model, self.weights, self.precision, self.compile_mode, self.device, str(self.ode_fp32))
 
     @property
     def id(self) -> str:
@@ -91,6 +100,12 @@ class RunConfig:
         parts = [f"nfe{self.nfe}", self.precision, f"compile_{self.compile_mode}", f"voc_{self.vocoder}"]
         if self.batch_size != 1:
             parts.append(f"bs{self.batch_size}")
+        if self.ode_fp32:
+            parts.append("odefp32")
+        if self.frame_bucket:
+            parts.append(f"bucket{self.frame_bucket}")
+        if self.pipeline != "harness":
+            parts.append(self.pipeline)
         return "-".join(parts)
 
     @property
@@ -179,6 +194,21 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class ScenarioConfig:
+    """``[scenario]``: single-stream (default), offline (batched) or server (Poisson arrivals)."""
+
+    kind: str = "single-stream"
+    rate_per_s: float = 1.0
+    requests: int = 50
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_choice("scenario", self.kind, ("single-stream", "offline", "server"))
+        if self.rate_per_s <= 0 or self.requests < 1:
+            raise ConfigError("scenario needs rate_per_s > 0 and requests >= 1")
+
+
+@dataclass(frozen=True)
 class QualityConfig:
     """Quality proxies computed after the timed runs (``[quality]`` in a suite)."""
 
@@ -211,6 +241,7 @@ class SuiteConfig:
     preflight: str = "tag"
     power_mode: str | None = None
     quality: QualityConfig = field(default_factory=QualityConfig)
+    scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
     vocoder_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     description: str = ""
     sha256: str = ""
@@ -238,6 +269,9 @@ _MATRIX_AXES = {
     "vocoder": "vocoder",
     "device": "device",
     "batch_size": "batch_size",
+    "pipeline": "pipeline",
+    "ode_fp32": "ode_fp32",
+    "frame_bucket": "frame_bucket",
 }
 _SYNTHESIS_KEYS = ("cfg_strength", "sway_sampling_coef", "use_epss", "seed")
 _TOP_KEYS = (
@@ -251,6 +285,7 @@ _TOP_KEYS = (
     "exclude",
     "vocoder_options",
     "quality",
+    "scenario",
 )
 
 
@@ -308,6 +343,8 @@ def load_suite(name: str | Path) -> SuiteConfig:
     _check_keys(timing_raw, [f.name for f in fields(TimingConfig)], "[timing]", path)
     thresholds_raw = data.get("thresholds", {})
     _check_keys(thresholds_raw, [f.name for f in fields(Thresholds)], "[thresholds]", path)
+    scenario_raw = data.get("scenario", {})
+    _check_keys(scenario_raw, [f.name for f in fields(ScenarioConfig)], "[scenario]", path)
     quality_raw = data.get("quality", {})
     _check_keys(quality_raw, [f.name for f in fields(QualityConfig)], "[quality]", path)
 
@@ -347,6 +384,7 @@ def load_suite(name: str | Path) -> SuiteConfig:
     try:
         timing = TimingConfig(**timing_raw)
         quality = QualityConfig(**quality_raw)
+        scenario = ScenarioConfig(**scenario_raw)
         thresholds = Thresholds(
             rtf=_level(thresholds_raw.get("rtf"), "rtf", path),
             cv=_level(thresholds_raw.get("cv"), "cv", path),
@@ -380,6 +418,7 @@ def load_suite(name: str | Path) -> SuiteConfig:
         preflight=preflight,
         power_mode=preflight_raw.get("power_mode"),
         quality=quality,
+        scenario=scenario,
         vocoder_options=vocoder_options,
         sha256=hashlib.sha256(raw_bytes).hexdigest(),
     )

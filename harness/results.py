@@ -56,6 +56,7 @@ class Record:
     quality: dict[str, Any] = field(default_factory=dict)
     samples: list[str] = field(default_factory=list)
     verdicts: dict[str, Any] = field(default_factory=dict)
+    scenario: dict[str, Any] = field(default_factory=dict)
     started_utc: str = ""
     finished_utc: str = ""
 

@@ -17,8 +17,10 @@ import numpy as np
 from harness.config import RunConfig, SuiteConfig
 from harness.errors import HarnessError
 from harness.pipeline.build import BuiltModel, build_model, build_vocos, check_device
+from harness.pipeline.stock import StockSynthesizer
 from harness.pipeline.synth import Synthesis, Synthesizer
 from harness.platform.sampler import Sampler
+from harness.scenarios import serve
 from harness.results import Record, Results, RunSample, utc_now
 from harness.stats import Summary
 
@@ -61,7 +63,9 @@ class BuildCache:
             return self._model[1]
         self._model = None
         gc.collect()
-        built = build_model(run.model, run.weights, run.precision, run.compile_mode, run.device, run.seed)
+        built = build_model(
+            run.model, run.weights, run.precision, run.compile_mode, run.device, run.seed, ode_fp32=run.ode_fp32
+        )
         self.builds += 1
         self._model = (run.build_key, built)
         return built
@@ -114,7 +118,7 @@ class Runner:
 
     # ---- one configuration ---------------------------------------------------------------
 
-    def _call(self, synth: Synthesizer, run: RunConfig, text_index: int, slowdown: float = 0.0) -> Synthesis:
+    def _call(self, synth: Synthesizer | StockSynthesizer, run: RunConfig, text_index: int, slowdown: float = 0.0) -> Synthesis:
         item = self.suite.texts[text_index]
         return synth.synthesize(
             item.reference_audio,
@@ -127,10 +131,11 @@ class Runner:
             use_epss=run.use_epss,
             duration_s=item.duration_s,
             batch_size=run.batch_size,
+            frame_bucket=run.frame_bucket,
             inject_slowdown=slowdown,
         )
 
-    def _warm_up(self, synth: Synthesizer, run: RunConfig) -> int:
+    def _warm_up(self, synth: Synthesizer | StockSynthesizer, run: RunConfig) -> int:
         timing = self.suite.timing
         totals: list[float] = []
         count = 0
@@ -163,7 +168,7 @@ class Runner:
                 record.build_s = model.build_s
             self.cost["build_s"] += time.perf_counter() - t0
             record.weights_kind = model.weights.kind
-            synth = Synthesizer(model, vocoder)
+            synth = (StockSynthesizer if run.pipeline == "stock" else Synthesizer)(model, vocoder)
             t0 = time.perf_counter()
             record.first_call_s = self._call(synth, run, 0).total_s
             self.cost["first_call_s"] += time.perf_counter() - t0
@@ -174,21 +179,30 @@ class Runner:
 
             def one_round() -> None:
                 for index in range(len(self.suite.texts)):
-                    result = self._call(synth, run, index, self.options.inject_slowdown)
-                    record.runs.append(RunSample(result.total_s, result.audio_s, result.rtf, result.stages_s))
-                    record.clock = result.clock
-                    last[index] = result
+                    one_request(index)
                 if self.on_round:
                     self.on_round()
+
+            def timed() -> None:
+                if self.suite.scenario.kind == "server":
+                    record.scenario = serve(lambda i: one_request(i % len(self.suite.texts)), self.suite.scenario)
+                else:
+                    (timed_rounds or _loop)(one_round, self.suite.timing.repeats)
+
+            def one_request(index: int) -> None:
+                result = self._call(synth, run, index, self.options.inject_slowdown)
+                record.runs.append(RunSample(result.total_s, result.audio_s, result.rtf, result.stages_s))
+                record.clock = result.clock
+                last[index] = result
 
             t0 = time.perf_counter()
             if self.options.telemetry:
                 sampler = Sampler(device_index=model.device.index or 0)
                 with sampler:
-                    (timed_rounds or _loop)(one_round, self.suite.timing.repeats)
+                    timed()
                 record.telemetry = sampler.summary(sum(r.audio_s for r in record.runs))
             else:
-                (timed_rounds or _loop)(one_round, self.suite.timing.repeats)
+                timed()
             self.cost["timed_s"] += time.perf_counter() - t0
             record.vocoder = dict(vocoder.info)
             if self.options.save_audio and last:
@@ -219,7 +233,7 @@ class Runner:
             self._renders[key] = self._call(Synthesizer(model, vocoder), ref_run, index).waveform[0]
         return self._renders[key]
 
-    def _quality(self, run: RunConfig, synth: Synthesizer, last: dict[int, Synthesis]) -> dict[str, Any]:
+    def _quality(self, run: RunConfig, synth: Synthesizer | StockSynthesizer, last: dict[int, Synthesis]) -> dict[str, Any]:
         from harness.pipeline.audio import read_audio
         from harness.quality.assess import Assessor
 

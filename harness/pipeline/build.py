@@ -73,7 +73,44 @@ def randomize_(module: Any, seed: int) -> None:
                 param.copy_(torch.randn(param.shape, generator=generator) * RANDOM_INIT_STD)
 
 
-def build_model(model: str, weights: str, precision: str, compile_mode: str, device: str, seed: int = 0) -> BuiltModel:
+def fp32_ode_island(transformer: Any) -> Any:
+    """Wrap a low-precision DiT so the CFM around it runs in fp32.
+
+    ``CFM.sample`` takes its working dtype from its first parameter: noise, conditioning and the ODE
+    time grid follow it. In bf16 the grid of 17 or 33 points collapses ("t must be strictly
+    increasing"). An fp32 anchor parameter registered before the DiT makes the sampler run in fp32;
+    the DiT gets its inputs cast to its own dtype and returns fp32.
+    """
+    import torch
+    from torch import nn
+
+    class Fp32Island(nn.Module):
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.anchor = nn.Parameter(torch.zeros(1), requires_grad=False)
+            self.inner = inner
+            self.dim = inner.dim
+            self.low = next(inner.parameters()).dtype
+
+        def clear_cache(self) -> None:
+            self.inner.clear_cache()
+
+        def forward(self, x: torch.Tensor, cond: torch.Tensor, time: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+            out: torch.Tensor = self.inner(x=x.to(self.low), cond=cond.to(self.low), time=time.to(self.low), **kwargs)
+            return out.float()
+
+    return Fp32Island(transformer)
+
+
+def build_model(
+    model: str,
+    weights: str,
+    precision: str,
+    compile_mode: str,
+    device: str,
+    seed: int = 0,
+    ode_fp32: bool = False,
+) -> BuiltModel:
     import torch
 
     start = time.perf_counter()
@@ -92,6 +129,8 @@ def build_model(model: str, weights: str, precision: str, compile_mode: str, dev
     cfm.eval()
     if compile_mode != "none":
         cfm.transformer = torch.compile(cfm.transformer, mode=compile_mode)
+    if ode_fp32:
+        cfm.transformer = fp32_ode_island(cfm.transformer).to(dev)
     parameters = sum(p.numel() for p in cfm.parameters())
     log.info("built %s (%s weights, %.1f M params) on %s", model, resolved.kind, parameters / 1e6, dev)
     return BuiltModel(

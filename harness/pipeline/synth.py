@@ -107,6 +107,7 @@ class Synthesizer:
         use_epss: bool = True,
         duration_s: float | None = None,
         batch_size: int = 1,
+        frame_bucket: int = 0,
         inject_slowdown: float = 0.0,
         keep_mel: bool = False,
     ) -> Synthesis:
@@ -129,18 +130,21 @@ class Synthesizer:
                 tokens = tokenize([reference_text + text] * batch_size, self.model.vocab_char_map)
                 tokens = tokens.to(self.model.device)
                 frames = self._frames(ref, reference_text, text, duration_s)
+                # Static shapes: pad to a bucket so compiled graphs are reused across lengths,
+                # then keep only the requested frames (RTF counts the requested audio only).
+                run_frames = -(-frames // frame_bucket) * frame_bucket if frame_bucket else frames
             with timer.stage("ode"), self._autocast():
                 out, _ = self.model.cfm.sample(
                     cond=cond,
                     text=tokens,
-                    duration=frames,
+                    duration=run_frames,
                     steps=nfe,
                     cfg_strength=cfg_strength,
                     sway_sampling_coef=sway_sampling_coef,
                     seed=seed,
                     use_epss=use_epss,
                 )
-                mel = out.to(torch.float32)[:, ref.frames :, :].permute(0, 2, 1).contiguous()
+                mel = out.to(torch.float32)[:, ref.frames : frames, :].permute(0, 2, 1).contiguous()
             with timer.stage("vocoder"):
                 wave = self.vocoder.decode(mel)
                 if ref.rms < TARGET_RMS:

@@ -27,7 +27,7 @@ class Assessor:
             options = {"mode": config.asr_mode, "sentences": sentences}
         elif config.asr_model:
             options = {"model": config.asr_model}
-        self.asr: ASRBackend = make_asr(config.asr, **options)
+        self.asr: ASRBackend | None = None if config.asr == "none" else make_asr(config.asr, **options)
 
     def assess(
         self,
@@ -38,12 +38,19 @@ class Assessor:
         speakers: list[tuple[np.ndarray, int]],
         meaningful: bool,
     ) -> dict[str, Any]:
-        transcripts = [self.asr.transcribe(w, rate) for w in generated]
-        asr = score(texts, [t.text for t in transcripts])
-        reference_asr = score(texts, [self.asr.transcribe(w, rate).text for w in references])
         fidelity = [spectral.distances(ref, gen, rate) for ref, gen in zip(references, generated, strict=True)]
         out: dict[str, Any] = {
-            "asr": {
+            "fidelity": {
+                **{k: float(np.mean([f[k] for f in fidelity])) for k in fidelity[0]},
+                "per_text": fidelity,
+                "reference": dict(self.config.reference),
+            },
+        }
+        if self.asr is not None:
+            transcripts = [self.asr.transcribe(w, rate) for w in generated]
+            asr = score(texts, [t.text for t in transcripts])
+            reference_asr = score(texts, [self.asr.transcribe(w, rate).text for w in references])
+            out["asr"] = {
                 "backend": transcripts[0].backend,
                 "mode": transcripts[0].mode,
                 "normalizer": asr["normalizer"],
@@ -52,14 +59,8 @@ class Assessor:
                 "wer_increase": asr["wer"] - reference_asr["wer"],
                 "per_utterance": asr["per_utterance"],
                 "meaningful": meaningful,
-            },
-            "fidelity": {
-                **{k: float(np.mean([f[k] for f in fidelity])) for k in fidelity[0]},
-                "per_text": fidelity,
-                "reference": dict(self.config.reference),
-            },
-        }
-        if self.config.speaker:
+            }
+        if self.config.speaker and self.config.speaker != "none":
             from harness.quality.speaker import similarity
 
             values = [

@@ -60,7 +60,8 @@ def _table(results: Results) -> str:
     rows = []
     for r in sorted(results.records, key=lambda r: r.id):
         rtf: dict[str, Any] = r.rtf or {}
-        share = r.stages_ms.get("vocoder", 0) / r.stages_ms["total"] if r.stages_ms.get("total") else None
+        stages = r.stages_ms
+        share = stages["vocoder"] / stages["total"] if stages.get("total") and "vocoder" in stages else None
         q = r.quality
         quality = ""
         if "fidelity" in q:

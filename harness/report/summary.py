@@ -34,7 +34,7 @@ def table(results: Results) -> str:
     for record in sorted(results.records, key=lambda r: r.id):
         rtf = record.rtf or {}
         stages = record.stages_ms
-        share = stages.get("vocoder", 0.0) / stages["total"] if stages.get("total") else None
+        share = stages["vocoder"] / stages["total"] if stages.get("total") and "vocoder" in stages else None
         audio = record.runs[0].audio_s if record.runs else None
         ci = f" [{_fmt(rtf.get('ci_low'))}, {_fmt(rtf.get('ci_high'))}]" if rtf else ""
         error = (record.error or {}).get("message", "").replace("|", "/")[:120]
