@@ -362,6 +362,7 @@ class Runner:
                 self.on_round = lambda: bar.update_runs(1)
                 record = self.measure(run)
                 results.upsert(record)
+                results.sweep_cost_s = {**self.cost, "model_builds": float(self.cache.builds)}  # kept if killed
                 results.save(self.options.out_dir)
                 self.track()
                 bar.next_config()

@@ -47,6 +47,38 @@ def table(results: Results) -> str:
     return "\n".join(lines)
 
 
+def scenario_tables(results: Results) -> str:
+    """Latency percentiles (server scenario) and throughput by batch size (offline scenario)."""
+    out = []
+    served = [r for r in results.records if r.scenario.get("kind") == "server"]
+    if served:
+        out += ["## Server scenario (Poisson arrivals, one worker, FIFO)", "",
+                "| configuration | rate /s | requests | latency p50 s | p90 s | p99 s | achieved /s |",
+                "|---|---|---|---|---|---|---|"]
+        for r in sorted(served, key=lambda r: r.id):
+            s, lat = r.scenario, r.scenario["latency_s"]
+            out.append(
+                f"| {r.id} | {s['rate_per_s']:g} | {s['requests']} | {lat['p50']:.3f} | {lat['p90']:.3f} | "
+                f"{lat['p99']:.3f} | {s['achieved_rate_per_s']:.2f} |"
+            )
+    batched = sorted((r for r in results.records if r.rtf and r.config.get("batch_size", 1) > 1), key=lambda r: r.id)
+    if batched:
+        singles = {
+            (r.config["nfe"], r.config["precision"], r.config["compile_mode"]): r
+            for r in results.records
+            if r.rtf and r.config.get("batch_size", 1) == 1
+        }
+        out += ["", "## Offline scenario (batched synthesis)", "",
+                "| configuration | batch | audio s per wall s | time vs one request |", "|---|---|---|---|"]
+        for r in batched:
+            one = singles.get((r.config["nfe"], r.config["precision"], r.config["compile_mode"]))
+            ratio = "-"
+            if one is not None and one.stages_ms.get("total"):
+                ratio = f"{r.stages_ms['total'] / one.stages_ms['total']:.2f}x"
+            out.append(f"| {r.id} | {r.config['batch_size']} | {1 / r.rtf['median']:.1f} | {ratio} |")  # type: ignore[index]
+    return "\n".join(out)
+
+
 def markdown(results: Results) -> str:
     platform = results.platform
     from harness.platform.fingerprint import accelerator_name
@@ -68,4 +100,5 @@ def markdown(results: Results) -> str:
         head.append(
             "- sweep cost s: " + ", ".join(f"{k[:-2] if k.endswith('_s') else k} {v:.1f}" for k, v in cost.items())
         )
-    return "\n".join([*head, "", table(results), ""])
+    extra = scenario_tables(results)
+    return "\n".join([*head, "", table(results), "", *([extra, ""] if extra else [])])
