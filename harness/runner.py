@@ -20,14 +20,15 @@ from harness.pipeline.build import BuiltModel, build_model, build_vocos, check_d
 from harness.pipeline.stock import StockSynthesizer
 from harness.pipeline.synth import Synthesis, Synthesizer
 from harness.platform.sampler import Sampler
-from harness.scenarios import serve
 from harness.results import Record, Results, RunSample, utc_now
+from harness.scenarios import serve
 from harness.stats import Summary
 
 if TYPE_CHECKING:
     from harness.quality.assess import Assessor
 
 log = logging.getLogger(__name__)
+AnySynth = Synthesizer | StockSynthesizer
 RoundsFn = Callable[[Callable[[], None], int], object]
 
 
@@ -118,7 +119,7 @@ class Runner:
 
     # ---- one configuration ---------------------------------------------------------------
 
-    def _call(self, synth: Synthesizer | StockSynthesizer, run: RunConfig, text_index: int, slowdown: float = 0.0) -> Synthesis:
+    def _call(self, synth: AnySynth, run: RunConfig, text_index: int, slowdown: float = 0.0) -> Synthesis:
         item = self.suite.texts[text_index]
         return synth.synthesize(
             item.reference_audio,
@@ -135,7 +136,7 @@ class Runner:
             inject_slowdown=slowdown,
         )
 
-    def _warm_up(self, synth: Synthesizer | StockSynthesizer, run: RunConfig) -> int:
+    def _warm_up(self, synth: AnySynth, run: RunConfig) -> int:
         timing = self.suite.timing
         totals: list[float] = []
         count = 0
@@ -233,7 +234,7 @@ class Runner:
             self._renders[key] = self._call(Synthesizer(model, vocoder), ref_run, index).waveform[0]
         return self._renders[key]
 
-    def _quality(self, run: RunConfig, synth: Synthesizer | StockSynthesizer, last: dict[int, Synthesis]) -> dict[str, Any]:
+    def _quality(self, run: RunConfig, synth: AnySynth, last: dict[int, Synthesis]) -> dict[str, Any]:
         from harness.pipeline.audio import read_audio
         from harness.quality.assess import Assessor
 

@@ -22,7 +22,7 @@ from harness.config import ScenarioConfig
 def arrivals(config: ScenarioConfig) -> np.ndarray:
     """Arrival offsets in seconds from the start, exponential gaps at the configured rate."""
     gaps = np.random.default_rng(config.seed).exponential(1.0 / config.rate_per_s, config.requests)
-    return np.cumsum(gaps) - gaps[0]
+    return np.asarray(np.cumsum(gaps) - gaps[0])
 
 
 def serve(request: Callable[[int], Any], config: ScenarioConfig) -> dict[str, Any]:

@@ -157,7 +157,7 @@ def test_corrupt_results_dir_is_one_line(tmp_path: Path, write_suite: Callable[.
 
 
 def test_server_scenario_reports_latency_percentiles(write_suite: Callable[..., Path], tmp_path: Path) -> None:
-    path = write_suite(nfe="[2]", extra="[scenario]\nkind = \"server\"\nrate_per_s = 20.0\nrequests = 8")
+    path = write_suite(nfe="[2]", extra='[scenario]\nkind = "server"\nrate_per_s = 20.0\nrequests = 8')
     out = tmp_path / "out"
     assert cli("run", str(path), "--out", str(out), "--no-progress").returncode == 0
     record = Results.load(out).records[0]
@@ -177,7 +177,9 @@ def test_stock_row_and_knobs_run(write_suite: Callable[..., Path], tmp_path: Pat
     stock = records["nfe4-fp32-compile_none-voc_torch-stock"]
     assert stock.status == "ok" and stock.rtf and "stock_total" in stock.stages_ms
     knobs = write_suite(name="knobs", nfe="[4]", precision='"bf16"')
-    knobs.write_text(knobs.read_text().replace('vocoder = "torch"', 'vocoder = "torch"\node_fp32 = true\nframe_bucket = 64'))
+    knobs.write_text(
+        knobs.read_text().replace('vocoder = "torch"', 'vocoder = "torch"\node_fp32 = true\nframe_bucket = 64')
+    )
     assert cli("run", str(knobs), "--out", str(tmp_path / "k"), "--no-progress").returncode == 0
     record = Results.load(tmp_path / "k").records[0]
     assert record.id == "nfe4-bf16-compile_none-voc_torch-odefp32-bucket64" and record.status == "ok"

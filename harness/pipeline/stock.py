@@ -58,10 +58,19 @@ class StockSynthesizer:
         with quiet(), timer, timer.stage("stock_total"):
             wave, sr, _ = next(
                 infer_batch_process(
-                    (audio, rate), reference_text, chunk_text(text, max_chars=max_chars), self.model.cfm,
-                    self.vocoder.vocos, mel_spec_type="vocos", progress=None, nfe_step=nfe,
-                    cfg_strength=cfg_strength, sway_sampling_coef=sway_sampling_coef, speed=1.0,
-                    fix_duration=fix_duration, device=str(self.model.device),
+                    (audio, rate),
+                    reference_text,
+                    chunk_text(text, max_chars=max_chars),
+                    self.model.cfm,
+                    self.vocoder.vocos,
+                    mel_spec_type="vocos",
+                    progress=None,
+                    nfe_step=nfe,
+                    cfg_strength=cfg_strength,
+                    sway_sampling_coef=sway_sampling_coef,
+                    speed=1.0,
+                    fix_duration=fix_duration,
+                    device=str(self.model.device),
                 )
             )
         waveform = np.asarray(wave, dtype=np.float32)[None, :]

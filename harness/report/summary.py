@@ -52,9 +52,12 @@ def scenario_tables(results: Results) -> str:
     out = []
     served = [r for r in results.records if r.scenario.get("kind") == "server"]
     if served:
-        out += ["## Server scenario (Poisson arrivals, one worker, FIFO)", "",
-                "| configuration | rate /s | requests | latency p50 s | p90 s | p99 s | achieved /s |",
-                "|---|---|---|---|---|---|---|"]
+        out += [
+            "## Server scenario (Poisson arrivals, one worker, FIFO)",
+            "",
+            "| configuration | rate /s | requests | latency p50 s | p90 s | p99 s | achieved /s |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for r in sorted(served, key=lambda r: r.id):
             s, lat = r.scenario, r.scenario["latency_s"]
             out.append(
@@ -68,8 +71,13 @@ def scenario_tables(results: Results) -> str:
             for r in results.records
             if r.rtf and r.config.get("batch_size", 1) == 1
         }
-        out += ["", "## Offline scenario (batched synthesis)", "",
-                "| configuration | batch | audio s per wall s | time vs one request |", "|---|---|---|---|"]
+        out += [
+            "",
+            "## Offline scenario (batched synthesis)",
+            "",
+            "| configuration | batch | audio s per wall s | time vs one request |",
+            "|---|---|---|---|",
+        ]
         for r in batched:
             one = singles.get((r.config["nfe"], r.config["precision"], r.config["compile_mode"]))
             ratio = "-"
