@@ -145,10 +145,12 @@ class TimingConfig:
     stable_cv: float = 0.05
     max_warmup: int = 10
     threads: int | None = None  # torch intra-op threads (CPU runs); None keeps torch's default
+    matmul_precision: str = "highest"  # torch.set_float32_matmul_precision: "high" allows TF32
 
     def __post_init__(self) -> None:
         if self.warmup < 0 or self.repeats < 1 or self.max_warmup < self.warmup:
             raise ConfigError("timing needs warmup >= 0, repeats >= 1 and max_warmup >= warmup")
+        check_choice("matmul_precision", self.matmul_precision, ("highest", "high", "medium"))
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"timing.threads must be >= 1, got {self.threads}")
 

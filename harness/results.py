@@ -57,6 +57,7 @@ class Record:
     samples: list[str] = field(default_factory=list)
     verdicts: dict[str, Any] = field(default_factory=dict)
     scenario: dict[str, Any] = field(default_factory=dict)
+    memory: dict[str, Any] = field(default_factory=dict)
     started_utc: str = ""
     finished_utc: str = ""
 

@@ -90,6 +90,26 @@ class BuildCache:
         return self._backends[key]
 
 
+def reset_peak_memory(device: Any) -> None:
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def peak_memory(device: Any) -> dict[str, Any]:
+    """Peak device memory during the timed runs, and the process's peak resident set so far."""
+    import resource
+
+    import torch
+
+    out: dict[str, Any] = {"rss_peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    if device.type == "cuda":
+        out["cuda_peak_allocated_mib"] = torch.cuda.max_memory_allocated(device) / 2**20
+        out["cuda_peak_reserved_mib"] = torch.cuda.max_memory_reserved(device) / 2**20
+    return out
+
+
 def _error_record(record: Record, exc: BaseException) -> Record:
     import torch
 
@@ -196,6 +216,7 @@ class Runner:
                 record.clock = result.clock
                 last[index] = result
 
+            reset_peak_memory(model.device)
             t0 = time.perf_counter()
             if self.options.telemetry:
                 sampler = Sampler(device_index=model.device.index or 0)
@@ -205,6 +226,7 @@ class Runner:
             else:
                 timed()
             self.cost["timed_s"] += time.perf_counter() - t0
+            record.memory = peak_memory(model.device)
             record.vocoder = dict(vocoder.info)
             if self.options.save_audio and last:
                 record.samples = self._save_audio(run, last[0])
@@ -343,6 +365,7 @@ class Runner:
 
         if self.suite.timing.threads:
             torch.set_num_threads(self.suite.timing.threads)
+        torch.set_float32_matmul_precision(self.suite.timing.matmul_precision)
         return {
             "torch_threads": torch.get_num_threads(),
             "cudnn_benchmark": torch.backends.cudnn.benchmark,

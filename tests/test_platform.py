@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -162,3 +163,19 @@ def test_preflight_on_recorded_jetson_states() -> None:
     hot = {"nvml": {"gpus": [{"throttle_reasons_active": ["hw_thermal_slowdown"], "temperature_c": 90}]}, "cpu": {}}
     levels = {c.name: c.level for c in checks_from(hot)}
     assert levels["clocks_locked"] == "critical" and levels["temperature"] == "critical"
+
+
+def test_sampler_parses_a_live_tegrastats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stand-in `tegrastats` on PATH replays the recorded Orin Nano lines, as the tool prints them."""
+    script = tmp_path / "tegrastats"
+    lines = (OUT / "orin-nano-tegrastats.txt").read_text()
+    script.write_text(f"#!/bin/sh\nwhile true; do cat <<'EOF'\n{lines}EOF\nsleep 0.02; done\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    sampler = Sampler(hz=20, sources=("tegrastats",))
+    assert sampler.source == "tegrastats"
+    with sampler:
+        time.sleep(0.5)
+    summary = sampler.summary(audio_s=1.0)
+    assert summary["samples"] >= 5 and summary["clock_mhz_max"] in (305, 612)
+    assert summary["temperature_c_peak"] >= 46.843 and summary["energy_method"] == "mean power x time"

@@ -99,3 +99,31 @@ def test_two_xdist_workers_give_the_same_results_merged_into_one_report(
     ids = lambda d: sorted(r.id for r in Results.load(d).records)  # noqa: E731
     assert ids(merged) == ids(one) and len(ids(one)) == 4
     assert all(len(r.runs) == 2 for r in Results.load(merged).records)  # every round measured
+
+
+def test_autosaved_runs_compare_with_pytest_benchmark(
+    suite_dir: pytest.Pytester, write_suite: Callable[..., Path]
+) -> None:
+    import subprocess
+    import sys
+
+    suite = write_suite(nfe="[2]")
+    storage = suite_dir.path / "bench-storage"
+    for _ in range(2):
+        result = run(
+            suite_dir,
+            "--suite",
+            str(suite),
+            "--tts-out",
+            str(suite_dir.path / "o"),
+            "--benchmark-autosave",
+            f"--benchmark-storage=file://{storage}",
+        )
+        result.assert_outcomes(passed=1)
+    saved = sorted(storage.rglob("*.json"))
+    assert len(saved) == 2
+    assert json.loads(saved[0].read_text())["benchmarks"][0]["extra_info"]["rtf"]["median"] > 0
+    cli = Path(sys.executable).parent / "pytest-benchmark"
+    proc = subprocess.run([str(cli), "--storage", f"file://{storage}", "compare"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "test_config[nfe2-fp32-compile_none-voc_torch]" in proc.stdout and "0001" in proc.stdout

@@ -152,3 +152,14 @@ def test_unavailable_whisper_model_names_it_and_how_to_get_it(tmp_path: Path, mo
         make_asr("whisper", model="openai/whisper-large-v3-turbo")
     text = str(info.value)
     assert "openai/whisper-large-v3-turbo" in text and "huggingface-cli download" in text and "\n" not in text
+
+
+def test_wavlm_hook_without_weights_says_how_to_get_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.quality.speaker import embedder
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(BackendUnavailable, match="microsoft/wavlm-base-plus-sv"):
+        embedder("wavlm")
+    with pytest.raises(BackendUnavailable, match="no/such/dir"):
+        embedder(f"wavlm:{tmp_path}/no/such/dir")

@@ -1,7 +1,7 @@
 """Telemetry sampled beside the timed region by a background thread (default 20 Hz).
 
 Sources, tried in order: NVML (discrete GPUs; energy from its total-energy counter), Jetson sysfs
-(GPU devfreq clock, thermal zones, INA3221 rails). Each sample is a dict; the summary gives
+(GPU devfreq clock, thermal zones, INA3221 rails), a running ``tegrastats``. Each sample is a dict; the summary gives
 energy, peak temperature, min/max clock and any throttle reasons seen.
 """
 
@@ -57,10 +57,54 @@ def jetson_reader(root: Path = Path("/")) -> tuple[Reader, Callable[[], None]] |
     return read, lambda: None
 
 
+def tegrastats_reader(interval_ms: int = 50) -> tuple[Reader, Callable[[], None]] | str:
+    """Parse a running ``tegrastats --interval N``; each read returns the newest parsed line."""
+    import shutil
+    import subprocess
+
+    from harness.platform.jetson import parse_tegrastats
+
+    if shutil.which("tegrastats") is None:
+        return "unavailable: tegrastats not on PATH"
+    proc = subprocess.Popen(
+        ["tegrastats", "--interval", str(interval_ms)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    latest: dict[str, Any] = {}
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            try:
+                parsed = parse_tegrastats(line)
+            except ValueError as exc:
+                latest.clear()
+                latest["error"] = f"unavailable: {exc}"
+                continue
+            latest.clear()
+            latest.update(
+                {
+                    "sm_clock_mhz": parsed["gpu_freq_mhz"],
+                    "temperature_c": max(parsed["temperatures_c"].values(), default=None),
+                    "power_w": parsed["power_w"],
+                    "rails_w": parsed["rails_w"],
+                }
+            )
+
+    threading.Thread(target=pump, name="tegrastats-reader", daemon=True).start()
+
+    def close() -> None:
+        proc.terminate()
+        proc.wait(timeout=5)
+
+    return (lambda: dict(latest)), close
+
+
 class Sampler:
     """``with Sampler(device) as s: ...`` then ``s.summary(audio_s)``."""
 
-    def __init__(self, device_index: int = 0, hz: float = 20.0, root: Path = Path("/")) -> None:
+    def __init__(
+        self, device_index: int = 0, hz: float = 20.0, root: Path = Path("/"), sources: tuple[str, ...] | None = None
+    ) -> None:
         self.period = 1.0 / hz
         self.samples: list[dict[str, Any]] = []
         self.source = "none"
@@ -69,11 +113,13 @@ class Sampler:
         self._thread: threading.Thread | None = None
         self._read: Reader | None = None
         self._close: Callable[[], None] = lambda: None
-        sources: list[tuple[str, Callable[[], tuple[Reader, Callable[[], None]] | str]]] = [
-            ("nvml", lambda: nvml_reader(device_index)),
-            ("jetson", lambda: jetson_reader(root)),
-        ]
-        for name, make in sources:
+        known: dict[str, Callable[[], tuple[Reader, Callable[[], None]] | str]] = {
+            "nvml": lambda: nvml_reader(device_index),
+            "jetson": lambda: jetson_reader(root),
+            "tegrastats": lambda: tegrastats_reader(int(1000 / hz)),
+        }
+        for name in sources or tuple(known):
+            make = known[name]
             made = make()
             if isinstance(made, str):
                 self.why.append(made)

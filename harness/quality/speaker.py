@@ -1,6 +1,9 @@
-"""Speaker similarity: cosine of speaker embeddings (resemblyzer's encoder, carried by its wheel).
+"""Speaker similarity: cosine of speaker embeddings.
 
-A WavLM speaker-verification model plugs in through ``register`` where its weights are present.
+- ``resemblyzer``: its encoder ships inside the wheel (the offline default).
+- ``wavlm`` or ``wavlm:<model id or local path>``: a WavLM x-vector model through transformers
+  (default ``microsoft/wavlm-base-plus-sv``), where its weights are present (HF cache or a folder).
+Other encoders plug in with ``register``.
 """
 
 from __future__ import annotations
@@ -11,14 +14,14 @@ from typing import Any
 import numpy as np
 
 from harness.config import suggest
-from harness.errors import ConfigError
+from harness.errors import BackendUnavailable, ConfigError
 from harness.quality.audio import to_rate
 
 Embedder = Callable[[np.ndarray, int], np.ndarray]
-_ENCODERS: dict[str, Callable[[], Embedder]] = {}
+_ENCODERS: dict[str, Callable[..., Embedder]] = {}
 
 
-def register(name: str, factory: Callable[[], Embedder]) -> None:
+def register(name: str, factory: Callable[..., Embedder]) -> None:
     _ENCODERS[name] = factory
 
 
@@ -39,15 +42,47 @@ def _resemblyzer() -> Embedder:
     return embed
 
 
+WAVLM_DEFAULT = "microsoft/wavlm-base-plus-sv"
+
+
+def _wavlm(model: str = WAVLM_DEFAULT) -> Embedder:
+    import os
+
+    import torch
+    from transformers import AutoFeatureExtractor, WavLMForXVector
+
+    try:
+        extractor = AutoFeatureExtractor.from_pretrained(model)
+        net = WavLMForXVector.from_pretrained(model).eval()
+    except (OSError, ValueError) as exc:
+        offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0")
+        raise BackendUnavailable(
+            f"speaker model {model!r} is not available{' offline' if offline else ''}: download it with "
+            f"`huggingface-cli download {model}` or pass wavlm:<local path> ({type(exc).__name__})"
+        ) from None
+
+    def embed(wave: np.ndarray, rate: int) -> np.ndarray:
+        inputs = extractor(to_rate(wave, rate, 16000), sampling_rate=16000, return_tensors="pt")
+        with torch.inference_mode():
+            out = net(**inputs).embeddings[0]
+        return np.asarray(out.numpy(), dtype=np.float64)
+
+    return embed
+
+
 register("resemblyzer", _resemblyzer)
+register("wavlm", _wavlm)
 _CACHE: dict[str, Embedder] = {}
 
 
 def embedder(name: str = "resemblyzer") -> Embedder:
-    if name not in _ENCODERS:
-        raise ConfigError(f"unknown speaker encoder {name!r}{suggest(name, _ENCODERS)}")
+    """An encoder by name; ``wavlm:<id or path>`` picks the WavLM model."""
     if name not in _CACHE:
-        _CACHE[name] = _ENCODERS[name]()
+        base, _, argument = name.partition(":")
+        if base not in _ENCODERS:
+            raise ConfigError(f"unknown speaker encoder {name!r}{suggest(base, _ENCODERS)}")
+        factory = _ENCODERS[base]
+        _CACHE[name] = factory(argument) if argument else factory()  # type: ignore[call-arg]
     return _CACHE[name]
 
 

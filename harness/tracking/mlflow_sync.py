@@ -75,6 +75,7 @@ def record_metrics(record: Record) -> dict[str, float]:
     _flat("stage_ms", record.stages_ms, out)
     _flat("telemetry", record.telemetry, out)
     _flat("quality", record.quality, out)
+    _flat("memory", record.memory, out)
     _flat("vocoder", {k: v for k, v in record.vocoder.items() if k in ("parity", "alone_ms_per_audio_s")}, out)
     for name in ("first_call_s", "build_s"):
         value = getattr(record, name)
