@@ -52,8 +52,8 @@ def _wavlm(model: str = WAVLM_DEFAULT) -> Embedder:
     from transformers import AutoFeatureExtractor, WavLMForXVector
 
     try:
-        extractor = AutoFeatureExtractor.from_pretrained(model)
-        net = WavLMForXVector.from_pretrained(model).eval()
+        extractor = AutoFeatureExtractor.from_pretrained(model)  # type: ignore[no-untyped-call]
+        net = WavLMForXVector.from_pretrained(model).eval()  # type: ignore[no-untyped-call]
     except (OSError, ValueError) as exc:
         offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0")
         raise BackendUnavailable(
