@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from harness.config import parse_list
 from harness.errors import ConfigError, HarnessError
 from harness.tracking.mlflow_sync import DEFAULT_URI, tracking_uri
 
@@ -18,9 +19,9 @@ log = logging.getLogger("harness")
 def _csv(kind: Callable[[str], object]) -> Callable[[str], list[object]]:
     def parse(text: str) -> list[object]:
         try:
-            return [kind(part.strip()) for part in text.split(",") if part.strip()]
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a comma-separated list of {kind.__name__}: {text!r}") from None
+            return parse_list(text, kind)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
     return parse
 

@@ -7,15 +7,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+from harness.config import parse_list
 from harness.errors import GateFailure
 
 
 def _floats(text: str) -> list[float]:
-    return [float(x) for x in text.split(",") if x.strip()]
+    return parse_list(text, float, "--slowdown")
 
 
 def _ints(text: str) -> list[int]:
-    return [int(x) for x in text.split(",") if x.strip()]
+    return parse_list(text, int, "--repeats")
 
 
 def cmd_baseline_save(args: argparse.Namespace) -> int:

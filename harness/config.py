@@ -9,7 +9,7 @@ import difflib
 import hashlib
 import itertools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,16 @@ def suggest(name: str, choices: Iterable[str]) -> str:
     """' (did you mean X?)' when a close choice exists, else ''."""
     close = difflib.get_close_matches(name, list(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def parse_list(text: str, kind: Callable[[str], Any] = str, option: str = "value") -> list[Any]:
+    """A comma-separated option value, e.g. ``--nfe 8,16``."""
+    try:
+        return [kind(part.strip()) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(
+            f"{option}: not a comma-separated list of {getattr(kind, '__name__', kind)}: {text!r}"
+        ) from None
 
 
 def check_choice(kind: str, value: str, choices: Sequence[str]) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from harness.config import RunConfig, SuiteConfig, load_suite
+from harness.config import RunConfig, SuiteConfig, load_suite, parse_list
 from harness.errors import BackendUnavailable, ConfigError, HarnessError
 from harness.gates import describe, threshold_verdicts
 from harness.results import Record, Results
@@ -23,16 +23,6 @@ from harness.runner import Runner, RunOptions
 
 class ThresholdWarning(UserWarning):
     """A measurement in the warning band of a suite threshold."""
-
-
-def _csv(kind: Callable[[str], Any], option: str) -> Callable[[str], list[Any]]:
-    def parse(text: str) -> list[Any]:
-        try:
-            return [kind(part.strip()) for part in text.split(",") if part.strip()]
-        except ValueError:
-            raise pytest.UsageError(f"{option}: not a comma-separated list: {text!r}") from None
-
-    return parse
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -117,8 +107,10 @@ def pytest_configure(config: pytest.Config) -> None:
             "vocoder": config.getoption("vocoder"),
             "device": config.getoption("tts_device"),
         }
-        kinds = {"nfe": int}
-        suite = suite.narrowed(**{k: _csv(kinds.get(k, str), f"--{k}")(v) if v else None for k, v in axes.items()})
+        kinds: dict[str, Callable[[str], Any]] = {"nfe": int}
+        suite = suite.narrowed(
+            **{k: parse_list(v, kinds.get(k, str), f"--{k}") if v else None for k, v in axes.items()}
+        )
     except ConfigError as exc:
         raise pytest.UsageError(f"tts-harness: {exc}") from None
     out = Path(config.getoption("tts_out") or f"reports/runs/{suite.name}-pytest")
