@@ -198,6 +198,12 @@ class Runner:
             self.cost["warmup_s"] += time.perf_counter() - t0
             last: dict[int, Synthesis] = {}
 
+            def one_request(index: int) -> None:
+                result = self._call(synth, run, index, self.options.inject_slowdown)
+                record.runs.append(RunSample(result.total_s, result.audio_s, result.rtf, result.stages_s))
+                record.clock = result.clock
+                last[index] = result
+
             def one_round() -> None:
                 for index in range(len(self.suite.texts)):
                     one_request(index)
@@ -209,12 +215,6 @@ class Runner:
                     record.scenario = serve(lambda i: one_request(i % len(self.suite.texts)), self.suite.scenario)
                 else:
                     (timed_rounds or _loop)(one_round, self.suite.timing.repeats)
-
-            def one_request(index: int) -> None:
-                result = self._call(synth, run, index, self.options.inject_slowdown)
-                record.runs.append(RunSample(result.total_s, result.audio_s, result.rtf, result.stages_s))
-                record.clock = result.clock
-                last[index] = result
 
             reset_peak_memory(model.device)
             t0 = time.perf_counter()
