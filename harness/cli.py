@@ -13,8 +13,6 @@ from harness.config import parse_list
 from harness.errors import ConfigError, HarnessError
 from harness.tracking.mlflow_sync import DEFAULT_URI, tracking_uri
 
-log = logging.getLogger("harness")
-
 
 def _csv(kind: Callable[[str], object]) -> Callable[[str], list[object]]:
     def parse(text: str) -> list[object]:

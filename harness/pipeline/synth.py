@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -41,7 +41,6 @@ class Synthesis:
     total_s: float
     stages_s: dict[str, float]
     clock: str
-    mel: torch.Tensor | None = field(default=None, repr=False)
 
     @property
     def rtf(self) -> float:
@@ -109,7 +108,6 @@ class Synthesizer:
         batch_size: int = 1,
         frame_bucket: int = 0,
         inject_slowdown: float = 0.0,
-        keep_mel: bool = False,
     ) -> Synthesis:
         import torch
 
@@ -158,5 +156,4 @@ class Synthesizer:
             total_s=timer.total_s,
             stages_s=timer.stages_s(),
             clock=timer.clock,
-            mel=mel if keep_mel else None,
         )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import tempfile
 from pathlib import Path
@@ -17,7 +16,6 @@ from typing import Any
 from harness.errors import InputError
 from harness.results import Record, Results
 
-log = logging.getLogger(__name__)
 DEFAULT_URI = "sqlite:///reports/mlflow.db"
 SWEEP_TAG = "tts_harness.sweep_id"
 CONFIG_TAG = "tts_harness.config_id"

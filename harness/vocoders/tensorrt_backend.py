@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,6 @@ from harness.vocoders.onnxruntime_backend import exported_model
 if TYPE_CHECKING:
     import torch
 
-log = logging.getLogger(__name__)
 DEFAULT_CACHE = Path("~/.cache/tts-harness/tensorrt")
 
 
