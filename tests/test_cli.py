@@ -183,3 +183,27 @@ def test_stock_row_and_knobs_run(write_suite: Callable[..., Path], tmp_path: Pat
     assert cli("run", str(knobs), "--out", str(tmp_path / "k"), "--no-progress").returncode == 0
     record = Results.load(tmp_path / "k").records[0]
     assert record.id == "nfe4-bf16-compile_none-voc_torch-odefp32-bucket64" and record.status == "ok"
+
+
+def test_ctrl_c_keeps_finished_work_and_says_how_to_resume(write_suite: Callable[..., Path], tmp_path: Path) -> None:
+    path = write_suite(nfe="[2, 3, 4]", repeats=3)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", str(path), "--out", str(out), "--no-progress"],
+        cwd=ROOT,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "TTS_HARNESS_NO_TRACK": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        if (out / "results.json").exists() and json.loads((out / "results.json").read_text())["records"]:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert f"--resume {out}" in stderr and "Traceback" not in stderr
+    partial = Results.load(out)
+    assert partial.status == "interrupted" and 1 <= len(partial.records) < 3

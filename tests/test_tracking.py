@@ -161,3 +161,26 @@ def test_unreachable_tracking_uri_is_one_line(write_suite: Callable[..., Path], 
     assert cli("run", str(write_suite(nfe="[2]")), "--out", str(out), "--no-progress").returncode == 0
     proc = cli("sync", str(out), "--tracking-uri", f"http://127.0.0.1:{free_port()}")
     assert_one_line_error(proc, "unreachable")
+
+
+def test_compare_by_mlflow_run_id(write_suite: Callable[..., Path], tmp_path: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    out = tmp_path / "out"
+    suite = write_suite(name="bycompare", nfe="[2]")
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness", "run", str(suite), "--out", str(out), "--no-progress", "--tracking-uri", uri],
+        cwd=tmp_path,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name("bycompare")
+    parent = next(r for r in client.search_runs([exp.experiment_id]) if "tts_harness.config_id" not in r.data.tags)
+    compared = cli("compare", parent.info.run_id, str(out), "--tracking-uri", uri)
+    assert compared.returncode == 0, compared.stderr
+    assert "| nfe2-fp32-compile_none-voc_torch |" in compared.stdout and "| 1.000 |" in compared.stdout
