@@ -179,3 +179,14 @@ def test_sampler_parses_a_live_tegrastats(tmp_path: Path, monkeypatch: pytest.Mo
     summary = sampler.summary(audio_s=1.0)
     assert summary["samples"] >= 5 and summary["clock_mhz_max"] in (305, 612)
     assert summary["temperature_c_peak"] >= 46.843 and summary["energy_method"] == "mean power x time"
+
+
+def test_absent_sources_say_why_and_nothing_crashes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no tegrastats
+    sampler = Sampler(hz=50, root=tmp_path, sources=("jetson", "tegrastats", "jtop"))
+    assert sampler.source == "none"
+    assert sampler.why[:2] == ["unavailable: not a Jetson", "unavailable: tegrastats not on PATH"]
+    assert sampler.why[2].startswith("unavailable:")
+    with sampler:
+        time.sleep(0.05)
+    assert sampler.summary(1.0) == {"source": "none", "available": False, "why": "; ".join(sampler.why)}

@@ -74,7 +74,12 @@ def checks_from(fingerprint: dict[str, Any], require_power_mode: str | None = No
         name = mode.get("name") if isinstance(mode, dict) else None
         if name is None:
             out.append(
-                Check("power_mode", "critical", None, f"power mode unknown ({mode}); suite needs {require_power_mode}")
+                Check(
+                    "power_mode",
+                    "critical",
+                    None,
+                    f"power mode unknown ({mode if isinstance(jet, dict) else jet}); suite needs {require_power_mode}",
+                )
             )
         else:
             ok = name == require_power_mode

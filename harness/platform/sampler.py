@@ -1,7 +1,8 @@
 """Telemetry sampled beside the timed region by a background thread (default 20 Hz).
 
 Sources, tried in order: NVML (discrete GPUs; energy from its total-energy counter), Jetson sysfs
-(GPU devfreq clock, thermal zones, INA3221 rails), a running ``tegrastats``. Each sample is a dict; the summary gives
+(GPU devfreq clock, thermal zones, INA3221 rails), a running ``tegrastats``, jetson-stats' ``jtop``.
+Each sample is a dict; the summary gives
 energy, peak temperature, min/max clock and any throttle reasons seen.
 """
 
@@ -99,6 +100,30 @@ def tegrastats_reader(interval_ms: int = 50) -> tuple[Reader, Callable[[], None]
     return (lambda: dict(latest)), close
 
 
+def jtop_reader() -> tuple[Reader, Callable[[], None]] | str:
+    """jetson-stats' ``jtop`` service (optional): temperatures and total power from ``jtop.stats``."""
+    try:
+        from jtop import jtop
+    except ImportError:
+        return "unavailable: jetson-stats (jtop) is not installed"
+    handle = jtop()
+    try:
+        handle.start()
+    except Exception as exc:  # jtop raises its own JtopException when the service is down
+        return f"unavailable: jtop: {exc}"
+
+    def read() -> dict[str, Any]:
+        stats = dict(handle.stats)
+        temps = [v for k, v in stats.items() if k.startswith("Temp") and isinstance(v, (int, float)) and v > -100]
+        power = stats.get("Power TOT")
+        return {
+            "temperature_c": max(temps) if temps else "unavailable: no temperature in jtop stats",
+            "power_w": power / 1000.0 if isinstance(power, (int, float)) else "unavailable: no Power TOT",
+        }
+
+    return read, handle.close
+
+
 class Sampler:
     """``with Sampler(device) as s: ...`` then ``s.summary(audio_s)``."""
 
@@ -117,6 +142,7 @@ class Sampler:
             "nvml": lambda: nvml_reader(device_index),
             "jetson": lambda: jetson_reader(root),
             "tegrastats": lambda: tegrastats_reader(int(1000 / hz)),
+            "jtop": jtop_reader,
         }
         for name in sources or tuple(known):
             make = known[name]
