@@ -77,3 +77,10 @@ def test_typo_in_matrix_key_is_named(write_suite: Callable[..., Path]) -> None:
 def test_narrowing_to_nothing_is_an_error() -> None:
     with pytest.raises(ConfigError, match="empty after narrowing"):
         load_suite("smoke").narrowed(nfe=[99])
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in (Path(__file__).parents[1] / "suites").glob("*.toml")))
+def test_every_shipped_suite_loads(name: str) -> None:
+    suite = load_suite(name)
+    assert suite.runs and suite.texts
+    assert len({r.full_id for r in suite.runs}) == len(suite.runs)
