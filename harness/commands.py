@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ def cmd_baseline_compare(args: argparse.Namespace) -> int:
     )
     thresholds = load_suite(args.suite).thresholds if args.suite else Thresholds()
     if args.min_effect is not None:
-        thresholds = Thresholds(min_effect=args.min_effect, alpha=thresholds.alpha)
+        thresholds = replace(thresholds, min_effect=args.min_effect)
     rows = compare_to_baseline(results, load_baseline(path), thresholds, source=str(path))
     print(rows_markdown(rows))
     regressions = [r.id for r in rows if r.verdict == "regression"]

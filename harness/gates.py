@@ -48,12 +48,7 @@ def threshold_verdicts(record: Record, thresholds: Thresholds) -> dict[str, Any]
     out.update(quality_verdicts(record, thresholds))
     snr = record.vocoder.get("parity", {}).get("snr_db")
     if thresholds.vocoder_snr_db_min is not None and snr is not None:
-        bad = snr < thresholds.vocoder_snr_db_min
-        out["vocoder_snr_db"] = {
-            "value": snr,
-            "critical": thresholds.vocoder_snr_db_min,
-            "level": "critical" if bad else "good",
-        }
+        out["vocoder_snr_db"] = _bound(snr, thresholds.vocoder_snr_db_min, upper=False)
     return out
 
 
@@ -85,14 +80,9 @@ def quality_verdicts(record: Record, thresholds: Thresholds) -> dict[str, Any]:
 def describe(name: str, verdict: dict[str, Any]) -> str:
     ci = verdict.get("ci")
     ci_text = f" (95% CI {ci[0]:.4g}-{ci[1]:.4g})" if ci else ""
-    bound = "below" if name.endswith("snr_db") or verdict.get("upper") is False else "over"
+    bound = "below" if verdict.get("upper") is False else "over"
     limit = verdict["critical"] if verdict["level"] == "critical" else verdict.get("warning")
     return f"{name} {verdict['value']:.4g}{ci_text} is {bound} the {verdict['level']} threshold {limit}"
-
-
-def apply_thresholds(results: Results, thresholds: Thresholds) -> None:
-    for record in results.records:
-        record.verdicts.update(threshold_verdicts(record, thresholds))
 
 
 # ---- baselines ------------------------------------------------------------------------------

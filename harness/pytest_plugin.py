@@ -16,7 +16,7 @@ import pytest
 
 from harness.config import RunConfig, SuiteConfig, load_suite, parse_list
 from harness.errors import BackendUnavailable, ConfigError, HarnessError
-from harness.gates import describe, threshold_verdicts
+from harness.gates import describe
 from harness.results import Record, Results
 from harness.runner import Runner, RunOptions
 
@@ -74,7 +74,6 @@ class TTSSession:
             return benchmark.pedantic(round_fn, rounds=count, iterations=1, warmup_rounds=0)
 
         record = self.runner.measure(run, timed_rounds=rounds)
-        record.verdicts.update(threshold_verdicts(record, self.suite.thresholds))
         results.upsert(record)
         results.save(self.out_dir)
         if record.rtf:

@@ -11,6 +11,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 from harness.errors import InputError
@@ -67,10 +68,8 @@ class Record:
             return
         self.rtf = Summary.of([r.rtf for r in self.runs]).as_dict()
         names = sorted({name for r in self.runs for name in r.stages_s})
-        self.stages_ms = {
-            name: 1000.0 * sorted(r.stages_s.get(name, 0.0) for r in self.runs)[len(self.runs) // 2] for name in names
-        }
-        self.stages_ms["total"] = 1000.0 * sorted(r.total_s for r in self.runs)[len(self.runs) // 2]
+        self.stages_ms = {name: 1000.0 * median(r.stages_s.get(name, 0.0) for r in self.runs) for name in names}
+        self.stages_ms["total"] = 1000.0 * median(r.total_s for r in self.runs)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Record:

@@ -16,6 +16,7 @@ import numpy as np
 
 from harness.config import RunConfig, SuiteConfig
 from harness.errors import HarnessError
+from harness.gates import threshold_verdicts
 from harness.pipeline.build import BuiltModel, build_model, build_vocos, check_device
 from harness.pipeline.stock import StockSynthesizer
 from harness.pipeline.synth import Synthesis, Synthesizer
@@ -58,6 +59,9 @@ class BuildCache:
         self._model: tuple[tuple[str, ...], BuiltModel] | None = None
         self._vocos: dict[tuple[str, str, str], Any] = {}
         self._backends: dict[tuple[str, str, str, str], Any] = {}
+
+    def holds(self, run: RunConfig) -> bool:
+        return self._model is not None and self._model[0] == run.build_key
 
     def model(self, run: RunConfig) -> BuiltModel:
         if self._model is not None and self._model[0] == run.build_key:
@@ -233,26 +237,35 @@ class Runner:
             record.summarize()
             if self.suite.quality.enabled:
                 record.quality = self._quality(run, synth, last)
+            record.verdicts = threshold_verdicts(record, self.suite.thresholds)
         except Exception as exc:
             log.warning("%s failed: %s", run.id, exc)
             _error_record(record, exc)
         record.finished_utc = utc_now()
         return record
 
-    def _reference_render(self, run: RunConfig, index: int) -> np.ndarray:
-        """The same text, seed and NFE through the quality reference configuration (cached)."""
+    def _reference_run(self, run: RunConfig) -> RunConfig:
+        """The plain configuration a run's fidelity is measured against: the harness pipeline with the
+        suite's reference precision, compile mode and vocoder, no batch, bucket or fp32-grid knob."""
         q = self.suite.quality
-        ref_run = replace(
+        return replace(
             run,
             batch_size=1,
+            pipeline="harness",
+            ode_fp32=False,
+            frame_bucket=0,
             precision=q.reference_precision,
             compile_mode=q.reference_compile,
             vocoder=q.reference_vocoder,
         )
+
+    def _reference_render(self, ref_run: RunConfig, index: int) -> np.ndarray:
+        """The reference configuration's waveform for one text (rendered once per sweep)."""
         key = (ref_run.full_id, index)
         if key not in self._renders:
-            model = self.reference_cache.model(ref_run)
-            vocoder = self.reference_cache.vocoder(ref_run, {})
+            # The main cache already holds the reference model when the run shares its build key.
+            cache = self.cache if self.cache.holds(ref_run) else self.reference_cache
+            model, vocoder = cache.model(ref_run), cache.vocoder(ref_run, {})
             self._renders[key] = self._call(Synthesizer(model, vocoder), ref_run, index).waveform[0]
         return self._renders[key]
 
@@ -263,11 +276,14 @@ class Runner:
         if self._assessor is None:
             self._assessor = Assessor(self.suite.quality, [t.text for t in self.suite.texts])
         indices = sorted(last)
+        ref_run = self._reference_run(run)
+        if ref_run == run:  # the run is its own reference: its last waveforms are the renders
+            self._renders.update({(run.full_id, i): last[i].waveform[0] for i in indices})
         return self._assessor.assess(
             rate=synth.sample_rate,
             generated=[last[i].waveform[0] for i in indices],
             texts=[self.suite.texts[i].text for i in indices],
-            references=[self._reference_render(run, i) for i in indices],
+            references=[self._reference_render(ref_run, i) for i in indices],
             speakers=[read_audio(self.suite.texts[i].reference_audio) for i in indices],
             meaningful=synth.model.weights.kind != "random",
         )
@@ -379,7 +395,7 @@ class Runner:
         done = {r.id for r in results.records if r.status == "ok" or not self.options.retry_failed}
         todo = sorted((r for r in self.suite.runs if r.id not in done), key=lambda r: (r.build_key, r.nfe, r.vocoder))
         sweep_start = time.perf_counter()
-        bar = _progress(len(todo), self.suite.timing.repeats, self.options.progress)
+        bar = _Progress(len(todo), self.suite.timing.repeats, self.options.progress)
         try:
             for run in todo:
                 bar.set_description(run.id)
@@ -411,7 +427,7 @@ def _plain(obj: Any) -> Any:
     return asdict(obj) if is_dataclass(obj) and not isinstance(obj, type) else obj
 
 
-class _progress:
+class _Progress:
     """Two tqdm bars on stderr: configurations, and timed runs of the current one."""
 
     def __init__(self, configs: int, repeats: int, enabled: bool) -> None:

@@ -124,23 +124,30 @@ def test_failing_configuration_is_a_result_and_the_sweep_goes_on(
     assert cli("run", str(path), "--out", str(out), "--no-progress", "--strict").returncode == 1
 
 
-def test_killed_sweep_resumes_where_it_stopped(write_suite: Callable[..., Path], tmp_path: Path) -> None:
-    path = write_suite(nfe="[2, 3, 4]", repeats=3)
-    out = tmp_path / "out"
+def run_until_first_record(suite: Path, out: Path) -> subprocess.Popen[str]:
+    """Start a sweep and return once its first configuration is on disk."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "harness", "run", str(path), "--out", str(out), "--no-progress"],
+        [sys.executable, "-m", "harness", "run", str(suite), "--out", str(out), "--no-progress"],
         cwd=ROOT,
         env={**os.environ, "HF_HUB_OFFLINE": "1", "TTS_HARNESS_NO_TRACK": "1"},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.time() + 300
-    while time.time() < deadline:  # kill once the first configuration is on disk
+    while time.time() < deadline:
         if (out / "results.json").exists() and json.loads((out / "results.json").read_text())["records"]:
             break
         time.sleep(0.2)
+    return proc
+
+
+def test_killed_sweep_resumes_where_it_stopped(write_suite: Callable[..., Path], tmp_path: Path) -> None:
+    path = write_suite(nfe="[2, 3, 4]", repeats=3)
+    out = tmp_path / "out"
+    proc = run_until_first_record(path, out)
     proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    proc.communicate()
     partial = Results.load(out)
     assert partial.status == "running" and 1 <= len(partial.records) < 3
     first = {r.id: r.finished_utc for r in partial.records}
@@ -188,22 +195,26 @@ def test_stock_row_and_knobs_run(write_suite: Callable[..., Path], tmp_path: Pat
 def test_ctrl_c_keeps_finished_work_and_says_how_to_resume(write_suite: Callable[..., Path], tmp_path: Path) -> None:
     path = write_suite(nfe="[2, 3, 4]", repeats=3)
     out = tmp_path / "out"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "harness", "run", str(path), "--out", str(out), "--no-progress"],
-        cwd=ROOT,
-        env={**os.environ, "HF_HUB_OFFLINE": "1", "TTS_HARNESS_NO_TRACK": "1"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        if (out / "results.json").exists() and json.loads((out / "results.json").read_text())["records"]:
-            break
-        time.sleep(0.2)
+    proc = run_until_first_record(path, out)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130
     assert f"--resume {out}" in stderr and "Traceback" not in stderr
     partial = Results.load(out)
     assert partial.status == "interrupted" and 1 <= len(partial.records) < 3
+
+
+def test_quality_reference_is_the_plain_configuration_and_reuses_the_loaded_model(
+    write_suite: Callable[..., Path], tmp_path: Path
+) -> None:
+    from harness.config import load_suite
+    from harness.runner import Runner, RunOptions
+
+    path = write_suite(nfe="[4]", extra='[quality]\nenabled = true\nasr = "none"\nspeaker = "none"')
+    path.write_text(path.read_text().replace('vocoder = "torch"', 'vocoder = "torch"\npipeline = ["harness", "stock"]'))
+    runner = Runner(load_suite(path), RunOptions(out_dir=tmp_path, progress=False, telemetry=False))
+    records = {r.id: r for r in runner.run().records}
+    assert runner.cache.builds == 1 and runner.reference_cache.builds == 0  # no second fp32 model
+    assert records["nfe4-fp32-compile_none-voc_torch"].quality["fidelity"]["mcd_db"] == 0.0  # its own reference
+    stock = records["nfe4-fp32-compile_none-voc_torch-stock"].quality["fidelity"]
+    assert stock["mcd_db"] > 0  # measured against the harness render, not against another stock render

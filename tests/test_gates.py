@@ -10,12 +10,12 @@ import pytest
 from harness.config import Level, Thresholds
 from harness.errors import InputError
 from harness.gates import (
-    apply_thresholds,
     compare_to_baseline,
     describe,
     level_of,
     load_baseline,
     save_baseline,
+    threshold_verdicts,
 )
 from harness.results import Record, Results, RunSample
 
@@ -37,8 +37,7 @@ def test_levels_follow_the_service_plan() -> None:
 
 def test_critical_message_shows_value_ci_and_threshold() -> None:
     results = results_with({"a": [0.40, 0.41, 0.39]})
-    apply_thresholds(results, Thresholds(rtf=Level(0.30, 0.35)))
-    verdict = results.records[0].verdicts["rtf"]
+    verdict = threshold_verdicts(results.records[0], Thresholds(rtf=Level(0.30, 0.35)))["rtf"]
     assert verdict["level"] == "critical"
     text = describe("rtf", verdict)
     assert "rtf 0.4" in text and "95% CI" in text and "critical threshold 0.35" in text
@@ -46,9 +45,8 @@ def test_critical_message_shows_value_ci_and_threshold() -> None:
 
 def test_variance_gate_uses_coefficient_of_variation() -> None:
     results = results_with({"steady": [0.2, 0.2005, 0.1995], "jumpy": [0.1, 0.2, 0.3]})
-    apply_thresholds(results, Thresholds(cv=Level(0.05, 0.10)))
-    assert results.record("steady").verdicts["cv"]["level"] == "good"  # type: ignore[union-attr]
-    assert results.record("jumpy").verdicts["cv"]["level"] == "critical"  # type: ignore[union-attr]
+    levels = {r.id: threshold_verdicts(r, Thresholds(cv=Level(0.05, 0.10)))["cv"]["level"] for r in results.records}
+    assert levels == {"steady": "good", "jumpy": "critical"}
 
 
 def test_baseline_roundtrip_and_regression(tmp_path: Path) -> None:

@@ -77,6 +77,14 @@ def load_checkpoint(model: Any, path: str, device: str, dtype: torch.dtype) -> A
         return f5_load_checkpoint(model, path, device, dtype=dtype, use_ema=True)
 
 
+def stock_inference() -> tuple[Any, Any]:
+    """f5-tts's own ``chunk_text`` and ``infer_batch_process`` (the stock reference row)."""
+    with quiet():
+        from f5_tts.infer.utils_infer import chunk_text, infer_batch_process
+
+    return chunk_text, infer_batch_process
+
+
 def load_vocos_dir(local_dir: str, device: str) -> Any:
     """f5-tts's Vocos loader on a local directory holding config.yaml and pytorch_model.bin."""
     with quiet():

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from harness.pipeline.audio import read_audio
-from harness.pipeline.f5 import quiet
+from harness.pipeline.f5 import quiet, stock_inference
 from harness.pipeline.synth import Synthesis
 from harness.timing import StageTimer
 
@@ -44,7 +44,8 @@ class StockSynthesizer:
         **_: Any,
     ) -> Synthesis:
         import torch
-        from f5_tts.infer.utils_infer import chunk_text, infer_batch_process
+
+        chunk_text, infer_batch_process = stock_inference()
 
         if reference_audio not in self._audio:
             samples, rate = read_audio(reference_audio)
