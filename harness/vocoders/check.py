@@ -33,7 +33,8 @@ def check_backend(backend: VocoderBackend) -> dict[str, Any]:
         speech = mels["reference_speech"]
         backend.decode(speech)  # warm-up (and compile, for compiled backends)
         seconds = [timed(lambda: backend.decode(speech), backend.device)[1] for _ in range(ALONE_REPEATS)]
-    audio_s = speech.shape[-1] * int(backend.vocos.head.istft.hop_length) / 24000
+    rate = int(backend.vocos.feature_extractor.mel_spec.sample_rate)
+    audio_s = speech.shape[-1] * int(backend.vocos.head.istft.hop_length) / rate
     out["alone_ms_per_audio_s"] = 1000 * statistics.median(seconds) / audio_s
     out["alone_input_audio_s"] = audio_s
     return out
