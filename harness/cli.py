@@ -6,12 +6,15 @@ import argparse
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from harness.config import parse_list
 from harness.errors import ConfigError, HarnessError
 from harness.tracking.mlflow_sync import DEFAULT_URI, tracking_uri
+
+_STARTED = time.perf_counter()  # the sweep's cost counts imports and checks from here
 
 
 def _csv(kind: Callable[[str], object]) -> Callable[[str], list[object]]:
@@ -22,6 +25,13 @@ def _csv(kind: Callable[[str], object]) -> Callable[[str], list[object]]:
             raise argparse.ArgumentTypeError(str(exc)) from None
 
     return parse
+
+
+def _shard(text: str) -> tuple[int, int]:
+    index, _, count = text.partition("/")
+    if not (index.isdigit() and count.isdigit()) or not 1 <= int(index) <= int(count):
+        raise argparse.ArgumentTypeError(f"--shard wants I/N with 1 <= I <= N, e.g. 2/4; got {text!r}")
+    return int(index), int(count)
 
 
 def add_narrowing(parser: argparse.ArgumentParser) -> None:
@@ -45,6 +55,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         vocoder=args.vocoder,
         device=args.device,
     )
+    if args.shard:
+        suite = suite.shard(*args.shard)
     out = Path(args.resume or args.out or Path("reports/runs") / suite.name)
     if args.inject_slowdown < 0:
         raise ConfigError("--inject-slowdown must be >= 0")
@@ -63,7 +75,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         ),
     )
     try:
-        results = runner.run()
+        results = runner.run(process_start=_STARTED)
     except KeyboardInterrupt:
         print(
             f"interrupted: finished configurations are kept in {out}; "
@@ -101,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--tracking-uri", help=f"MLflow tracking URI (default: $MLFLOW_TRACKING_URI or {DEFAULT_URI})")
     run.add_argument("--no-track", action="store_true", help="do not log to MLflow (results.json is always written)")
     run.add_argument("--no-telemetry", action="store_true", help="no clock/power sampling beside timed runs")
+    run.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="I/N",
+        help="measure part I of N (one process per GPU with CUDA_VISIBLE_DEVICES; `report` merges the parts)",
+    )
     add_narrowing(run)
     run.set_defaults(func=cmd_run)
 

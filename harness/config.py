@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import itertools
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -151,15 +152,27 @@ class TextItem:
 class TimingConfig:
     warmup: int = 1
     repeats: int = 3
+    # pytest-benchmark's max_time: repeat until this many seconds are timed (at least ``repeats``
+    # rounds, at most ``max_repeats``), rounds sized from the warm-up median. 0: ``repeats`` only.
+    min_time_s: float = 0.0
+    max_repeats: int = 1000
     until_stable: bool = False
     stable_cv: float = 0.05
     max_warmup: int = 10
     threads: int | None = None  # torch intra-op threads (CPU runs); None keeps torch's default
     matmul_precision: str = "highest"  # torch.set_float32_matmul_precision: "high" allows TF32
 
+    def rounds(self, round_s: float) -> int:
+        """Timed rounds for a configuration whose warm-up rounds took ``round_s`` (median)."""
+        if self.min_time_s <= 0 or round_s <= 0:
+            return self.repeats
+        return max(self.repeats, min(self.max_repeats, math.ceil(self.min_time_s / round_s)))
+
     def __post_init__(self) -> None:
         if self.warmup < 0 or self.repeats < 1 or self.max_warmup < self.warmup:
             raise ConfigError("timing needs warmup >= 0, repeats >= 1 and max_warmup >= warmup")
+        if self.min_time_s < 0 or self.max_repeats < self.repeats:
+            raise ConfigError("timing needs min_time_s >= 0 and max_repeats >= repeats")
         check_choice("matmul_precision", self.matmul_precision, ("highest", "high", "medium"))
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"timing.threads must be >= 1, got {self.threads}")
@@ -268,6 +281,34 @@ class SuiteConfig:
         if not keep:
             raise ConfigError("the matrix is empty after narrowing: no configuration matches the options")
         return replace(self, runs=tuple(keep))
+
+    def shard(self, index: int, count: int) -> SuiteConfig:
+        """Part ``index`` (1-based) of ``count``: configurations sharing a model build stay together,
+        builds go to the least loaded part, the costliest compile modes first (same split every time)."""
+        if not 1 <= index <= count:
+            raise ConfigError(f"shard {index}/{count}: need 1 <= index <= count")
+        groups: dict[tuple[str, ...], list[RunConfig]] = {}
+        for run in self.runs:
+            groups.setdefault((*run.build_key, run.pipeline), []).append(run)
+        loads = [0.0] * count
+        parts: list[list[RunConfig]] = [[] for _ in range(count)]
+        per_config_s = max(self.timing.min_time_s, 1.0) + 2.0  # timed rounds, warm-up, saving
+
+        def cost(runs: list[RunConfig]) -> float:
+            return _COMPILE_S.get(runs[0].compile_mode, 30.0) + per_config_s * len(runs)
+
+        for _, runs in sorted(groups.items(), key=lambda kv: (-cost(kv[1]), kv[0])):
+            lightest = loads.index(min(loads))
+            loads[lightest] += cost(runs)
+            parts[lightest].extend(runs)
+        if not parts[index - 1]:
+            raise ConfigError(f"shard {index}/{count} is empty: the matrix has {len(groups)} model builds")
+        return replace(self, runs=tuple(parts[index - 1]))
+
+
+# A cold first call of F5TTS_v1_Base by compile mode, in seconds (an H100 took 341 s for
+# max-autotune, about 30 s for default and CUDA graphs): what shards are balanced by.
+_COMPILE_S = {"none": 0.0, "max-autotune": 340.0, "max-autotune-no-cudagraphs": 340.0}
 
 
 # ---- loading --------------------------------------------------------------------------------

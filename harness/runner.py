@@ -139,6 +139,7 @@ class Runner:
         self._assessor: Assessor | None = None
         self._tracking_failed = False
         self.on_round: Callable[[], None] | None = None
+        self.on_rounds_planned: Callable[[int], None] | None = None
         self.cost = {"build_s": 0.0, "first_call_s": 0.0, "warmup_s": 0.0, "timed_s": 0.0, "other_s": 0.0}
 
     # ---- one configuration ---------------------------------------------------------------
@@ -160,13 +161,17 @@ class Runner:
             inject_slowdown=slowdown,
         )
 
-    def _warm_up(self, synth: AnySynth, run: RunConfig) -> int:
+    def _warm_up(self, synth: AnySynth, run: RunConfig) -> list[float]:
+        """Untimed rounds until ``warmup`` (and, if asked, a stable CV); returns each round's seconds."""
         timing = self.suite.timing
         totals: list[float] = []
+        rounds: list[float] = []
         count = 0
         while count < timing.max_warmup:
+            t0 = time.perf_counter()
             for index in range(len(self.suite.texts)):
                 totals.append(self._call(synth, run, index).total_s)
+            rounds.append(time.perf_counter() - t0)
             count += 1
             if count < timing.warmup:
                 continue
@@ -175,7 +180,7 @@ class Runner:
             last = totals[-3 * len(self.suite.texts) :]
             if len(last) >= 3 and Summary.of(last).cv < timing.stable_cv:
                 break
-        return count
+        return rounds
 
     def measure(self, run: RunConfig, timed_rounds: RoundsFn | None = None) -> Record:
         """Build (or reuse), first call, warm up, time; never raises for a failing configuration.
@@ -198,8 +203,13 @@ class Runner:
             record.first_call_s = self._call(synth, run, 0).total_s
             self.cost["first_call_s"] += time.perf_counter() - t0
             t0 = time.perf_counter()
-            record.warmup_runs = self._warm_up(synth, run)
+            warm_rounds = self._warm_up(synth, run)
+            record.warmup_runs = len(warm_rounds)
             self.cost["warmup_s"] += time.perf_counter() - t0
+            # No warm-up: the first call (compile included) would size the rounds; use repeats.
+            rounds = self.suite.timing.rounds(float(np.median(warm_rounds)) if warm_rounds else 0.0)
+            if self.on_rounds_planned:
+                self.on_rounds_planned(rounds)
             last: dict[int, Synthesis] = {}
 
             def one_request(index: int) -> None:
@@ -218,7 +228,7 @@ class Runner:
                 if self.suite.scenario.kind == "server":
                     record.scenario = serve(lambda i: one_request(i % len(self.suite.texts)), self.suite.scenario)
                 else:
-                    (timed_rounds or _loop)(one_round, self.suite.timing.repeats)
+                    (timed_rounds or _loop)(one_round, rounds)
 
             reset_peak_memory(model.device)
             t0 = time.perf_counter()
@@ -389,20 +399,36 @@ class Runner:
             "float32_matmul_precision": torch.get_float32_matmul_precision(),
         }
 
-    def run(self) -> Results:
+    def run(self, process_start: float | None = None) -> Results:
+        """Measure every configuration not yet in the results; ``process_start`` (a
+        ``perf_counter`` value) makes the startup before the loop part of the sweep's cost."""
+        started = time.perf_counter() if process_start is None else process_start
         self.validate_inputs()
         results = self.start()
+        before = dict(results.sweep_cost_s)  # what earlier processes of a resumed sweep spent
         done = {r.id for r in results.records if r.status == "ok" or not self.options.retry_failed}
         todo = sorted((r for r in self.suite.runs if r.id not in done), key=lambda r: (r.build_key, r.nfe, r.vocoder))
-        sweep_start = time.perf_counter()
+        self.cost["startup_s"] = time.perf_counter() - started
         bar = _Progress(len(todo), self.suite.timing.repeats, self.options.progress)
+        self.on_rounds_planned = bar.plan_runs
+
+        def cost(wall: float | None = None) -> dict[str, float]:
+            mine = dict(self.cost)
+            if wall is not None:
+                mine["wall_s"] = wall
+                mine["other_s"] = max(0.0, wall - sum(v for k, v in mine.items() if k not in ("other_s", "wall_s")))
+            total = {k: before.get(k, 0.0) + mine.get(k, 0.0) for k in {*before, *mine}}
+            total["processes"] = before.get("processes", 0.0) + 1
+            total["model_builds"] = before.get("model_builds", 0.0) + self.cache.builds
+            return total
+
         try:
             for run in todo:
                 bar.set_description(run.id)
                 self.on_round = lambda: bar.update_runs(1)
                 record = self.measure(run)
                 results.upsert(record)
-                results.sweep_cost_s = {**self.cost, "model_builds": float(self.cache.builds)}  # kept if killed
+                results.sweep_cost_s = cost()  # kept if killed
                 results.save(self.options.out_dir)
                 self.track()
                 bar.next_config()
@@ -412,9 +438,7 @@ class Runner:
             raise
         finally:
             bar.close()
-            wall = time.perf_counter() - sweep_start
-            self.cost["other_s"] = max(0.0, wall - sum(v for k, v in self.cost.items() if k != "other_s"))
-            results.sweep_cost_s = {**self.cost, "wall_s": wall, "model_builds": float(self.cache.builds)}
+            results.sweep_cost_s = cost(wall=time.perf_counter() - started)
             results.finished_utc = utc_now()
             results.save(self.options.out_dir)
         self.track()
@@ -438,6 +462,9 @@ class _Progress:
 
     def set_description(self, text: str) -> None:
         self.configs.set_description(text)
+
+    def plan_runs(self, total: int) -> None:
+        self.runs.reset(total=total)
 
     def update_runs(self, n: int) -> None:
         self.runs.update(n)

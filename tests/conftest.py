@@ -26,9 +26,10 @@ precision = {precision}
 compile = "none"
 vocoder = {vocoder}
 [timing]
-warmup = 0
+warmup = {warmup}
 repeats = {repeats}
 threads = 1
+{timing}
 [[texts]]
 id = "t1"
 reference_audio = "{reference}"
@@ -50,6 +51,8 @@ def write_suite(tmp_path: Path) -> Callable[..., Path]:
             "precision": '"fp32"',
             "vocoder": '"torch"',
             "repeats": 2,
+            "warmup": 0,
+            "timing": "",
             "reference": REFERENCE,
             "reference_text": REFERENCE_TEXT,
             "text": "A short sentence to speak.",

@@ -156,6 +156,22 @@ def test_killed_sweep_resumes_where_it_stopped(write_suite: Callable[..., Path],
     final = Results.load(out)
     assert final.status == "complete" and len(final.records) == 3
     assert all(final.record(i).finished_utc == t for i, t in first.items())  # type: ignore[union-attr]
+    cost = final.sweep_cost_s  # the killed process's part, kept after each configuration, plus the resumed one
+    assert cost["processes"] == 2 and cost["model_builds"] == 2
+    assert cost["timed_s"] > partial.sweep_cost_s["timed_s"] > 0
+
+
+def test_time_budget_sizes_the_timed_rounds(write_suite: Callable[..., Path], tmp_path: Path) -> None:
+    path = write_suite(nfe="[2]", warmup=1, repeats=2, timing="min_time_s = 2.0\nmax_repeats = 40")
+    out = tmp_path / "out"
+    assert cli("run", str(path), "--out", str(out), "--no-progress").returncode == 0
+    results = Results.load(out)
+    runs = results.records[0].runs
+    assert 2 < len(runs) <= 40  # more rounds than repeats: one round is well under 2 s here
+    assert sum(r.total_s for r in runs) > 1.0
+    cost = results.sweep_cost_s
+    parts = sum(v for k, v in cost.items() if k.endswith("_s") and k != "wall_s")
+    assert cost["timed_s"] > 1.0 and cost["wall_s"] == pytest.approx(parts)  # startup .. other add up to the wall
 
 
 def test_corrupt_results_dir_is_one_line(tmp_path: Path, write_suite: Callable[..., Path]) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import RunConfig, load_suite
+from harness.config import RunConfig, TimingConfig, load_suite
 from harness.errors import ConfigError
 
 
@@ -84,3 +84,30 @@ def test_every_shipped_suite_loads(name: str) -> None:
     suite = load_suite(name)
     assert suite.runs and suite.texts
     assert len({r.full_id for r in suite.runs}) == len(suite.runs)
+
+
+def test_timed_rounds_follow_the_time_budget_within_bounds() -> None:
+    timing = TimingConfig(repeats=5, min_time_s=10.0, max_repeats=100)
+    assert timing.rounds(0.5) == 20  # 10 s of 0.5 s rounds
+    assert timing.rounds(4.0) == 5  # never fewer than repeats
+    assert timing.rounds(0.01) == 100  # never more than max_repeats
+    assert TimingConfig(repeats=5).rounds(0.01) == 5  # no budget: repeats
+    with pytest.raises(ConfigError, match="max_repeats >= repeats"):
+        TimingConfig(repeats=5, max_repeats=4)
+
+
+def test_shards_cover_the_matrix_once_and_keep_builds_together() -> None:
+    suite = load_suite("perf")
+    for count in (2, 3, 4):
+        parts = [suite.shard(i, count) for i in range(1, count + 1)]
+        ids = [run.id for part in parts for run in part.runs]
+        assert sorted(ids) == sorted(run.id for run in suite.runs)
+        owners = {}
+        for index, part in enumerate(parts):
+            for run in part.runs:
+                assert owners.setdefault((run.build_key, run.pipeline), index) == index
+        assert [p.runs for p in parts] == [suite.shard(i, count).runs for i in range(1, count + 1)]  # stable
+    autotuned = [sum("autotune" in r.compile_mode for r in suite.shard(i, 4).runs) > 0 for i in range(1, 5)]
+    assert all(autotuned)  # the costliest compiles are spread, one part each
+    with pytest.raises(ConfigError, match="shard 5/4"):
+        suite.shard(5, 4)

@@ -10,7 +10,7 @@ import torch
 import yaml
 
 from harness.errors import InputError
-from harness.pipeline.build import build_model, build_vocos
+from harness.pipeline.build import build_model, build_vocos, wrap_transformer
 from harness.pipeline.synth import STAGES, Synthesizer
 from harness.vocoders.torch_backend import TorchVocoder
 from tests.conftest import REFERENCE, REFERENCE_TEXT
@@ -123,3 +123,21 @@ def test_bf16_needs_the_fp32_ode_grid_and_then_stays_close_to_fp32(synth: Synthe
     full = synth.synthesize(REFERENCE, REFERENCE_TEXT, "Hello from the harness.", nfe=16)
     diff = np.abs(low.waveform - full.waveform).max()
     assert 0 < diff < 1e-2  # bf16 arithmetic shows, the fp32 noise and time grid keep it close
+
+
+def test_text_cache_outside_the_graph_pool_changes_nothing_but_ownership(synth: Synthesizer) -> None:
+    model = build_model("tiny", "random", "fp32", "none", "cpu", seed=0)
+    dit = model.cfm.transformer
+    model.cfm.transformer = wrap_transformer(dit, fp32_ode=False, own_text_cache=True)
+    seen: list[bool] = []
+    original_forward = dit.forward
+
+    def spy(*args: object, **kwargs: object) -> object:  # records, before each step, whose cache the DiT reads
+        seen.append(dit.text_cond is None or dit.text_cond is model.cfm.transformer._owned.get("text_cond"))
+        return original_forward(*args, **kwargs)
+
+    dit.forward = spy
+    wrapped = Synthesizer(model, synth.vocoder)
+    np.testing.assert_array_equal(speak(wrapped).waveform, speak(synth).waveform)  # type: ignore[attr-defined]
+    assert len(seen) == 4 and all(seen)  # NFE 4: steps 2-4 read the wrapper's own copy
+    assert dit.text_cond is None  # f5-tts clears its cache after sampling, through the wrapper

@@ -190,3 +190,29 @@ def test_absent_sources_say_why_and_nothing_crashes(tmp_path: Path, monkeypatch:
     with sampler:
         time.sleep(0.05)
     assert sampler.summary(1.0) == {"source": "none", "available": False, "why": "; ".join(sampler.why)}
+
+
+class _NvmlNames:
+    """Stands in for NVML (no GPU here): answers with how a handle was asked for."""
+
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> str:  # noqa: N802 (NVML's name)
+        return f"index {index}"
+
+    def nvmlDeviceGetHandleByUUID(self, uuid: str) -> str:  # noqa: N802
+        return f"uuid {uuid}"
+
+
+@pytest.mark.parametrize(
+    ("visible", "cuda_index", "handle"),
+    [(None, 1, "index 1"), ("2,3", 1, "index 3"), ("3", 0, "index 3"), ("GPU-8f1c, GPU-77aa", 1, "uuid GPU-77aa")],
+)
+def test_telemetry_samples_the_gpu_the_process_sees(
+    monkeypatch: pytest.MonkeyPatch, visible: str | None, cuda_index: int, handle: str
+) -> None:
+    from harness.platform.nvml import handle_for_cuda_device
+
+    if visible is None:
+        monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    else:
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+    assert handle_for_cuda_device(_NvmlNames(), cuda_index) == handle

@@ -66,40 +66,65 @@ def randomize_(module: Any, seed: int) -> None:
     and output layers, which would make the flow a no-op and every precision look identical)."""
     import torch
 
-    generator = torch.Generator().manual_seed(seed)
+    generators: dict[torch.device, torch.Generator] = {}
     with torch.no_grad():
         for param in module.parameters():
             if param.dim() >= 1 and torch.count_nonzero(param) == 0:
-                param.copy_(torch.randn(param.shape, generator=generator) * RANDOM_INIT_STD)
+                if param.device not in generators:
+                    generators[param.device] = torch.Generator(param.device).manual_seed(seed)
+                noise = torch.randn(param.shape, generator=generators[param.device], device=param.device)
+                param.copy_(noise * RANDOM_INIT_STD)
 
 
-def fp32_ode_island(transformer: Any) -> Any:
-    """Wrap a low-precision DiT so the CFM around it runs in fp32.
+CUDA_GRAPH_MODES = ("reduce-overhead", "max-autotune")
 
-    ``CFM.sample`` takes its working dtype from its first parameter: noise, conditioning and the ODE
-    time grid follow it. In bf16 the grid of 17 or 33 points collapses ("t must be strictly
-    increasing"). An fp32 anchor parameter registered before the DiT makes the sampler run in fp32;
-    the DiT gets its inputs cast to its own dtype and returns fp32.
+
+def wrap_transformer(transformer: Any, *, fp32_ode: bool, own_text_cache: bool) -> Any:
+    """Wrap f5-tts's (possibly compiled) DiT for two pipeline options.
+
+    ``fp32_ode``: ``CFM.sample`` takes its working dtype from its first parameter, and noise,
+    conditioning and the ODE time grid follow it; in bf16 the grid of 17 or 33 points collapses
+    ("t must be strictly increasing"). An fp32 anchor parameter registered before the DiT makes the
+    sampler run in fp32; the DiT gets its inputs in its own dtype and returns fp32.
+
+    ``own_text_cache``: the DiT caches its text embedding on the first ODE step and reads it on
+    the others. Under CUDA graphs that cache is a graph output, overwritten once a graph of another
+    frame count has run; a copy outside the graph pool keeps it valid.
     """
     import torch
     from torch import nn
 
-    class Fp32Island(nn.Module):
+    class DiTWrapper(nn.Module):
         def __init__(self, inner: Any) -> None:
             super().__init__()
-            self.anchor = nn.Parameter(torch.zeros(1), requires_grad=False)
+            if fp32_ode:
+                self.anchor = nn.Parameter(torch.zeros(1), requires_grad=False)
             self.inner = inner
             self.dim = inner.dim
             self.low = next(inner.parameters()).dtype
+            self._owned: dict[str, torch.Tensor] = {}
 
         def clear_cache(self) -> None:
             self.inner.clear_cache()
+            self._owned.clear()
+
+        def _own_text_cache(self) -> None:
+            dit = getattr(self.inner, "_orig_mod", self.inner)
+            for name in ("text_cond", "text_uncond"):
+                value = getattr(dit, name, None)
+                if value is not None and value is not self._owned.get(name):
+                    self._owned[name] = value.clone()
+                    setattr(dit, name, self._owned[name])
 
         def forward(self, x: torch.Tensor, cond: torch.Tensor, time: torch.Tensor, **kwargs: Any) -> torch.Tensor:
-            out: torch.Tensor = self.inner(x=x.to(self.low), cond=cond.to(self.low), time=time.to(self.low), **kwargs)
-            return out.float()
+            if fp32_ode:
+                x, cond, time = x.to(self.low), cond.to(self.low), time.to(self.low)
+            out: torch.Tensor = self.inner(x=x, cond=cond, time=time, **kwargs)
+            if own_text_cache:
+                self._own_text_cache()
+            return out.float() if fp32_ode else out
 
-    return Fp32Island(transformer)
+    return DiTWrapper(transformer)
 
 
 def build_model(
@@ -120,17 +145,24 @@ def build_model(
     vocab_char_map, _ = f5.vocab(resolved.vocab)
     weight_dtype, autocast_dtype = dtypes(precision)
     torch.manual_seed(seed)
-    cfm = f5.new_cfm(preset.dit, preset.mel, vocab_char_map)
     if resolved.checkpoint is None:
-        randomize_(cfm, seed)
-        cfm = cfm.to(device=dev, dtype=weight_dtype)
+        # Random weights are drawn where they will run: initializing 337 M parameters on a CPU
+        # costs seconds per build, on a GPU milliseconds (values differ by device, speed does not).
+        with dev:
+            cfm = f5.new_cfm(preset.dit, preset.mel, vocab_char_map)
+            randomize_(cfm, seed)
+        cfm = cfm.to(dtype=weight_dtype)
     else:
-        cfm = f5.load_checkpoint(cfm, resolved.checkpoint, str(dev), weight_dtype)
+        cfm = f5.load_checkpoint(
+            f5.new_cfm(preset.dit, preset.mel, vocab_char_map), resolved.checkpoint, str(dev), weight_dtype
+        )
     cfm.eval()
     if compile_mode != "none":
         cfm.transformer = torch.compile(cfm.transformer, mode=compile_mode)
-    if ode_fp32:
-        cfm.transformer = fp32_ode_island(cfm.transformer).to(dev)
+    if ode_fp32 or compile_mode in CUDA_GRAPH_MODES:
+        cfm.transformer = wrap_transformer(
+            cfm.transformer, fp32_ode=ode_fp32, own_text_cache=compile_mode in CUDA_GRAPH_MODES
+        ).to(dev)
     parameters = sum(p.numel() for p in cfm.parameters())
     log.info("built %s (%s weights, %.1f M params) on %s", model, resolved.kind, parameters / 1e6, dev)
     return BuiltModel(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ def collect(root: Path = Path("/")) -> dict[str, Any]:
         "cpu": cpu_info(root),
         "software": versions(),
         "cuda_devices": _cuda_devices(),
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
         "jetson": jetson.collect(root),
         "nvml": nvml.collect(),
     }

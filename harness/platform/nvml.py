@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Any
 
 # NVML clock-event (throttle) reason bits; "GPU idle" and "applications clocks" are benign.
@@ -52,6 +53,18 @@ def gpu_state(nv: Any, handle: Any) -> dict[str, Any]:
         "energy_mj": _safe(nv.nvmlDeviceGetTotalEnergyConsumption, handle),
         "throttle_reasons": decode_reasons(reasons) if isinstance(reasons, int) else reasons,
     }
+
+
+def handle_for_cuda_device(nv: Any, cuda_index: int = 0) -> Any:
+    """The NVML handle of CUDA device ``cuda_index`` as this process numbers it: NVML ignores
+    ``CUDA_VISIBLE_DEVICES`` (an index or a ``GPU-`` UUID per entry), CUDA does not."""
+    entries = [e.strip() for e in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if e.strip()]
+    if cuda_index < len(entries):
+        entry = entries[cuda_index]
+        if entry.isdigit():
+            return nv.nvmlDeviceGetHandleByIndex(int(entry))
+        return nv.nvmlDeviceGetHandleByUUID(entry)
+    return nv.nvmlDeviceGetHandleByIndex(cuda_index)
 
 
 def collect() -> dict[str, Any]:

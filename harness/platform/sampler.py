@@ -21,11 +21,12 @@ def nvml_reader(index: int = 0) -> tuple[Reader, Callable[[], None]] | str:
     try:
         import pynvml
 
+        from harness.platform.nvml import gpu_state, handle_for_cuda_device
+
         pynvml.nvmlInit()
-        handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+        handle = handle_for_cuda_device(pynvml, index)
     except Exception as exc:
         return f"unavailable: NVML: {exc}"
-    from harness.platform.nvml import gpu_state
 
     return (lambda: gpu_state(pynvml, handle)), pynvml.nvmlShutdown
 

@@ -40,6 +40,9 @@ def merge(parts: list[Results]) -> Results:
     for part in parts:
         for k, v in part.sweep_cost_s.items():
             costs[k] = costs.get(k, 0.0) + v
+    if len(parts) > 1 and costs:  # parts run side by side: the sweep took as long as the longest
+        costs["parts"] = float(len(parts))
+        costs["elapsed_s"] = max(p.sweep_cost_s.get("wall_s", 0.0) for p in parts)
     merged.sweep_cost_s = costs
     return merged
 

@@ -25,11 +25,26 @@ def verdict(record: Record) -> str:
     return "pass"
 
 
+def stock_speedups(results: Results) -> dict[str, float]:
+    """Each measured configuration's speed-up over the stock f5-tts row of the same NFE and text set."""
+    stock = {
+        r.config["nfe"]: r.rtf["median"]
+        for r in results.records
+        if r.rtf and r.config.get("pipeline") == "stock" and r.config.get("batch_size", 1) == 1
+    }
+    return {
+        r.id: stock[r.config["nfe"]] / r.rtf["median"]
+        for r in results.records
+        if r.rtf and r.config["nfe"] in stock and r.rtf["median"] > 0
+    }
+
+
 def table(results: Results) -> str:
     header = (
-        "| configuration | verdict | RTF median [95% CI] | CV | p95 | first call s | audio s "
+        "| configuration | verdict | RTF median [95% CI] | CV | p95 | runs | vs stock | first call s | audio s "
         "| ode ms | vocoder ms | vocoder share | error |"
     )
+    speedups = stock_speedups(results)
     lines = [header, "|" + "|".join("---" for _ in range(header.count("|") - 1)) + "|"]
     for record in sorted(results.records, key=lambda r: r.id):
         rtf = record.rtf or {}
@@ -38,12 +53,46 @@ def table(results: Results) -> str:
         audio = record.runs[0].audio_s if record.runs else None
         ci = f" [{_fmt(rtf.get('ci_low'))}, {_fmt(rtf.get('ci_high'))}]" if rtf else ""
         error = (record.error or {}).get("message", "").replace("|", "/")[:120]
+        speedup = f"{speedups[record.id]:.2f}x" if record.id in speedups else "-"
         lines.append(
             f"| {record.id} | {verdict(record)} | {_fmt(rtf.get('median'))}{ci} | "
-            f"{_fmt(rtf.get('cv'), 2)} | {_fmt(rtf.get('p95'))} | {_fmt(record.first_call_s, 3)} | "
+            f"{_fmt(rtf.get('cv'), 2)} | {_fmt(rtf.get('p95'))} | {len(record.runs) or '-'} | {speedup} | "
+            f"{_fmt(record.first_call_s, 3)} | "
             f"{_fmt(audio, 3)} | {_fmt(stages.get('ode'), 4)} | {_fmt(stages.get('vocoder'), 3)} | "
             f"{_fmt(share, 2)} | {error} |"
         )
+    return "\n".join(lines)
+
+
+_COST_COLUMNS = (
+    ("startup_s", "startup (imports, checks)"),
+    ("build_s", "model builds"),
+    ("first_call_s", "first calls (compile)"),
+    ("warmup_s", "warm-up"),
+    ("timed_s", "timed"),
+    ("other_s", "other (quality, saving)"),
+)
+
+
+def cost_table(cost: dict[str, float]) -> str:
+    """Where a sweep's wall time went; for a split sweep, the parts' process time added up."""
+    wall = cost.get("wall_s")
+    if not wall:
+        return ""
+    cells = [f"{cost.get(key, 0.0):.1f} ({cost.get(key, 0.0) / wall:.0%})" for key, _ in _COST_COLUMNS]
+    outside = 1 - cost.get("timed_s", 0.0) / wall
+    parts = int(cost.get("parts", 1))
+    title = f"wall s ({parts} parts added up)" if parts > 1 else "wall s"
+    lines = [
+        "## Sweep cost",
+        "",
+        f"| {' | '.join(label for _, label in _COST_COLUMNS)} | {title} | outside timed regions |",
+        "|" + "---|" * (len(_COST_COLUMNS) + 2),
+        f"| {' | '.join(cells)} | {wall:.1f} | {outside:.1%} |",
+        "",
+        f"Model builds: {int(cost.get('model_builds', 0))}; processes: {int(cost.get('processes', 1))}"
+        + (f"; elapsed (longest part) {cost['elapsed_s']:.1f} s" if "elapsed_s" in cost else ""),
+    ]
     return "\n".join(lines)
 
 
@@ -93,7 +142,6 @@ def markdown(results: Results) -> str:
 
     ok = sum(r.status == "ok" for r in results.records)
     failed = len(results.records) - ok
-    cost = results.sweep_cost_s
     head = [
         f"# {results.suite.get('name', 'sweep')}: {ok} measured, {failed} failed ({results.status})",
         "",
@@ -104,9 +152,5 @@ def markdown(results: Results) -> str:
         f"- git: {results.git.get('commit', '?')}{' (dirty)' if results.git.get('dirty') else ''}; "
         f"started {results.created_utc}, finished {results.finished_utc or '-'}",
     ]
-    if cost:
-        head.append(
-            "- sweep cost s: " + ", ".join(f"{k[:-2] if k.endswith('_s') else k} {v:.1f}" for k, v in cost.items())
-        )
-    extra = scenario_tables(results)
-    return "\n".join([*head, "", table(results), "", *([extra, ""] if extra else [])])
+    extra = [part for part in (scenario_tables(results), cost_table(results.sweep_cost_s)) if part]
+    return "\n".join([*head, "", table(results), "", *(f"{part}\n" for part in extra)])
