@@ -295,7 +295,7 @@ class SuiteConfig:
         per_config_s = max(self.timing.min_time_s, 1.0) + 2.0  # timed rounds, warm-up, saving
 
         def cost(runs: list[RunConfig]) -> float:
-            return _COMPILE_S.get(runs[0].compile_mode, 30.0) + per_config_s * len(runs)
+            return compile_cost_s(runs[0].compile_mode) + per_config_s * len(runs)
 
         for _, runs in sorted(groups.items(), key=lambda kv: (-cost(kv[1]), kv[0])):
             lightest = loads.index(min(loads))
@@ -309,6 +309,11 @@ class SuiteConfig:
 # A cold first call of F5TTS_v1_Base by compile mode, in seconds (an H100 took 341 s for
 # max-autotune, about 30 s for default and CUDA graphs): what shards are balanced by.
 _COMPILE_S = {"none": 0.0, "max-autotune": 340.0, "max-autotune-no-cudagraphs": 340.0}
+
+
+def compile_cost_s(mode: str) -> float:
+    """Expected cold first-call seconds of a compile mode (shard balance, cheap-first order)."""
+    return _COMPILE_S.get(mode, 30.0)
 
 
 # ---- loading --------------------------------------------------------------------------------

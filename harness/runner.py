@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from harness.config import RunConfig, SuiteConfig
+from harness.config import RunConfig, SuiteConfig, compile_cost_s
 from harness.errors import HarnessError
 from harness.gates import threshold_verdicts
 from harness.pipeline.build import BuiltModel, build_model, build_vocos, check_device
@@ -407,7 +407,13 @@ class Runner:
         results = self.start()
         before = dict(results.sweep_cost_s)  # what earlier processes of a resumed sweep spent
         done = {r.id for r in results.records if r.status == "ok" or not self.options.retry_failed}
-        todo = sorted((r for r in self.suite.runs if r.id not in done), key=lambda r: (r.build_key, r.nfe, r.vocoder))
+        # Builds that compile quickly first: a sweep cut short by a time limit has measured the most
+        # configurations, and its resume starts with the long compiles.
+        todo = sorted(
+            (r for r in self.suite.runs if r.id not in done),
+            key=lambda r: (compile_cost_s(r.compile_mode), r.build_key, r.nfe, r.vocoder),
+        )
+        results.suite["planned"] = sorted({*results.suite.get("planned", []), *(r.id for r in self.suite.runs)})
         self.cost["startup_s"] = time.perf_counter() - started
         bar = _Progress(len(todo), self.suite.timing.repeats, self.options.progress)
         self.on_rounds_planned = bar.plan_runs

@@ -195,10 +195,10 @@ def test_absent_sources_say_why_and_nothing_crashes(tmp_path: Path, monkeypatch:
 class _NvmlNames:
     """Stands in for NVML (no GPU here): answers with how a handle was asked for."""
 
-    def nvmlDeviceGetHandleByIndex(self, index: int) -> str:  # noqa: N802 (NVML's name)
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> str:
         return f"index {index}"
 
-    def nvmlDeviceGetHandleByUUID(self, uuid: str) -> str:  # noqa: N802
+    def nvmlDeviceGetHandleByUUID(self, uuid: str) -> str:
         return f"uuid {uuid}"
 
 

@@ -27,7 +27,9 @@ def merge(parts: list[Results]) -> Results:
         raise InputError(
             f"parts were measured on different platforms ({', '.join(sorted(map(str, keys)))}): report them separately"
         )
-    merged = Results(suite=parts[0].suite, platform=parts[0].platform, git=parts[0].git, options=parts[0].options)
+    planned = sorted({run_id for p in parts for run_id in p.suite.get("planned", [])})
+    suite = {**parts[0].suite, **({"planned": planned} if planned else {})}
+    merged = Results(suite=suite, platform=parts[0].platform, git=parts[0].git, options=parts[0].options)
     for part in parts:
         for record in part.records:
             if merged.record(record.id) is not None:

@@ -152,5 +152,10 @@ def markdown(results: Results) -> str:
         f"- git: {results.git.get('commit', '?')}{' (dirty)' if results.git.get('dirty') else ''}; "
         f"started {results.created_utc}, finished {results.finished_utc or '-'}",
     ]
+    missing = sorted(set(results.suite.get("planned", [])) - {r.id for r in results.records})
+    if missing:
+        head.append(
+            f"- not measured yet ({len(missing)}; `tts-harness run --resume` completes them): {', '.join(missing)}"
+        )
     extra = [part for part in (scenario_tables(results), cost_table(results.sweep_cost_s)) if part]
     return "\n".join([*head, "", table(results), "", *(f"{part}\n" for part in extra)])
