@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -168,18 +169,15 @@ class Runner:
         rounds: list[float] = []
         count = 0
         while count < timing.max_warmup:
+            last = totals[-3 * len(self.suite.texts) :]
+            stable = len(last) >= 3 and Summary.of(last).cv < timing.stable_cv
+            if count >= timing.warmup and (not timing.until_stable or stable):
+                break
             t0 = time.perf_counter()
             for index in range(len(self.suite.texts)):
                 totals.append(self._call(synth, run, index).total_s)
             rounds.append(time.perf_counter() - t0)
             count += 1
-            if count < timing.warmup:
-                continue
-            if not timing.until_stable:
-                break
-            last = totals[-3 * len(self.suite.texts) :]
-            if len(last) >= 3 and Summary.of(last).cv < timing.stable_cv:
-                break
         return rounds
 
     def measure(self, run: RunConfig, timed_rounds: RoundsFn | None = None) -> Record:
@@ -190,22 +188,19 @@ class Runner:
         """
         record = Record(id=run.id, config=run.as_dict(), started_utc=utc_now())
         try:
-            t0 = time.perf_counter()
             builds_before = self.cache.builds
-            model = self.cache.model(run)
-            vocoder = self.cache.vocoder(run, self.suite.vocoder_options.get(run.vocoder, {}))
+            with self._phase("build_s"):
+                model = self.cache.model(run)
+                vocoder = self.cache.vocoder(run, self.suite.vocoder_options.get(run.vocoder, {}))
             if self.cache.builds > builds_before:
                 record.build_s = model.build_s
-            self.cost["build_s"] += time.perf_counter() - t0
             record.weights_kind = model.weights.kind
             synth = (StockSynthesizer if run.pipeline == "stock" else Synthesizer)(model, vocoder)
-            t0 = time.perf_counter()
-            record.first_call_s = self._call(synth, run, 0).total_s
-            self.cost["first_call_s"] += time.perf_counter() - t0
-            t0 = time.perf_counter()
-            warm_rounds = self._warm_up(synth, run)
+            with self._phase("first_call_s"):
+                record.first_call_s = self._call(synth, run, 0).total_s
+            with self._phase("warmup_s"):
+                warm_rounds = self._warm_up(synth, run)
             record.warmup_runs = len(warm_rounds)
-            self.cost["warmup_s"] += time.perf_counter() - t0
             # No warm-up: the first call (compile included) would size the rounds; use repeats.
             rounds = self.suite.timing.rounds(float(np.median(warm_rounds)) if warm_rounds else 0.0)
             if self.on_rounds_planned:
@@ -231,15 +226,14 @@ class Runner:
                     (timed_rounds or _loop)(one_round, rounds)
 
             reset_peak_memory(model.device)
-            t0 = time.perf_counter()
-            if self.options.telemetry:
-                sampler = Sampler(device_index=model.device.index or 0)
-                with sampler:
+            with self._phase("timed_s"):
+                if self.options.telemetry:
+                    sampler = Sampler(device_index=model.device.index or 0)
+                    with sampler:
+                        timed()
+                    record.telemetry = sampler.summary(sum(r.audio_s for r in record.runs))
+                else:
                     timed()
-                record.telemetry = sampler.summary(sum(r.audio_s for r in record.runs))
-            else:
-                timed()
-            self.cost["timed_s"] += time.perf_counter() - t0
             record.memory = peak_memory(model.device)
             record.vocoder = dict(vocoder.info)
             if self.options.save_audio and last:
@@ -253,6 +247,15 @@ class Runner:
             _error_record(record, exc)
         record.finished_utc = utc_now()
         return record
+
+    @contextlib.contextmanager
+    def _phase(self, name: str) -> Iterator[None]:
+        """Adds the block's seconds to the sweep cost, also when an error or Ctrl-C ends it."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.cost[name] += time.perf_counter() - t0
 
     def _reference_run(self, run: RunConfig) -> RunConfig:
         """The plain configuration a run's fidelity is measured against: the harness pipeline with the

@@ -100,6 +100,7 @@ def test_run_writes_results_and_summary(write_suite: Callable[..., Path], tmp_pa
     for record in results.records:
         assert record.status == "ok" and record.weights_kind == "random"
         assert len(record.runs) == 2 and all(r.rtf > 0 for r in record.runs)
+        assert record.warmup_runs == 0  # the suite asks for none
         assert record.rtf is not None and record.rtf["ci_low"] <= record.rtf["median"] <= record.rtf["ci_high"]
         assert record.first_call_s and record.first_call_s > 0
         assert (out / record.samples[0]).stat().st_size > 1000
@@ -167,6 +168,7 @@ def test_time_budget_sizes_the_timed_rounds(write_suite: Callable[..., Path], tm
     assert cli("run", str(path), "--out", str(out), "--no-progress").returncode == 0
     results = Results.load(out)
     runs = results.records[0].runs
+    assert results.records[0].warmup_runs == 1
     assert 2 < len(runs) <= 40  # more rounds than repeats: one round is well under 2 s here
     assert sum(r.total_s for r in runs) > 1.0
     cost = results.sweep_cost_s
