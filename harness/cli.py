@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from harness.config import parse_list
+from harness.config import SuiteConfig, parse_list
 from harness.errors import ConfigError, HarnessError
 from harness.tracking.mlflow_sync import DEFAULT_URI, tracking_uri
 
@@ -60,6 +60,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.resume or args.out or Path("reports/runs") / suite.name)
     if args.inject_slowdown < 0:
         raise ConfigError("--inject-slowdown must be >= 0")
+    if args.gpus:
+        return run_on_gpus(args, out, suite)
     runner = Runner(
         suite,
         RunOptions(
@@ -91,6 +93,51 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if failed and args.strict else 0
 
 
+def _passed_on(args: argparse.Namespace) -> list[str]:
+    """The options of ``run`` that every part of a multi-GPU sweep repeats."""
+    extra = [f"--inject-slowdown={args.inject_slowdown}"] if args.inject_slowdown else []
+    for flag in ("retry_failed", "strict", "no_telemetry", "no_track"):
+        if getattr(args, flag):
+            extra.append("--" + flag.replace("_", "-"))
+    if args.tracking_uri:
+        extra += ["--tracking-uri", args.tracking_uri]
+    for name in ("nfe", "precision", "compile_mode", "vocoder", "device"):
+        values = getattr(args, name)
+        if values:
+            extra += [f"--{'compile' if name == 'compile_mode' else name}", ",".join(map(str, values))]
+    return extra
+
+
+def run_on_gpus(args: argparse.Namespace, out: Path, suite: SuiteConfig) -> int:
+    from harness.parallel import run_parts
+    from harness.report.html import report
+
+    if args.shard:
+        raise ConfigError("--gpus splits the sweep itself: leave out --shard")
+    gpus = args.gpus[: len(suite.build_groups())]
+    if len(gpus) < len(args.gpus):
+        logging.getLogger(__name__).warning("only %d model builds: using GPUs %s", len(gpus), ",".join(gpus))
+    try:
+        codes = run_parts(
+            args.suite, gpus, out, bool(args.resume), _passed_on(args), len(suite.runs), not args.no_progress
+        )
+    except KeyboardInterrupt:
+        codes = [130]
+    parts = sorted(out.glob("part*/results.json"))
+    if 130 in codes or any(code not in (0, 1) for code in codes):
+        print(
+            f"parts ended with exit codes {codes}: finished configurations are kept in {out}/part*; "
+            f"complete them with `tts-harness run {args.suite} --gpus {','.join(gpus)} --resume {out}` "
+            f"(logs: {out}/part*/run.log)",
+            file=sys.stderr,
+        )
+        return 130 if 130 in codes else 2
+    made = report([p.parent for p in parts], out)
+    print(made["summary"].read_text())
+    print(f"report: {made['html']}; parts: {', '.join(str(p.parent) for p in parts)}")
+    return max(codes)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tts-harness", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -118,6 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_shard,
         metavar="I/N",
         help="measure part I of N (one process per GPU with CUDA_VISIBLE_DEVICES; `report` merges the parts)",
+    )
+    run.add_argument(
+        "--gpus",
+        type=_csv(str),
+        metavar="LIST",
+        help="split the sweep over these GPUs, one process each (e.g. 0,1,2,3); parts in OUT/partI, report in OUT",
     )
     add_narrowing(run)
     run.set_defaults(func=cmd_run)

@@ -282,14 +282,19 @@ class SuiteConfig:
             raise ConfigError("the matrix is empty after narrowing: no configuration matches the options")
         return replace(self, runs=tuple(keep))
 
+    def build_groups(self) -> dict[tuple[str, ...], list[RunConfig]]:
+        """Configurations by the model build (and pipeline) they share: the unit a shard takes."""
+        groups: dict[tuple[str, ...], list[RunConfig]] = {}
+        for run in self.runs:
+            groups.setdefault((*run.build_key, run.pipeline), []).append(run)
+        return groups
+
     def shard(self, index: int, count: int) -> SuiteConfig:
         """Part ``index`` (1-based) of ``count``: configurations sharing a model build stay together,
         builds go to the least loaded part, the costliest compile modes first (same split every time)."""
         if not 1 <= index <= count:
             raise ConfigError(f"shard {index}/{count}: need 1 <= index <= count")
-        groups: dict[tuple[str, ...], list[RunConfig]] = {}
-        for run in self.runs:
-            groups.setdefault((*run.build_key, run.pipeline), []).append(run)
+        groups = self.build_groups()
         loads = [0.0] * count
         parts: list[list[RunConfig]] = [[] for _ in range(count)]
         per_config_s = max(self.timing.min_time_s, 1.0) + 2.0  # timed rounds, warm-up, saving

@@ -236,3 +236,18 @@ def test_quality_reference_is_the_plain_configuration_and_reuses_the_loaded_mode
     assert records["nfe4-fp32-compile_none-voc_torch"].quality["fidelity"]["mcd_db"] == 0.0  # its own reference
     stock = records["nfe4-fp32-compile_none-voc_torch-stock"].quality["fidelity"]
     assert stock["mcd_db"] > 0  # measured against the harness render, not against another stock render
+
+
+def test_gpus_split_the_sweep_into_parts_and_one_report(write_suite: Callable[..., Path], tmp_path: Path) -> None:
+    path = write_suite(nfe="[2]", precision='["fp32", "amp-bf16"]')  # two model builds: two parts
+    out = tmp_path / "out"
+    proc = cli("run", str(path), "--gpus", "0,1", "--out", str(out), "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    parts = [Results.load(out / f"part{i}") for i in (1, 2)]
+    assert [len(p.records) for p in parts] == [1, 1]
+    assert {p.records[0].config["precision"] for p in parts} == {"fp32", "amp-bf16"}
+    merged = Results.load(out)
+    assert len(merged.records) == 2 and merged.sweep_cost_s["parts"] == 2
+    assert all((out / r.samples[0]).is_file() for r in merged.records)  # audio found from the merged report
+    assert "2 parts added up" in (out / "summary.md").read_text() and (out / "report.html").is_file()
+    assert "on GPU 1" in proc.stderr

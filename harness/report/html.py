@@ -172,10 +172,14 @@ def write_junit(results: Results, out: Path) -> Path:
 
 def report(dirs: list[Path], out: Path | None = None, baseline: Path | None = None) -> dict[str, Any]:
     parts = [Results.load(d) for d in dirs]
-    results = merge(parts) if len(parts) > 1 else parts[0]
     out = out or dirs[0]
+    for part, folder in zip(parts, dirs, strict=True):  # audio stays in each part's folder: point at it
+        prefix = os.path.relpath(folder, out)
+        for record in part.records:
+            record.samples = [os.path.normpath(os.path.join(prefix, s)) for s in record.samples]
+    results = merge(parts) if len(parts) > 1 else parts[0]
     out.mkdir(parents=True, exist_ok=True)
-    if len(parts) > 1:
+    if len(parts) > 1 or out.resolve() != dirs[0].resolve():
         results.save(out)
     plots = all_plots(results.records, out / "plots")
     rows = _baseline_rows(results, baseline)
