@@ -169,9 +169,7 @@ class Runner:
         rounds: list[float] = []
         count = 0
         while count < timing.max_warmup:
-            last = totals[-3 * len(self.suite.texts) :]
-            stable = len(last) >= 3 and Summary.of(last).cv < timing.stable_cv
-            if count >= timing.warmup and (not timing.until_stable or stable):
+            if count >= timing.warmup and (not timing.until_stable or self._stable(totals)):
                 break
             t0 = time.perf_counter()
             for index in range(len(self.suite.texts)):
@@ -179,6 +177,10 @@ class Runner:
             rounds.append(time.perf_counter() - t0)
             count += 1
         return rounds
+
+    def _stable(self, totals: list[float]) -> bool:
+        last = totals[-3 * len(self.suite.texts) :]
+        return len(last) >= 3 and Summary.of(last).cv < self.suite.timing.stable_cv
 
     def measure(self, run: RunConfig, timed_rounds: RoundsFn | None = None) -> Record:
         """Build (or reuse), first call, warm up, time; never raises for a failing configuration.

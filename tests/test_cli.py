@@ -251,3 +251,13 @@ def test_gpus_split_the_sweep_into_parts_and_one_report(write_suite: Callable[..
     assert all((out / r.samples[0]).is_file() for r in merged.records)  # audio found from the merged report
     assert "2 parts added up" in (out / "summary.md").read_text() and (out / "report.html").is_file()
     assert "on GPU 1" in proc.stderr
+
+
+@pytest.mark.parametrize(("stable_cv", "warmup_runs"), [(1.0, 3), (0.0, 4)])
+def test_warm_up_until_stable_needs_three_calls_and_stops_at_the_cap(
+    write_suite: Callable[..., Path], tmp_path: Path, stable_cv: float, warmup_runs: int
+) -> None:
+    timing = f"until_stable = true\nstable_cv = {stable_cv}\nmax_warmup = 4"
+    path = write_suite(nfe="[2]", warmup=1, timing=timing)
+    assert cli("run", str(path), "--out", str(tmp_path), "--no-progress").returncode == 0
+    assert Results.load(tmp_path).records[0].warmup_runs == warmup_runs
