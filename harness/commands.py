@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import parse_list
-from harness.errors import GateFailure
+from harness.errors import ConfigError, GateFailure
 
 
 def _floats(text: str) -> list[float]:
@@ -87,6 +87,34 @@ def cmd_gate_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_profile(args: argparse.Namespace) -> int:
+    import logging
+
+    from harness.config import load_suite
+    from harness.profile import profile
+    from harness.runner import Runner, RunOptions
+
+    suite = load_suite(args.suite).narrowed(
+        nfe=args.nfe, precision=args.precision, compile_mode=args.compile_mode, vocoder=args.vocoder, device=args.device
+    )
+    run = suite.runs[0]
+    if len(suite.runs) > 1:
+        logging.getLogger(__name__).warning(
+            "profiling the first of %d configurations, %s: narrow with --nfe, --precision, --compile ...",
+            len(suite.runs),
+            run.id,
+        )
+    if args.calls < 1:
+        raise ConfigError("--calls must be >= 1")
+    runner = Runner(suite, RunOptions(out_dir=Path(args.out), save_audio=False, progress=False, telemetry=False))
+    runner.validate_inputs()
+    runner.apply_process_settings()
+    made = profile(runner, run, args.calls, Path(args.out))
+    print(f"{run.id}: {made['seconds_per_call']:.3f} s per call\n{made['table']}")
+    print(f"trace: {made['trace']} (Perfetto or chrome://tracing); table: {made['ops']}")
+    return 0
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
     import os
 
@@ -126,6 +154,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
+    from harness.cli import add_narrowing
+
     baseline = sub.add_parser("baseline", help="save or compare against a baseline")
     bsub = baseline.add_subparsers(dest="baseline_command", required=True)
     save = bsub.add_parser("save", help="store RESULTS as the baseline of its fingerprint")
@@ -176,6 +206,13 @@ def register(sub: Any) -> None:
         "--tracking-uri", help="MLflow URI for run ids (default: $MLFLOW_TRACKING_URI or reports/mlflow.db)"
     )
     cmp_.set_defaults(func=cmd_compare)
+
+    prof = sub.add_parser("profile", help="torch.profiler trace and operator table of one configuration")
+    prof.add_argument("suite", help="suite TOML file or name; the first configuration after narrowing is profiled")
+    prof.add_argument("--calls", type=int, default=3, help="syntheses profiled after the warm-up (default 3)")
+    prof.add_argument("--out", default="reports/runs/profile", help="default: reports/runs/profile")
+    add_narrowing(prof)
+    prof.set_defaults(func=cmd_profile)
 
     pre = sub.add_parser("preflight", help="check clocks, power mode, temperature and load")
     pre.add_argument("--policy", choices=("fail", "warn", "tag"), default="warn", help="default: warn")

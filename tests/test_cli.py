@@ -261,3 +261,14 @@ def test_warm_up_until_stable_needs_three_calls_and_stops_at_the_cap(
     path = write_suite(nfe="[2]", warmup=1, timing=timing)
     assert cli("run", str(path), "--out", str(tmp_path), "--no-progress").returncode == 0
     assert Results.load(tmp_path).records[0].warmup_runs == warmup_runs
+
+
+def test_profile_writes_a_trace_and_an_operator_table(write_suite: Callable[..., Path], tmp_path: Path) -> None:
+    out = tmp_path / "prof"
+    proc = cli("profile", str(write_suite(nfe="[2, 4]")), "--calls", "1", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "profiling the first of 2 configurations, nfe2-fp32-compile_none-voc_torch" in proc.stderr
+    events = json.loads((out / "trace.json").read_text())["traceEvents"]
+    assert any(e.get("name", "").startswith("aten::") for e in events)
+    table = (out / "ops.txt").read_text()
+    assert table.startswith("nfe2-fp32-compile_none-voc_torch: 1 call(s) profiled") and "aten::addmm" in table
