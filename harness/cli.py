@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from harness.config import SuiteConfig, parse_list
@@ -55,6 +56,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         vocoder=args.vocoder,
         device=args.device,
     )
+    if args.min_time is not None:
+        try:
+            suite = replace(suite, timing=replace(suite.timing, min_time_s=args.min_time))
+        except ConfigError as exc:
+            raise ConfigError(f"--min-time: {exc}") from None
     if args.shard:
         suite = suite.shard(*args.shard)
     out = Path(args.resume or args.out or Path("reports/runs") / suite.name)
@@ -96,6 +102,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _passed_on(args: argparse.Namespace) -> list[str]:
     """The options of ``run`` that every part of a multi-GPU sweep repeats."""
     extra = [f"--inject-slowdown={args.inject_slowdown}"] if args.inject_slowdown else []
+    if args.min_time is not None:
+        extra.append(f"--min-time={args.min_time}")
     for flag in ("retry_failed", "strict", "no_telemetry", "no_track"):
         if getattr(args, flag):
             extra.append("--" + flag.replace("_", "-"))
@@ -165,6 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_shard,
         metavar="I/N",
         help="measure part I of N (one process per GPU with CUDA_VISIBLE_DEVICES; `report` merges the parts)",
+    )
+    run.add_argument(
+        "--min-time",
+        type=float,
+        metavar="S",
+        help="time at least S seconds per configuration (the suite's [timing] min_time_s; more runs, tighter CIs)",
     )
     run.add_argument(
         "--gpus",

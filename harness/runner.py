@@ -402,6 +402,7 @@ class Runner:
             "cudnn_benchmark": torch.backends.cudnn.benchmark,
             "cudnn_deterministic": torch.backends.cudnn.deterministic,
             "float32_matmul_precision": torch.get_float32_matmul_precision(),
+            **compile_cache_state(),
         }
 
     def run(self, process_start: float | None = None) -> Results:
@@ -454,6 +455,16 @@ class Runner:
             results.save(self.options.out_dir)
         self.track()
         return results
+
+
+def compile_cache_state() -> dict[str, Any]:
+    """Where TorchInductor keeps compiled graphs and how much it held at the start: a sweep that
+    starts from an empty cache compiles everything (cold), one that finds it filled reuses it (warm)."""
+    from torch._inductor.runtime.cache_dir_utils import cache_dir
+
+    folder = Path(cache_dir())
+    size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) if folder.is_dir() else 0
+    return {"inductor_cache_dir": str(folder), "inductor_cache_mib_at_start": round(size / 2**20, 1)}
 
 
 def _plain(obj: Any) -> Any:

@@ -152,6 +152,12 @@ def markdown(results: Results) -> str:
         f"- git: {results.git.get('commit', '?')}{' (dirty)' if results.git.get('dirty') else ''}; "
         f"started {results.created_utc}, finished {results.finished_utc or '-'}",
     ]
+    process = results.options.get("process", {})
+    if "inductor_cache_mib_at_start" in process:
+        head.append(
+            f"- TorchInductor cache at the start: {process['inductor_cache_mib_at_start']} MiB in "
+            f"`{process['inductor_cache_dir']}` (empty: a cold sweep)"
+        )
     missing = sorted(set(results.suite.get("planned", [])) - {r.id for r in results.records})
     if missing:
         head.append(
