@@ -77,6 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             inject_slowdown=args.inject_slowdown,
             progress=not args.no_progress,
             telemetry=not args.no_telemetry,
+            save_audio=not args.no_audio,
             tracking_uri=None
             if args.no_track or os.environ.get("TTS_HARNESS_NO_TRACK")
             else tracking_uri(args.tracking_uri),
@@ -104,7 +105,7 @@ def _passed_on(args: argparse.Namespace) -> list[str]:
     extra = [f"--inject-slowdown={args.inject_slowdown}"] if args.inject_slowdown else []
     if args.min_time is not None:
         extra.append(f"--min-time={args.min_time}")
-    for flag in ("retry_failed", "strict", "no_telemetry", "no_track"):
+    for flag in ("retry_failed", "strict", "no_telemetry", "no_track", "no_audio"):
         if getattr(args, flag):
             extra.append("--" + flag.replace("_", "-"))
     if args.tracking_uri:
@@ -168,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--tracking-uri", help=f"MLflow tracking URI (default: $MLFLOW_TRACKING_URI or {DEFAULT_URI})")
     run.add_argument("--no-track", action="store_true", help="do not log to MLflow (results.json is always written)")
     run.add_argument("--no-telemetry", action="store_true", help="no clock/power sampling beside timed runs")
+    run.add_argument("--no-audio", action="store_true", help="do not keep a WAV of each configuration")
     run.add_argument(
         "--shard",
         type=_shard,

@@ -274,10 +274,13 @@ def test_profile_writes_a_trace_and_an_operator_table(write_suite: Callable[...,
     assert table.startswith("nfe2-fp32-compile_none-voc_torch: 1 call(s) profiled") and "aten::addmm" in table
 
 
-def test_min_time_option_overrides_the_suite_and_is_recorded(write_suite: Callable[..., Path], tmp_path: Path) -> None:
+def test_min_time_and_no_audio_options(write_suite: Callable[..., Path], tmp_path: Path) -> None:
     path = write_suite(nfe="[2]", warmup=1, repeats=2)
-    assert cli("run", str(path), "--out", str(tmp_path), "--no-progress", "--min-time", "2").returncode == 0
+    assert (
+        cli("run", str(path), "--out", str(tmp_path), "--no-progress", "--min-time", "2", "--no-audio").returncode == 0
+    )
     results = Results.load(tmp_path)
+    assert results.records[0].samples == [] and not (tmp_path / "samples").exists()
     assert results.suite["timing"]["min_time_s"] == 2.0 and len(results.records[0].runs) > 2
     process = results.options["process"]
     assert Path(process["inductor_cache_dir"]).name and process["inductor_cache_mib_at_start"] >= 0
