@@ -125,3 +125,22 @@ def test_bad_results_directories_are_one_line(sweep: Path, tmp_path: Path) -> No
     assert_one_line_error(cli("report", str(tmp_path)), "schema version 0")
     (tmp_path / "results.json").write_text('{"schema": "tts-harness/results", "schema_ver')
     assert_one_line_error(cli("report", str(tmp_path)), "not valid JSON")
+
+
+def test_summary_states_cache_speedups_and_cost(sweep: Path) -> None:
+    from harness.report.summary import markdown, stock_speedups
+
+    results = Results.load(sweep)
+    text = markdown(results)
+    assert "## Sweep cost" in text and "outside timed regions" in text
+    assert "TorchInductor cache" not in text  # nothing compiled: the cache does not matter
+    fp32, bf16 = (
+        next(r for r in results.records if r.id == f"nfe4-{p}-compile_none-voc_torch") for p in ("fp32", "bf16")
+    )
+    bf16.config["pipeline"] = "stock"  # stands in for the stock row of the same NFE
+    speedups = stock_speedups(results)
+    assert speedups[fp32.id] == pytest.approx(bf16.rtf["median"] / fp32.rtf["median"])  # type: ignore[index]
+    assert speedups[bf16.id] == pytest.approx(1.0) and "nfe8-fp32-compile_none-voc_torch" not in speedups
+    fp32.config["compile_mode"] = "default"
+    results.options["process"]["inductor_cache_mib_at_start"] = 0.0
+    assert "(empty: a cold sweep)" in markdown(results)

@@ -153,11 +153,11 @@ def markdown(results: Results) -> str:
         f"started {results.created_utc}, finished {results.finished_utc or '-'}",
     ]
     process = results.options.get("process", {})
-    if "inductor_cache_mib_at_start" in process:
-        head.append(
-            f"- TorchInductor cache at the start: {process['inductor_cache_mib_at_start']} MiB in "
-            f"`{process['inductor_cache_dir']}` (empty: a cold sweep)"
-        )
+    compiled = any(r.config.get("compile_mode", "none") != "none" for r in results.records)
+    if compiled and "inductor_cache_mib_at_start" in process:
+        mib = process["inductor_cache_mib_at_start"]
+        state = "empty: a cold sweep" if not mib else "kept from earlier runs: compiled graphs may load, not compile"
+        head.append(f"- TorchInductor cache at the start: {mib} MiB in `{process['inductor_cache_dir']}` ({state})")
     missing = sorted(set(results.suite.get("planned", [])) - {r.id for r in results.records})
     if missing:
         head.append(
