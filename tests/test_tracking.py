@@ -154,6 +154,7 @@ def test_sweep_survives_server_loss_and_sync_delivers_it(
     names = {a.path for a in client.list_artifacts(parent_id)}
     assert {"results.json", "summary.md", "environment.json"} <= names
     assert parents[0].data.tags["platform.fingerprint"] == results.platform["key"]
+    assert parents[0].data.metrics["sweep_timed_s"] == pytest.approx(results.sweep_cost_s["timed_s"])
 
 
 def test_unreachable_tracking_uri_is_one_line(write_suite: Callable[..., Path], tmp_path: Path) -> None:

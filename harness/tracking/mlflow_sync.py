@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +149,10 @@ def sync(results_dir: Path, uri: str | None = None) -> dict[str, Any]:
         client.set_tag(run_id, STATUS_TAG, "logged")
         client.set_terminated(run_id, "FINISHED" if record.status == "ok" else "FAILED")
         logged += 1
+    now_ms = int(time.time() * 1000)
+    cost = [Metric(f"sweep_{k}", float(v), now_ms, 0) for k, v in results.sweep_cost_s.items()]
+    if cost:  # where the sweep's time went, on the parent run (the latest sync's values)
+        client.log_batch(parent_id, metrics=cost)
     _parent_artifacts(client, parent_id, results_dir, results)
     if results.status == "complete":
         client.set_terminated(parent_id, "FINISHED")
