@@ -72,7 +72,8 @@ def test_report_renders_in_headless_chromium(sweep: Path, tmp_path: Path) -> Non
         check=True,
     ).stdout
     assert '<table id="configurations">' in dom and dom.count("<tr class=") == 4
-    assert dom.count('<img src="plots/') == 3
+    assert '<table id="cost">' in dom and "outside timed regions" in dom
+    assert dom.count('<img src="plots/') == 3  # no stock row here: no speed-up plot
     shot = tmp_path / "report.png"
     subprocess.run(
         [CHROMIUM, *CHROMIUM_FLAGS, *profile, "--window-size=1400,2400", f"--screenshot={shot}", page],
@@ -127,7 +128,7 @@ def test_bad_results_directories_are_one_line(sweep: Path, tmp_path: Path) -> No
     assert_one_line_error(cli("report", str(tmp_path)), "not valid JSON")
 
 
-def test_summary_states_cache_speedups_and_cost(sweep: Path) -> None:
+def test_summary_states_cache_speedups_and_cost(sweep: Path, tmp_path: Path) -> None:
     from harness.report.summary import markdown, stock_speedups
 
     results = Results.load(sweep)
@@ -138,9 +139,14 @@ def test_summary_states_cache_speedups_and_cost(sweep: Path) -> None:
         next(r for r in results.records if r.id == f"nfe4-{p}-compile_none-voc_torch") for p in ("fp32", "bf16")
     )
     bf16.config["pipeline"] = "stock"  # stands in for the stock row of the same NFE
-    speedups = stock_speedups(results)
+    speedups = stock_speedups(results.records)
     assert speedups[fp32.id] == pytest.approx(bf16.rtf["median"] / fp32.rtf["median"])  # type: ignore[index]
     assert speedups[bf16.id] == pytest.approx(1.0) and "nfe8-fp32-compile_none-voc_torch" not in speedups
+    from harness.report.html import _table
+    from harness.report.plots import speedup_bars
+
+    assert f"<td>{speedups[fp32.id]:.2f}x</td>" in _table(results)
+    assert speedup_bars(results.records, tmp_path / "speedup.png").stat().st_size > 10_000  # type: ignore[union-attr]
     fp32.config["compile_mode"] = "default"
     results.options["process"]["inductor_cache_mib_at_start"] = 0.0
     assert "(empty: a cold sweep)" in markdown(results)

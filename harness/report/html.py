@@ -14,7 +14,7 @@ from xml.etree import ElementTree as ET
 from harness.errors import InputError
 from harness.gates import BaselineRow, compare_to_baseline, load_baseline, rows_markdown
 from harness.report.plots import all_plots
-from harness.report.summary import markdown, verdict
+from harness.report.summary import cost_note, cost_split, markdown, stock_speedups, verdict
 from harness.results import Results
 
 
@@ -56,6 +56,8 @@ def _table(results: Results) -> str:
         "RTF median",
         "95% CI",
         "CV",
+        "runs",
+        "vs stock",
         "first call s",
         "vocoder share",
         "J / audio s",
@@ -63,6 +65,7 @@ def _table(results: Results) -> str:
         "error",
     ]
     rows = []
+    speedups = stock_speedups(results.records)
     for r in sorted(results.records, key=lambda r: r.id):
         rtf: dict[str, Any] = r.rtf or {}
         stages = r.stages_ms
@@ -79,6 +82,8 @@ def _table(results: Results) -> str:
             f"{rtf['median']:.4g}" if rtf else "-",
             f"{rtf['ci_low']:.4g}-{rtf['ci_high']:.4g}" if rtf else "-",
             f"{rtf['cv']:.3f}" if rtf else "-",
+            str(len(r.runs) or "-"),
+            f"{speedups[r.id]:.2f}x" if r.id in speedups else "-",
             f"{r.first_call_s:.3g}" if r.first_call_s is not None else "-",
             f"{share:.3f}" if share is not None else "-",
             f"{r.telemetry['j_per_audio_s']:.3g}" if r.telemetry.get("j_per_audio_s") else "-",
@@ -93,6 +98,19 @@ def _table(results: Results) -> str:
         + "</tr></thead><tbody>"
         + "".join(rows)
         + "</tbody></table>"
+    )
+
+
+def _cost_html(cost: dict[str, float]) -> str:
+    split = cost_split(cost)
+    if split is None:
+        return ""
+    phases, wall, outside = split
+    head = "".join(f"<th>{html.escape(label)}</th>" for label, _ in phases)
+    cells = "".join(f"<td>{v:.1f} s ({v / wall:.0%})</td>" for _, v in phases)
+    return (
+        f'<h2>Sweep cost</h2><table id="cost"><tr>{head}<th>wall</th><th>outside timed regions</th></tr>'
+        f"<tr>{cells}<td>{wall:.1f} s</td><td>{outside:.1%}</td></tr></table><p>{html.escape(cost_note(cost))}</p>"
     )
 
 
@@ -136,6 +154,7 @@ fingerprint <code>{html.escape(str(results.platform.get("key")))}</code>,
 clocks locked: {results.platform.get("clocks_locked")}. Git {html.escape(str(results.git.get("commit")))}.
 {html.escape(results.created_utc)} to {html.escape(results.finished_utc or "-")}.</p>
 {_table(results)}
+{_cost_html(results.sweep_cost_s)}
 <h2>Plots</h2>{figures}
 {baseline_html}
 </body></html>"""

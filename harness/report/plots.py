@@ -1,4 +1,4 @@
-"""Plots of a sweep (matplotlib, PNG): RTF against NFE, stage times, RTF against quality."""
+"""Plots of a sweep (matplotlib, PNG): RTF against NFE, stage times, RTF against quality, speed-up."""
 
 from __future__ import annotations
 
@@ -127,11 +127,36 @@ def rtf_vs_quality(records: list[Record], path: Path) -> Path | None:
     return path
 
 
+def speedup_bars(records: list[Record], path: Path) -> Path | None:
+    """Speed-up over the stock f5-tts row of the same NFE, one bar per configuration."""
+    from harness.report.summary import stock_speedups
+
+    speedups = stock_speedups(records)
+    if len(speedups) < 2:
+        return None
+    nfe = {r.id: r.config["nfe"] for r in records}
+    names = sorted(speedups, key=lambda i: (nfe[i], speedups[i]))
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(9, max(3, 0.3 * len(names) + 1)))
+    colors = plt.get_cmap("tab10")
+    order = sorted(set(nfe[i] for i in names))
+    ax.barh(names, [speedups[i] for i in names], color=[colors(order.index(nfe[i]) % 10) for i in names])
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_xlabel("speed-up over f5-tts's own path at the same NFE (stock RTF / RTF)")
+    ax.set_title("Speed-up over the stock row")
+    ax.tick_params(axis="y", labelsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def all_plots(records: list[Record], directory: Path) -> dict[str, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     made = {
         "rtf_vs_nfe": rtf_vs_nfe(records, directory / "rtf_vs_nfe.png"),
         "stages": stage_bars(records, directory / "stages.png"),
         "rtf_vs_quality": rtf_vs_quality(records, directory / "rtf_vs_quality.png"),
+        "speedup": speedup_bars(records, directory / "speedup.png"),
     }
     return {k: v for k, v in made.items() if v is not None}

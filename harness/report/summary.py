@@ -25,16 +25,16 @@ def verdict(record: Record) -> str:
     return "pass"
 
 
-def stock_speedups(results: Results) -> dict[str, float]:
+def stock_speedups(records: list[Record]) -> dict[str, float]:
     """Each measured configuration's speed-up over the stock f5-tts row of the same NFE and text set."""
     stock = {
         r.config["nfe"]: r.rtf["median"]
-        for r in results.records
+        for r in records
         if r.rtf and r.config.get("pipeline") == "stock" and r.config.get("batch_size", 1) == 1
     }
     return {
         r.id: stock[r.config["nfe"]] / r.rtf["median"]
-        for r in results.records
+        for r in records
         if r.rtf and r.config["nfe"] in stock and r.rtf["median"] > 0
     }
 
@@ -44,7 +44,7 @@ def table(results: Results) -> str:
         "| configuration | verdict | RTF median [95% CI] | CV | p95 | runs | vs stock | first call s | audio s "
         "| ode ms | vocoder ms | vocoder share | error |"
     )
-    speedups = stock_speedups(results)
+    speedups = stock_speedups(results.records)
     lines = [header, "|" + "|".join("---" for _ in range(header.count("|") - 1)) + "|"]
     for record in sorted(results.records, key=lambda r: r.id):
         rtf = record.rtf or {}
@@ -64,7 +64,7 @@ def table(results: Results) -> str:
     return "\n".join(lines)
 
 
-_COST_COLUMNS = (
+COST_PHASES = (
     ("startup_s", "startup (imports, checks)"),
     ("build_s", "model builds"),
     ("first_call_s", "first calls (compile)"),
@@ -74,26 +74,38 @@ _COST_COLUMNS = (
 )
 
 
-def cost_table(cost: dict[str, float]) -> str:
-    """Where a sweep's wall time went; for a split sweep, the parts' process time added up."""
+def cost_split(cost: dict[str, float]) -> tuple[list[tuple[str, float]], float, float] | None:
+    """(label, seconds) per phase, the wall time and the share outside the timed regions; None
+    before a sweep has finished once. For a split sweep the parts' times are added up."""
     wall = cost.get("wall_s")
     if not wall:
+        return None
+    return [(label, cost.get(key, 0.0)) for key, label in COST_PHASES], wall, 1 - cost.get("timed_s", 0.0) / wall
+
+
+def cost_note(cost: dict[str, float]) -> str:
+    parts = ""
+    if "parts" in cost:
+        parts = f"; {int(cost['parts'])} parts, times added up; elapsed (longest part) {cost['elapsed_s']:.1f} s"
+    return f"Model builds: {int(cost.get('model_builds', 0))}; processes: {int(cost.get('processes', 1))}{parts}"
+
+
+def cost_table(cost: dict[str, float]) -> str:
+    split = cost_split(cost)
+    if split is None:
         return ""
-    cells = [f"{cost.get(key, 0.0):.1f} ({cost.get(key, 0.0) / wall:.0%})" for key, _ in _COST_COLUMNS]
-    outside = 1 - cost.get("timed_s", 0.0) / wall
-    parts = int(cost.get("parts", 1))
-    title = f"wall s ({parts} parts added up)" if parts > 1 else "wall s"
-    lines = [
-        "## Sweep cost",
-        "",
-        f"| {' | '.join(label for _, label in _COST_COLUMNS)} | {title} | outside timed regions |",
-        "|" + "---|" * (len(_COST_COLUMNS) + 2),
-        f"| {' | '.join(cells)} | {wall:.1f} | {outside:.1%} |",
-        "",
-        f"Model builds: {int(cost.get('model_builds', 0))}; processes: {int(cost.get('processes', 1))}"
-        + (f"; elapsed (longest part) {cost['elapsed_s']:.1f} s" if "elapsed_s" in cost else ""),
-    ]
-    return "\n".join(lines)
+    phases, wall, outside = split
+    return "\n".join(
+        [
+            "## Sweep cost",
+            "",
+            f"| {' | '.join(label for label, _ in phases)} | wall s | outside timed regions |",
+            "|" + "---|" * (len(phases) + 2),
+            f"| {' | '.join(f'{v:.1f} ({v / wall:.0%})' for _, v in phases)} | {wall:.1f} | {outside:.1%} |",
+            "",
+            cost_note(cost),
+        ]
+    )
 
 
 def scenario_tables(results: Results) -> str:
