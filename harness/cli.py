@@ -44,18 +44,20 @@ def add_narrowing(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", type=_csv(str), help="keep these devices")
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def narrowed_suite(args: argparse.Namespace) -> SuiteConfig:
+    """The suite named on the command line, narrowed by the options of ``add_narrowing``."""
     from harness.config import load_suite
+
+    return load_suite(args.suite).narrowed(
+        nfe=args.nfe, precision=args.precision, compile_mode=args.compile_mode, vocoder=args.vocoder, device=args.device
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
     from harness.report.summary import markdown
     from harness.runner import Runner, RunOptions
 
-    suite = load_suite(args.suite).narrowed(
-        nfe=args.nfe,
-        precision=args.precision,
-        compile_mode=args.compile_mode,
-        vocoder=args.vocoder,
-        device=args.device,
-    )
+    suite = narrowed_suite(args)
     if args.min_time is not None:
         try:
             suite = replace(suite, timing=replace(suite.timing, min_time_s=args.min_time))

@@ -69,15 +69,22 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_gate_check(args: argparse.Namespace) -> int:
-    from harness import gatecheck
-    from harness.config import load_suite
+def _ready_runner(suite: Any) -> Any:
+    """A runner for tools that measure outside a sweep: inputs checked, process settings applied."""
     from harness.runner import Runner, RunOptions
 
-    suite = load_suite(args.suite)
     runner = Runner(suite, RunOptions(out_dir=Path("."), save_audio=False, progress=False, telemetry=False))
     runner.validate_inputs()
     runner.apply_process_settings()
+    return runner
+
+
+def cmd_gate_check(args: argparse.Namespace) -> int:
+    from harness import gatecheck
+    from harness.config import load_suite
+
+    suite = load_suite(args.suite)
+    runner = _ready_runner(suite)
     repeats = args.repeats or [suite.timing.repeats]
     trials = gatecheck.check(runner, suite.runs[0], args.slowdown, repeats, args.trials)
     print(f"{suite.runs[0].id}, min effect {suite.thresholds.min_effect:.0%}, alpha {suite.thresholds.alpha}")
@@ -90,13 +97,10 @@ def cmd_gate_check(args: argparse.Namespace) -> int:
 def cmd_profile(args: argparse.Namespace) -> int:
     import logging
 
-    from harness.config import load_suite
+    from harness.cli import narrowed_suite
     from harness.profile import profile
-    from harness.runner import Runner, RunOptions
 
-    suite = load_suite(args.suite).narrowed(
-        nfe=args.nfe, precision=args.precision, compile_mode=args.compile_mode, vocoder=args.vocoder, device=args.device
-    )
+    suite = narrowed_suite(args)
     run = suite.runs[0]
     if len(suite.runs) > 1:
         logging.getLogger(__name__).warning(
@@ -106,9 +110,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
         )
     if args.calls < 1:
         raise ConfigError("--calls must be >= 1")
-    runner = Runner(suite, RunOptions(out_dir=Path(args.out), save_audio=False, progress=False, telemetry=False))
-    runner.validate_inputs()
-    runner.apply_process_settings()
+    runner = _ready_runner(suite)
     made = profile(runner, run, args.calls, Path(args.out))
     print(f"{run.id}: {made['seconds_per_call']:.3f} s per call\n{made['table']}")
     print(f"trace: {made['trace']} (Perfetto or chrome://tracing); table: {made['ops']}")
