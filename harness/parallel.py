@@ -72,8 +72,11 @@ def _wait(procs: list[subprocess.Popen[bytes]], parts: list[Path], total: int, p
             bar.update(sum(map(_measured, parts)) - bar.n)
             time.sleep(1.0)
     except KeyboardInterrupt:  # let every part save what it finished, then stop
+        deadline = time.monotonic() + 2  # a terminal's Ctrl-C reached the parts too: give them time
+        while any(p.poll() is None for p in procs) and time.monotonic() < deadline:
+            time.sleep(0.2)
         for p in procs:
-            if p.poll() is None:
+            if p.poll() is None:  # the signal came to this process alone
                 p.send_signal(signal.SIGINT)
         for p in procs:
             p.wait()

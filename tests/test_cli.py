@@ -284,3 +284,23 @@ def test_min_time_and_no_audio_options(write_suite: Callable[..., Path], tmp_pat
     assert results.suite["timing"]["min_time_s"] == 2.0 and len(results.records[0].runs) > 2
     process = results.options["process"]
     assert Path(process["inductor_cache_dir"]).name and process["inductor_cache_mib_at_start"] >= 0
+
+
+def test_ctrl_c_on_a_multi_gpu_sweep_stops_every_part_and_resume_completes_it(
+    write_suite: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_suite(nfe="[2, 3, 4, 5]", precision='["fp32", "amp-bf16"]', repeats=8)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "harness", "run", str(path), "--gpus", "0,1", "--out", str(out), "--no-progress"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TTS_HARNESS_NO_TRACK": "1"}
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not any((out / p / "results.json").exists() for p in ("part1", "part2")):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)  # to the parent alone: it passes the signal on to the parts
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and f"--gpus 0,1 --resume {out}" in stderr
+    assert sum(len(Results.load(out / p).records) for p in ("part1", "part2")) < 8
+    resumed = cli("run", str(path), "--gpus", "0,1", "--resume", str(out), "--no-progress")
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(Results.load(out).records) == 8
