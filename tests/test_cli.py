@@ -249,7 +249,7 @@ def test_gpus_split_the_sweep_into_parts_and_one_report(write_suite: Callable[..
     merged = Results.load(out)
     assert len(merged.records) == 2 and merged.sweep_cost_s["parts"] == 2
     assert all((out / r.samples[0]).is_file() for r in merged.records)  # audio found from the merged report
-    assert "2 parts added up" in (out / "summary.md").read_text() and (out / "report.html").is_file()
+    assert "2 parts, times added up" in (out / "summary.md").read_text() and (out / "report.html").is_file()
     assert "on GPU 1" in proc.stderr
 
 
