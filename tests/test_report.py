@@ -110,6 +110,8 @@ def test_parts_merge_into_one_report(sweep: Path, tmp_path: Path) -> None:
 def test_compare_two_sweeps(sweep: Path, tmp_path: Path) -> None:
     proc = cli("compare", str(sweep), str(sweep))
     assert proc.returncode == 0 and "| 1.000 |" in proc.stdout and "| same |" in proc.stdout
+    timed = Results.load(sweep).sweep_cost_s["timed_s"]
+    assert f"| timed | {timed:.1f} | {timed:.1f} |" in proc.stdout  # the two sweeps' cost side by side
     data = json.loads((sweep / "results.json").read_text())
     for record in data["records"]:
         record["id"] += "-other"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.errors import InputError
+from harness.report.summary import cost_split
 from harness.results import Results
 from harness.stats import compare
 
@@ -47,4 +48,17 @@ def compare_sweeps(a: Results, b: Results, min_effect: float = 0.05, alpha: floa
         lines.append("")
         lines.append(f"Only in A: {', '.join(only_a) or '-'}")
         lines.append(f"Only in B: {', '.join(only_b) or '-'}")
-    return "\n".join(lines)
+    return "\n".join([*lines, *cost_lines(a.sweep_cost_s, b.sweep_cost_s)])
+
+
+def cost_lines(a: dict[str, float], b: dict[str, float]) -> list[str]:
+    """Where each sweep's time went, side by side (a cold and a warm sweep, say)."""
+    split_a, split_b = cost_split(a), cost_split(b)
+    if split_a is None or split_b is None:
+        return []
+    rows = [*zip(split_a[0], split_b[0], strict=True)]
+    out = ["", "| sweep cost s | A | B |", "|---|---|---|"]
+    out += [f"| {label} | {va:.1f} | {vb:.1f} |" for (label, va), (_, vb) in rows]
+    out.append(f"| wall | {split_a[1]:.1f} | {split_b[1]:.1f} |")
+    out.append(f"| outside timed regions | {split_a[2]:.1%} | {split_b[2]:.1%} |")
+    return out
