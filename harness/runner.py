@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import os
 import time
@@ -18,7 +17,8 @@ import numpy as np
 from harness.config import RunConfig, SuiteConfig, compile_cost_s
 from harness.errors import HarnessError
 from harness.gates import threshold_verdicts
-from harness.pipeline.build import BuiltModel, build_model, build_vocos, check_device
+from harness.pipeline.build import check_device
+from harness.pipeline.cache import BuildCache, peak_memory, reset_peak_memory
 from harness.pipeline.stock import StockSynthesizer
 from harness.pipeline.synth import Synthesis, Synthesizer
 from harness.platform.sampler import Sampler
@@ -49,70 +49,6 @@ class RunOptions:
     progress: bool = True
     telemetry: bool = True  # sample clocks, temperature and power beside the timed runs
     tracking_uri: str | None = None  # log each finished configuration to MLflow (None: off)
-
-
-class BuildCache:
-    """One model per build key and one PyTorch Vocos per (model, weights, device), kept while
-    consecutive configurations share them; ``builds`` counts real model builds."""
-
-    def __init__(self) -> None:
-        self.builds = 0
-        self._model: tuple[tuple[str, ...], BuiltModel] | None = None
-        self._vocos: dict[tuple[str, str, str], Any] = {}
-        self._backends: dict[tuple[str, str, str, str], Any] = {}
-
-    def holds(self, run: RunConfig) -> bool:
-        return self._model is not None and self._model[0] == run.build_key
-
-    def model(self, run: RunConfig) -> BuiltModel:
-        if self._model is not None and self._model[0] == run.build_key:
-            return self._model[1]
-        self._model = None
-        gc.collect()
-        built = build_model(
-            run.model, run.weights, run.precision, run.compile_mode, run.device, run.seed, ode_fp32=run.ode_fp32
-        )
-        self.builds += 1
-        self._model = (run.build_key, built)
-        return built
-
-    def vocos(self, run: RunConfig) -> Any:
-        key = (run.model, run.weights, run.device)
-        if key not in self._vocos:
-            self._vocos[key] = build_vocos(run.model, run.weights, run.device, run.seed)
-        return self._vocos[key]
-
-    def vocoder(self, run: RunConfig, options: dict[str, Any]) -> Any:
-        from harness.vocoders.registry import backend_class
-
-        key = (run.vocoder, run.model, run.weights, run.device)
-        if key not in self._backends:
-            from harness.vocoders.check import check_backend
-
-            backend = backend_class(run.vocoder)(self.vocos(run), check_device(run.device), options)
-            backend.info.update(check_backend(backend))
-            self._backends[key] = backend
-        return self._backends[key]
-
-
-def reset_peak_memory(device: Any) -> None:
-    import torch
-
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-
-
-def peak_memory(device: Any) -> dict[str, Any]:
-    """Peak device memory during the timed runs, and the process's peak resident set so far."""
-    import resource
-
-    import torch
-
-    out: dict[str, Any] = {"rss_peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-    if device.type == "cuda":
-        out["cuda_peak_allocated_mib"] = torch.cuda.max_memory_allocated(device) / 2**20
-        out["cuda_peak_reserved_mib"] = torch.cuda.max_memory_reserved(device) / 2**20
-    return out
 
 
 def _error_record(record: Record, exc: BaseException) -> Record:
@@ -394,6 +330,8 @@ class Runner:
         """Process-wide torch settings the suite asks for; recorded with the results."""
         import torch
 
+        from harness.platform.software import compile_cache_state
+
         if self.suite.timing.threads:
             torch.set_num_threads(self.suite.timing.threads)
         torch.set_float32_matmul_precision(self.suite.timing.matmul_precision)
@@ -455,16 +393,6 @@ class Runner:
             results.save(self.options.out_dir)
         self.track()
         return results
-
-
-def compile_cache_state() -> dict[str, Any]:
-    """Where TorchInductor keeps compiled graphs and how much it held at the start: a sweep that
-    starts from an empty cache compiles everything (cold), one that finds it filled reuses it (warm)."""
-    from torch._inductor.runtime.cache_dir_utils import cache_dir
-
-    folder = Path(cache_dir())
-    size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) if folder.is_dir() else 0
-    return {"inductor_cache_dir": str(folder), "inductor_cache_mib_at_start": round(size / 2**20, 1)}
 
 
 def _plain(obj: Any) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import platform
 import subprocess
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 PACKAGES = ("torch", "torchaudio", "f5-tts", "vocos", "onnxruntime", "onnx", "tensorrt", "tts-harness")
@@ -38,3 +39,13 @@ def git_info(cwd: str = ".") -> dict[str, Any]:
         return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
+
+
+def compile_cache_state() -> dict[str, Any]:
+    """Where TorchInductor keeps compiled graphs and how much it held at the start: a sweep that
+    starts from an empty cache compiles everything (cold), one that finds it filled reuses it (warm)."""
+    from torch._inductor.runtime.cache_dir_utils import cache_dir
+
+    folder = Path(cache_dir())
+    size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) if folder.is_dir() else 0
+    return {"inductor_cache_dir": str(folder), "inductor_cache_mib_at_start": round(size / 2**20, 1)}
