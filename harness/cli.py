@@ -63,6 +63,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             suite = replace(suite, timing=replace(suite.timing, min_time_s=args.min_time))
         except ConfigError as exc:
             raise ConfigError(f"--min-time: {exc}") from None
+    if args.shard and args.gpus:
+        raise ConfigError("--gpus splits the sweep itself: leave out --shard")
     if args.shard:
         suite = suite.shard(*args.shard)
     out = Path(args.resume or args.out or Path("reports/runs") / suite.name)
@@ -123,8 +125,6 @@ def run_on_gpus(args: argparse.Namespace, out: Path, suite: SuiteConfig) -> int:
     from harness.parallel import run_parts
     from harness.report.html import report
 
-    if args.shard:
-        raise ConfigError("--gpus splits the sweep itself: leave out --shard")
     gpus = args.gpus[: len(suite.build_groups())]
     if len(gpus) < len(args.gpus):
         logging.getLogger(__name__).warning("only %d model builds: using GPUs %s", len(gpus), ",".join(gpus))

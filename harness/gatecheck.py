@@ -26,13 +26,7 @@ class Trial:
 
 def interleaved(runner: Runner, run: RunConfig, slowdowns: list[float], repeats: int) -> list[list[float]]:
     """RTF samples per arm, arms measured in turn, after a first call and the suite's warm-up."""
-    model = runner.cache.model(run)
-    vocoder = runner.cache.vocoder(run, runner.suite.vocoder_options.get(run.vocoder, {}))
-    from harness.pipeline.synth import Synthesizer
-
-    synth = Synthesizer(model, vocoder)
-    runner._call(synth, run, 0)  # the first call, untimed as in a sweep
-    runner._warm_up(synth, run)
+    synth = runner.prepared(run)
     arms: list[list[float]] = [[] for _ in slowdowns]
     for _ in range(repeats):
         for arm, slowdown in enumerate(slowdowns):

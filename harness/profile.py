@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import RunConfig
-from harness.pipeline.stock import StockSynthesizer
-from harness.pipeline.synth import Synthesizer
 from harness.runner import Runner
 
 
@@ -20,12 +18,8 @@ def profile(runner: Runner, run: RunConfig, calls: int, out: Path, top: int = 25
     from torch.profiler import ProfilerActivity
     from torch.profiler import profile as torch_profile
 
-    model = runner.cache.model(run)
-    vocoder = runner.cache.vocoder(run, runner.suite.vocoder_options.get(run.vocoder, {}))
-    synth = (StockSynthesizer if run.pipeline == "stock" else Synthesizer)(model, vocoder)
-    runner._call(synth, run, 0)  # the first call compiles
-    runner._warm_up(synth, run)
-    on_gpu = model.device.type == "cuda"
+    synth = runner.prepared(run)
+    on_gpu = synth.model.device.type == "cuda"
     activities = [ProfilerActivity.CPU, *([ProfilerActivity.CUDA] if on_gpu else [])]
     with torch_profile(activities=activities) as prof:
         totals = [runner._call(synth, run, 0).total_s for _ in range(calls)]

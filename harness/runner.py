@@ -118,6 +118,20 @@ class Runner:
         last = totals[-3 * len(self.suite.texts) :]
         return len(last) >= 3 and Summary.of(last).cv < self.suite.timing.stable_cv
 
+    def synthesizer(self, run: RunConfig) -> AnySynth:
+        """The run's pipeline on the cached (or newly built) model and vocoder."""
+        model = self.cache.model(run)
+        vocoder = self.cache.vocoder(run, self.suite.vocoder_options.get(run.vocoder, {}))
+        return (StockSynthesizer if run.pipeline == "stock" else Synthesizer)(model, vocoder)
+
+    def prepared(self, run: RunConfig) -> AnySynth:
+        """For tools that measure outside a sweep: the synthesizer after the untimed first call and
+        the suite's warm-up, as ``measure`` makes them."""
+        synth = self.synthesizer(run)
+        self._call(synth, run, 0)
+        self._warm_up(synth, run)
+        return synth
+
     def measure(self, run: RunConfig, timed_rounds: RoundsFn | None = None) -> Record:
         """Build (or reuse), first call, warm up, time; never raises for a failing configuration.
 
@@ -128,12 +142,11 @@ class Runner:
         try:
             builds_before = self.cache.builds
             with self._phase("build_s"):
-                model = self.cache.model(run)
-                vocoder = self.cache.vocoder(run, self.suite.vocoder_options.get(run.vocoder, {}))
+                synth = self.synthesizer(run)
+            model, vocoder = synth.model, synth.vocoder
             if self.cache.builds > builds_before:
                 record.build_s = model.build_s
             record.weights_kind = model.weights.kind
-            synth = (StockSynthesizer if run.pipeline == "stock" else Synthesizer)(model, vocoder)
             with self._phase("first_call_s"):
                 record.first_call_s = self._call(synth, run, 0).total_s
             with self._phase("warmup_s"):

@@ -172,8 +172,8 @@ def test_time_budget_sizes_the_timed_rounds(write_suite: Callable[..., Path], tm
     assert 2 < len(runs) <= 40  # more rounds than repeats: one round is well under 2 s here
     assert sum(r.total_s for r in runs) > 1.0
     cost = results.sweep_cost_s
-    parts = sum(v for k, v in cost.items() if k.endswith("_s") and k != "wall_s")
-    assert cost["timed_s"] > 1.0 and cost["wall_s"] == pytest.approx(parts)  # startup .. other add up to the wall
+    assert cost["timed_s"] >= sum(r.total_s for r in runs)  # the timed region holds every timed call
+    assert cost["startup_s"] > 0 and cost["timed_s"] + cost["warmup_s"] + cost["first_call_s"] < cost["wall_s"]
 
 
 def test_corrupt_results_dir_is_one_line(tmp_path: Path, write_suite: Callable[..., Path]) -> None:
