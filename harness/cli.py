@@ -35,6 +35,16 @@ def _shard(text: str) -> tuple[int, int]:
     return int(index), int(count)
 
 
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"want a number of seconds > 0; got {text!r}")
+    return value
+
+
 def add_narrowing(parser: argparse.ArgumentParser) -> None:
     """Matrix filters shared by ``run`` and the pytest plugin's options."""
     parser.add_argument("--nfe", type=_csv(int), help="keep these NFE values, e.g. 8,16")
@@ -82,6 +92,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             telemetry=not args.no_telemetry,
             save_audio=not args.no_audio,
+            time_limit_s=args.time_limit,
             tracking_uri=None
             if args.no_track or os.environ.get("TTS_HARNESS_NO_TRACK")
             else tracking_uri(args.tracking_uri),
@@ -100,6 +111,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     (out / "summary.md").write_text(text)
     print(text)
     print(f"results: {out / 'results.json'}")
+    if results.status == "stopped":
+        print(f"time limit reached: `tts-harness run {args.suite} --resume {out}` completes the sweep", file=sys.stderr)
     failed = [r for r in results.records if r.status != "ok"]
     return 1 if failed and args.strict else 0
 
@@ -107,8 +120,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _passed_on(args: argparse.Namespace) -> list[str]:
     """The options of ``run`` that every part of a multi-GPU sweep repeats."""
     extra = [f"--inject-slowdown={args.inject_slowdown}"] if args.inject_slowdown else []
-    if args.min_time is not None:
-        extra.append(f"--min-time={args.min_time}")
+    for name in ("min_time", "time_limit"):
+        if getattr(args, name) is not None:
+            extra.append(f"--{name.replace('_', '-')}={getattr(args, name)}")
     for flag in ("retry_failed", "strict", "no_telemetry", "no_track", "no_audio"):
         if getattr(args, flag):
             extra.append("--" + flag.replace("_", "-"))
@@ -146,6 +160,12 @@ def run_on_gpus(args: argparse.Namespace, out: Path, suite: SuiteConfig) -> int:
     made = report([p.parent for p in parts], out)
     print(made["summary"].read_text())
     print(f"report: {made['html']}; parts: {', '.join(str(p.parent) for p in parts)}")
+    if args.time_limit is not None and "(complete)" not in made["summary"].read_text().splitlines()[0]:
+        print(
+            f"time limit reached: `tts-harness run {args.suite} --gpus {','.join(gpus)} --resume {out}` "
+            "completes the sweep",
+            file=sys.stderr,
+        )
     return max(codes)
 
 
@@ -183,6 +203,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         metavar="S",
         help="time at least S seconds per configuration (the suite's [timing] min_time_s; more runs, tighter CIs)",
+    )
+    run.add_argument(
+        "--time-limit",
+        type=_positive,
+        metavar="S",
+        help="start no configuration expected to end later than S seconds after the start (compiles "
+        "counted as cold); `--resume` measures the rest",
     )
     run.add_argument(
         "--gpus",

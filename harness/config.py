@@ -289,6 +289,11 @@ class SuiteConfig:
             groups.setdefault((*run.build_key, run.pipeline), []).append(run)
         return groups
 
+    @property
+    def expected_config_s(self) -> float:
+        """Expected seconds of one configuration past its compile: timed rounds, warm-up, saving."""
+        return max(self.timing.min_time_s, 1.0) + 2.0
+
     def shard(self, index: int, count: int) -> SuiteConfig:
         """Part ``index`` (1-based) of ``count``: configurations sharing a model build stay together,
         builds go to the least loaded part, the costliest compile modes first (same split every time)."""
@@ -297,10 +302,9 @@ class SuiteConfig:
         groups = self.build_groups()
         loads = [0.0] * count
         parts: list[list[RunConfig]] = [[] for _ in range(count)]
-        per_config_s = max(self.timing.min_time_s, 1.0) + 2.0  # timed rounds, warm-up, saving
 
         def cost(runs: list[RunConfig]) -> float:
-            return compile_cost_s(runs[0].compile_mode) + per_config_s * len(runs)
+            return compile_cost_s(runs[0].compile_mode) + self.expected_config_s * len(runs)
 
         for _, runs in sorted(groups.items(), key=lambda kv: (-cost(kv[1]), kv[0])):
             lightest = loads.index(min(loads))

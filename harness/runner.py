@@ -49,6 +49,7 @@ class RunOptions:
     progress: bool = True
     telemetry: bool = True  # sample clocks, temperature and power beside the timed runs
     tracking_uri: str | None = None  # log each finished configuration to MLflow (None: off)
+    time_limit_s: float | None = None  # start no configuration expected to end past this (resumable)
 
 
 def _error_record(record: Record, exc: BaseException) -> Record:
@@ -356,6 +357,11 @@ class Runner:
             **compile_cache_state(),
         }
 
+    def expected_s(self, run: RunConfig) -> float:
+        """Seconds a configuration is expected to take, its compile counted as cold unless built."""
+        compile_s = 0.0 if self.cache.holds(run) else compile_cost_s(run.compile_mode)
+        return compile_s + self.suite.expected_config_s
+
     def run(self, process_start: float | None = None) -> Results:
         """Measure every configuration not yet in the results; ``process_start`` (a
         ``perf_counter`` value) makes the startup before the loop part of the sweep's cost."""
@@ -385,8 +391,14 @@ class Runner:
             total["model_builds"] = before.get("model_builds", 0.0) + self.cache.builds
             return total
 
+        deadline = None if self.options.time_limit_s is None else started + self.options.time_limit_s
+        left: list[str] = []
         try:
             for run in todo:
+                if deadline is not None and time.perf_counter() + self.expected_s(run) > deadline:
+                    left.append(run.id)  # its compile would not fit: a resume measures it
+                    bar.next_config()
+                    continue
                 bar.set_description(run.id)
                 self.on_round = lambda: bar.update_runs(1)
                 record = self.measure(run)
@@ -395,7 +407,7 @@ class Runner:
                 results.save(self.options.out_dir)
                 self.track()
                 bar.next_config()
-            results.status = "complete"
+            results.status = "stopped" if left else "complete"
         except KeyboardInterrupt:
             results.status = "interrupted"
             raise

@@ -286,6 +286,23 @@ def test_min_time_and_no_audio_options(write_suite: Callable[..., Path], tmp_pat
     assert Path(process["inductor_cache_dir"]).name and process["inductor_cache_mib_at_start"] >= 0
 
 
+def test_time_limit_leaves_a_compile_that_would_not_fit_to_the_resume(
+    write_suite: Callable[..., Path], tmp_path: Path
+) -> None:
+    # Expected: eager 1 + 2 s, a cold default compile 30 s more: only the eager one fits in 25 s.
+    path = write_suite(nfe="[2]", timing="min_time_s = 1.0")
+    out = tmp_path / "out"
+    path.write_text(path.read_text().replace('compile = "none"', 'compile = ["none", "default"]'))
+    proc = cli("run", str(path), "--out", str(out), "--no-progress", "--no-audio", "--time-limit", "25")
+    assert proc.returncode == 0, proc.stderr
+    results = Results.load(out)
+    assert results.status == "stopped"
+    assert [r.id for r in results.records] == ["nfe2-fp32-compile_none-voc_torch"]
+    assert "not measured yet (1" in (out / "summary.md").read_text()
+    assert f"--resume {out}` completes the sweep" in proc.stderr
+    assert cli("run", str(path), "--time-limit", "0").returncode == 2
+
+
 def test_ctrl_c_on_a_multi_gpu_sweep_stops_every_part_and_resume_completes_it(
     write_suite: Callable[..., Path], tmp_path: Path
 ) -> None:
