@@ -149,9 +149,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from harness.report.compare import compare_sweeps, load_side
+    from harness.report.compare import compare_sweeps, load_sides
 
-    print(compare_sweeps(load_side(args.a, args.tracking_uri), load_side(args.b, args.tracking_uri), args.min_effect))
+    print(compare_sweeps(load_sides(args.a, args.tracking_uri), load_sides(args.b, args.tracking_uri), args.min_effect))
     return 0
 
 
@@ -199,8 +199,8 @@ def register(sub: Any) -> None:
     rep.set_defaults(func=cmd_report)
 
     cmp_ = sub.add_parser("compare", help="deltas between two sweeps (directories or MLflow run ids)")
-    cmp_.add_argument("a")
-    cmp_.add_argument("b")
+    cmp_.add_argument("a", help="the baseline: a sweep, or identical sweeps A1,A2 (their spread counts as noise)")
+    cmp_.add_argument("b", help="the candidate, likewise")
     cmp_.add_argument(
         "--min-effect", type=float, default=0.05, help="smallest change called slower/faster (default: 0.05)"
     )

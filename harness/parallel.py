@@ -39,6 +39,8 @@ def run_parts(
     if len(set(gpus)) != len(gpus):
         raise InputError(f"--gpus lists a GPU twice: {','.join(gpus)}")
     count = len(gpus)
+    if resume and not any((out / f"part{i}" / "results.json").is_file() for i in range(1, count + 1)):
+        raise InputError(f"--resume {out}: no part{{1..{count}}}/results.json there: nothing to resume (use --out)")
     cores = core_sets(count)
     procs: list[subprocess.Popen[bytes]] = []
     for index, gpu in enumerate(gpus, start=1):

@@ -321,3 +321,7 @@ def test_ctrl_c_on_a_multi_gpu_sweep_stops_every_part_and_resume_completes_it(
     resumed = cli("run", str(path), "--gpus", "0,1", "--resume", str(out), "--no-progress")
     assert resumed.returncode == 0, resumed.stderr
     assert len(Results.load(out).records) == 8
+    # A resume pointed where no part ever saved (a wiped or mistyped folder) must not start afresh.
+    assert_one_line_error(
+        cli("run", str(path), "--gpus", "0,1", "--resume", str(tmp_path / "gone")), "nothing to resume"
+    )

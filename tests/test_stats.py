@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.stats import Summary, compare
+from harness.stats import Summary, compare, compare_repeated
 
 
 def test_summary_of_known_samples() -> None:
@@ -51,3 +51,32 @@ def test_faster_candidate_is_an_improvement_not_a_regression() -> None:
     a = np.full(10, 1.0) + np.linspace(0, 0.01, 10)
     result = compare(a, a * 0.8)
     assert result.improvement and not result.regression and result.ratio == pytest.approx(0.8, abs=0.01)
+
+
+def _sweep_rates(effect: float, sweeps: int, trials: int = 200) -> float:
+    """Sweeps of 100 runs (CV 2%) whose medians move 8% between sweeps (process, GPU, neighbours),
+    the spread three identical 4-GPU sweeps showed."""
+    rng = np.random.default_rng(2)
+    flagged = 0
+    for trial in range(trials):
+
+        def side(e: float) -> list[np.ndarray]:
+            return [rng.normal(1.0, 0.02, 100) * np.exp(rng.normal(0, 0.08)) * (1 + e) for _ in range(sweeps)]
+
+        result = compare_repeated(side(0.0), side(effect), min_effect=0.05, seed=trial)
+        flagged += result.regression or (effect == 0 and result.improvement)
+    return flagged / trials
+
+
+def test_one_sweep_a_side_cannot_see_sweep_to_sweep_noise() -> None:
+    assert _sweep_rates(0.0, sweeps=1) > 0.5  # why a side can be several identical sweeps
+
+
+def test_repeated_sweeps_keep_identical_pairs_quiet_and_catch_a_real_slowdown() -> None:
+    assert _sweep_rates(0.0, sweeps=3) <= 0.08
+    assert _sweep_rates(0.30, sweeps=3) >= 0.75
+
+
+def test_repeated_sweeps_ratio_is_of_geometric_means_of_sweep_medians() -> None:
+    result = compare_repeated([[1.0, 1.0], [4.0, 4.0]], [[2.0], [2.0]])
+    assert result.ratio == pytest.approx(1.0) and not result.significant

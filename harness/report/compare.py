@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from harness.errors import InputError
 from harness.report.summary import cost_split
 from harness.results import Results
-from harness.stats import compare
+from harness.stats import compare_repeated
 
 
 def load_side(spec: str, tracking_uri: str | None = None) -> Results:
@@ -22,33 +24,62 @@ def load_side(spec: str, tracking_uri: str | None = None) -> Results:
     raise InputError(f"{spec} is neither a results directory nor an MLflow run id")
 
 
-def compare_sweeps(a: Results, b: Results, min_effect: float = 0.05, alpha: float = 0.05) -> str:
-    ours = {r.id: r for r in a.records if r.status == "ok"}
-    theirs = {r.id: r for r in b.records if r.status == "ok"}
+def load_sides(spec: str, tracking_uri: str | None = None) -> list[Results]:
+    """One side of a comparison: a sweep, or identical sweeps separated by commas (A1,A2)."""
+    return [load_side(part, tracking_uri) for part in spec.split(",") if part]
+
+
+_ONE_SWEEP_NOTE = (
+    "> one sweep a side: the CIs see run-to-run noise, not sweep-to-sweep noise (process, GPU, "
+    "neighbour load); give a side as identical sweeps `A1,A2` to count it"
+)
+
+
+def compare_sweeps(a: list[Results], b: list[Results], min_effect: float = 0.05, alpha: float = 0.05) -> str:
+    def runs(side: list[Results]) -> dict[str, list[list[float]]]:
+        out: dict[str, list[list[float]]] = {}
+        for results in side:
+            for r in results.records:
+                if r.status == "ok" and r.runs:
+                    out.setdefault(r.id, []).append([s.rtf for s in r.runs])
+        return out
+
+    ours, theirs = runs(a), runs(b)
     common = sorted(set(ours) & set(theirs))
     if not common:
         raise InputError("the two sweeps have no measured configuration in common: nothing to compare")
     lines = []
-    if a.platform.get("key") != b.platform.get("key"):
-        lines.append(
-            f"> different platforms ({a.platform.get('key')} vs {b.platform.get('key')}): "
-            "deltas mix machine and code changes\n"
-        )
-    lines += ["| configuration | A RTF | B RTF | B/A | 95% CI | p | verdict |", "|---|---|---|---|---|---|---|"]
+    keys = {results.platform.get("key") for results in [*a, *b]}
+    if len(keys) > 1:
+        names = ", ".join(sorted(map(str, keys)))
+        lines.append(f"> different platforms ({names}): deltas mix machine and code changes\n")
+    if len(a) == len(b) == 1:
+        lines.append(_ONE_SWEEP_NOTE + "\n")
+    lines += [
+        "| configuration | A RTF | B RTF | B/A | 95% CI | p | sweeps A+B | verdict |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for run_id in common:
-        x, y = [s.rtf for s in ours[run_id].runs], [s.rtf for s in theirs[run_id].runs]
-        c = compare(x, y, min_effect, alpha)
+        c = compare_repeated(ours[run_id], theirs[run_id], min_effect, alpha)
         verdict = "slower" if c.regression else "faster" if c.improvement else "same"
+        a_rtf, b_rtf = (_geometric_median_rtf(side) for side in (ours[run_id], theirs[run_id]))
         lines.append(
-            f"| {run_id} | {ours[run_id].rtf['median']:.4g} | {theirs[run_id].rtf['median']:.4g} | "  # type: ignore[index]
-            f"{c.ratio:.3f} | {c.ci_low:.3f}-{c.ci_high:.3f} | {c.p_value:.3g} | {verdict} |"
+            f"| {run_id} | {a_rtf:.4g} | {b_rtf:.4g} | {c.ratio:.3f} | {c.ci_low:.3f}-{c.ci_high:.3f} | "
+            f"{c.p_value:.3g} | {len(ours[run_id])}+{len(theirs[run_id])} | {verdict} |"
         )
     only_a, only_b = sorted(set(ours) - set(theirs)), sorted(set(theirs) - set(ours))
     if only_a or only_b:
         lines.append("")
         lines.append(f"Only in A: {', '.join(only_a) or '-'}")
         lines.append(f"Only in B: {', '.join(only_b) or '-'}")
-    return "\n".join([*lines, *cost_lines(a.sweep_cost_s, b.sweep_cost_s)])
+    if len(a) == len(b) == 1:
+        lines += cost_lines(a[0].sweep_cost_s, b[0].sweep_cost_s)
+    return "\n".join(lines)
+
+
+def _geometric_median_rtf(sweeps: list[list[float]]) -> float:
+    """A side's RTF: the geometric mean of its sweeps' medians (one sweep: its median)."""
+    return float(np.exp(np.mean(np.log([np.median(runs) for runs in sweeps]))))
 
 
 def cost_lines(a: dict[str, float], b: dict[str, float]) -> list[str]:
