@@ -24,8 +24,9 @@ def cmd_baseline_save(args: argparse.Namespace) -> int:
     from harness.gates import save_baseline
     from harness.results import Results
 
-    path = save_baseline(Results.load(Path(args.results)), Path(args.dir))
-    print(f"baseline saved: {path}")
+    sweeps = [Results.load(Path(r)) for r in args.results]
+    path = save_baseline(sweeps, Path(args.dir))
+    print(f"baseline saved: {path} ({len(sweeps)} sweep{'s' if len(sweeps) > 1 else ''})")
     return 0
 
 
@@ -161,7 +162,11 @@ def register(sub: Any) -> None:
     baseline = sub.add_parser("baseline", help="save or compare against a baseline")
     bsub = baseline.add_subparsers(dest="baseline_command", required=True)
     save = bsub.add_parser("save", help="store RESULTS as the baseline of its fingerprint")
-    save.add_argument("results", help="results directory or results.json")
+    save.add_argument(
+        "results",
+        nargs="+",
+        help="results directory or results.json; several identical sweeps make their spread count as noise",
+    )
     save.add_argument("--dir", default="reports/baselines", help="default: reports/baselines")
     save.set_defaults(func=cmd_baseline_save)
     comp = bsub.add_parser("compare", help="compare RESULTS with the baseline of its fingerprint")

@@ -10,7 +10,7 @@ from typing import Any
 from harness.config import Level, Thresholds
 from harness.errors import InputError
 from harness.results import Record, Results, utc_now
-from harness.stats import compare
+from harness.stats import compare_repeated
 
 BASELINE_SCHEMA = "tts-harness/baseline"
 BASELINE_DIR = Path("reports/baselines")
@@ -101,22 +101,35 @@ def baseline_path(fingerprint_key: str, suite: str, directory: Path = BASELINE_D
     return directory / f"{suite}--{fingerprint_key}.json"
 
 
-def save_baseline(results: Results, directory: Path = BASELINE_DIR) -> Path:
-    if not results.platform.get("key"):
+def save_baseline(results: Results | list[Results], directory: Path = BASELINE_DIR) -> Path:
+    """Store one sweep, or several identical sweeps (their spread then counts as noise in a compare)."""
+    sweeps = results if isinstance(results, list) else [results]
+    first = sweeps[0]
+    if not first.platform.get("key"):
         raise InputError("results carry no platform fingerprint: cannot key a baseline")
-    path = baseline_path(results.platform["key"], results.suite.get("name", "suite"), directory)
+    for other in sweeps[1:]:
+        if (other.platform.get("key"), other.suite.get("name")) != (first.platform.get("key"), first.suite.get("name")):
+            raise InputError(
+                "a baseline of several sweeps needs one suite on one fingerprint: got "
+                f"{first.suite.get('name')!r} on {first.platform.get('key')!r} and "
+                f"{other.suite.get('name')!r} on {other.platform.get('key')!r}"
+            )
+    path = baseline_path(first.platform["key"], first.suite.get("name", "suite"), directory)
     path.parent.mkdir(parents=True, exist_ok=True)
+    records: dict[str, Any] = {}
+    for sweep in sweeps:
+        for r in sweep.records:
+            if r.status == "ok" and r.runs:
+                entry = records.setdefault(r.id, {"config": r.config, "rtf_sweeps": []})
+                entry["rtf_sweeps"].append([s.rtf for s in r.runs])
     data = {
         "schema": BASELINE_SCHEMA,
         "saved_utc": utc_now(),
-        "suite": results.suite.get("name"),
-        "fingerprint": results.platform,
-        "git": results.git,
-        "records": {
-            r.id: {"config": r.config, "rtf_samples": [s.rtf for s in r.runs]}
-            for r in results.records
-            if r.status == "ok"
-        },
+        "suite": first.suite.get("name"),
+        "fingerprint": first.platform,
+        "git": first.git,
+        "sweeps": len(sweeps),
+        "records": records,
     }
     path.write_text(json.dumps(data, indent=1, sort_keys=True))
     return path
@@ -158,7 +171,9 @@ def compare_to_baseline(
         elif base is None:
             rows.append(BaselineRow(record.id, "new"))
         else:
-            result = compare(base["rtf_samples"], [s.rtf for s in record.runs], thresholds.min_effect, thresholds.alpha)
+            base_sweeps = base.get("rtf_sweeps") or [base["rtf_samples"]]  # rtf_samples: one-sweep files
+            candidate = [[s.rtf for s in record.runs]]
+            result = compare_repeated(base_sweeps, candidate, thresholds.min_effect, thresholds.alpha)
             verdict = "regression" if result.regression else "improvement" if result.improvement else "same"
             rows.append(BaselineRow(record.id, verdict, result.ratio, (result.ci_low, result.ci_high), result.p_value))
     for missing in sorted(set(base_records) - {r.id for r in results.records}):

@@ -61,6 +61,25 @@ def test_baseline_roundtrip_and_regression(tmp_path: Path) -> None:
     assert rows["a"].verdict == "regression" and rows["a"].ratio == pytest.approx(1.2, abs=0.01)
 
 
+def test_a_baseline_of_repeated_sweeps_counts_their_spread_as_noise(tmp_path: Path) -> None:
+    def steady(centre: float) -> list[float]:
+        return [centre * f for f in (1.0, 1.01, 0.99, 1.0, 1.02, 0.98, 1.0)]
+
+    candidate = results_with({"a": steady(1.12)})
+    one = save_baseline(results_with({"a": steady(1.0)}), tmp_path / "one")
+    assert compare_to_baseline(candidate, load_baseline(one), Thresholds())[0].verdict == "regression"
+    # Three sweeps of the same code whose medians moved by 15%: a 12% change is within that.
+    sweeps = [results_with({"a": steady(centre)}) for centre in (0.95, 1.0, 1.1)]
+    three = save_baseline(sweeps, tmp_path / "three")
+    assert load_baseline(three)["sweeps"] == 3
+    assert compare_to_baseline(candidate, load_baseline(three), Thresholds())[0].verdict == "same"
+    assert compare_to_baseline(results_with({"a": steady(1.6)}), load_baseline(three), Thresholds())[0].verdict == (
+        "regression"
+    )
+    with pytest.raises(InputError, match="one suite on one fingerprint"):
+        save_baseline([sweeps[0], results_with({"a": [1.0]}, key="h100-2")], tmp_path)
+
+
 def test_other_fingerprint_is_refused(tmp_path: Path) -> None:
     path = save_baseline(results_with({"a": [1.0, 1.0]}, key="jetson-agx-orin-1"), tmp_path)
     with pytest.raises(InputError, match="different platforms are not compared"):
