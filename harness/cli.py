@@ -112,7 +112,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(text)
     print(f"results: {out / 'results.json'}")
     if results.status == "stopped":
-        print(f"time limit reached: `tts-harness run {args.suite} --resume {out}` completes the sweep", file=sys.stderr)
+        _say_time_limit(f"tts-harness run {args.suite} --resume {out}")
     failed = [r for r in results.records if r.status != "ok"]
     return 1 if failed and args.strict else 0
 
@@ -138,6 +138,7 @@ def _passed_on(args: argparse.Namespace) -> list[str]:
 def run_on_gpus(args: argparse.Namespace, out: Path, suite: SuiteConfig) -> int:
     from harness.parallel import run_parts
     from harness.report.html import report
+    from harness.results import Results
 
     gpus = args.gpus[: len(suite.build_groups())]
     if len(gpus) < len(args.gpus):
@@ -160,13 +161,13 @@ def run_on_gpus(args: argparse.Namespace, out: Path, suite: SuiteConfig) -> int:
     made = report([p.parent for p in parts], out)
     print(made["summary"].read_text())
     print(f"report: {made['html']}; parts: {', '.join(str(p.parent) for p in parts)}")
-    if args.time_limit is not None and "(complete)" not in made["summary"].read_text().splitlines()[0]:
-        print(
-            f"time limit reached: `tts-harness run {args.suite} --gpus {','.join(gpus)} --resume {out}` "
-            "completes the sweep",
-            file=sys.stderr,
-        )
+    if args.time_limit is not None and Results.load(out).status != "complete":
+        _say_time_limit(f"tts-harness run {args.suite} --gpus {','.join(gpus)} --resume {out}")
     return max(codes)
+
+
+def _say_time_limit(resume_command: str) -> None:
+    print(f"time limit reached: `{resume_command}` completes the sweep", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -301,6 +301,12 @@ def test_time_limit_leaves_a_compile_that_would_not_fit_to_the_resume(
     assert "not measured yet (1" in (out / "summary.md").read_text()
     assert f"--resume {out}` completes the sweep" in proc.stderr
     assert cli("run", str(path), "--time-limit", "0").returncode == 2
+    # Split over two "GPUs" (one build each): the limit reaches every part, the merged report tells.
+    split = tmp_path / "split"
+    proc = cli("run", str(path), "--gpus", "0,1", "--out", str(split), "--no-progress", "--time-limit", "25")
+    assert proc.returncode == 0, proc.stderr
+    assert [r.id for r in Results.load(split).records] == ["nfe2-fp32-compile_none-voc_torch"]
+    assert f"--gpus 0,1 --resume {split}` completes the sweep" in proc.stderr
 
 
 def test_ctrl_c_on_a_multi_gpu_sweep_stops_every_part_and_resume_completes_it(
