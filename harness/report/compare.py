@@ -56,16 +56,17 @@ def compare_sweeps(a: list[Results], b: list[Results], min_effect: float = 0.05,
     if len(a) == len(b) == 1:
         lines.append(_ONE_SWEEP_NOTE + "\n")
     lines += [
-        "| configuration | A RTF | B RTF | B/A | 95% CI | p | sweeps A+B | verdict |",
-        "|---|---|---|---|---|---|---|---|",
+        "| configuration | A RTF | B RTF | B/A | 95% CI | p | sweeps A+B | spread A / B | verdict |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for run_id in common:
         c = compare_repeated(ours[run_id], theirs[run_id], min_effect, alpha)
         verdict = "slower" if c.regression else "faster" if c.improvement else "same"
         a_rtf, b_rtf = (_geometric_median_rtf(side) for side in (ours[run_id], theirs[run_id]))
+        spread = " / ".join(_spread(side) for side in (ours[run_id], theirs[run_id]))
         lines.append(
             f"| {run_id} | {a_rtf:.4g} | {b_rtf:.4g} | {c.ratio:.3f} | {c.ci_low:.3f}-{c.ci_high:.3f} | "
-            f"{c.p_value:.3g} | {len(ours[run_id])}+{len(theirs[run_id])} | {verdict} |"
+            f"{c.p_value:.3g} | {len(ours[run_id])}+{len(theirs[run_id])} | {spread} | {verdict} |"
         )
     only_a, only_b = sorted(set(ours) - set(theirs)), sorted(set(theirs) - set(ours))
     if only_a or only_b:
@@ -80,6 +81,14 @@ def compare_sweeps(a: list[Results], b: list[Results], min_effect: float = 0.05,
 def _geometric_median_rtf(sweeps: list[list[float]]) -> float:
     """A side's RTF: the geometric mean of its sweeps' medians (one sweep: its median)."""
     return float(np.exp(np.mean(np.log([np.median(runs) for runs in sweeps]))))
+
+
+def _spread(sweeps: list[list[float]]) -> str:
+    """Largest over smallest sweep median: how far identical sweeps of one side moved ('-': one)."""
+    if len(sweeps) < 2:
+        return "-"
+    medians = [float(np.median(runs)) for runs in sweeps]
+    return f"{max(medians) / min(medians):.2f}"
 
 
 def cost_lines(a: dict[str, float], b: dict[str, float]) -> list[str]:
