@@ -152,7 +152,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from harness.report.compare import compare_sweeps, load_sides
 
-    print(compare_sweeps(load_sides(args.a, args.tracking_uri), load_sides(args.b, args.tracking_uri), args.min_effect))
+    a, b = load_sides(args.a, args.tracking_uri), load_sides(args.b, args.tracking_uri)
+    print(compare_sweeps(a, b, args.min_effect, plot=Path(args.plot) if args.plot else None))
     return 0
 
 
@@ -206,6 +207,7 @@ def register(sub: Any) -> None:
     cmp_ = sub.add_parser("compare", help="deltas between two sweeps (directories or MLflow run ids)")
     cmp_.add_argument("a", help="the baseline: a sweep, or identical sweeps A1,A2 (their spread counts as noise)")
     cmp_.add_argument("b", help="the candidate, likewise")
+    cmp_.add_argument("--plot", metavar="PNG", help="also draw every ratio with its interval into PNG")
     cmp_.add_argument(
         "--min-effect", type=float, default=0.05, help="smallest change called slower/faster (default: 0.05)"
     )

@@ -116,6 +116,8 @@ def test_compare_two_sweeps(sweep: Path, tmp_path: Path) -> None:
     repeated = cli("compare", f"{sweep},{sweep}", str(sweep))
     assert repeated.returncode == 0 and "| 2+1 | 1.00 / - | same |" in repeated.stdout
     assert "one sweep a side" not in repeated.stdout
+    plotted = cli("compare", str(sweep), str(sweep), "--plot", str(tmp_path / "ratios.png"))
+    assert plotted.returncode == 0 and (tmp_path / "ratios.png").read_bytes().startswith(b"\x89PNG")
     data = json.loads((sweep / "results.json").read_text())
     for record in data["records"]:
         record["id"] += "-other"

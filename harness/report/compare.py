@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import numpy as np
 from harness.errors import InputError
 from harness.report.summary import cost_split
 from harness.results import Results
-from harness.stats import compare_repeated
+from harness.stats import Comparison, compare_repeated
 
 
 def load_side(spec: str, tracking_uri: str | None = None) -> Results:
@@ -35,7 +36,22 @@ _ONE_SWEEP_NOTE = (
 )
 
 
-def compare_sweeps(a: list[Results], b: list[Results], min_effect: float = 0.05, alpha: float = 0.05) -> str:
+@dataclass(frozen=True)
+class ComparedConfig:
+    id: str
+    a_rtf: float
+    b_rtf: float
+    result: Comparison
+    sweeps: tuple[list[list[float]], list[list[float]]]
+
+    @property
+    def verdict(self) -> str:
+        return "slower" if self.result.regression else "faster" if self.result.improvement else "same"
+
+
+def compared(a: list[Results], b: list[Results], min_effect: float = 0.05, alpha: float = 0.05) -> list[ComparedConfig]:
+    """Every configuration measured on both sides, compared (sides of one or more sweeps)."""
+
     def runs(side: list[Results]) -> dict[str, list[list[float]]]:
         out: dict[str, list[list[float]]] = {}
         for results in side:
@@ -48,6 +64,23 @@ def compare_sweeps(a: list[Results], b: list[Results], min_effect: float = 0.05,
     common = sorted(set(ours) & set(theirs))
     if not common:
         raise InputError("the two sweeps have no measured configuration in common: nothing to compare")
+    return [
+        ComparedConfig(
+            run_id,
+            _geometric_median_rtf(ours[run_id]),
+            _geometric_median_rtf(theirs[run_id]),
+            compare_repeated(ours[run_id], theirs[run_id], min_effect, alpha),
+            (ours[run_id], theirs[run_id]),
+        )
+        for run_id in common
+    ]
+
+
+def compare_sweeps(
+    a: list[Results], b: list[Results], min_effect: float = 0.05, alpha: float = 0.05, plot: Path | None = None
+) -> str:
+    """The comparison as markdown (and, with ``plot``, a PNG of every ratio with its interval)."""
+    rows = compared(a, b, min_effect, alpha)
     lines = []
     keys = {results.platform.get("key") for results in [*a, *b]}
     if len(keys) > 1:
@@ -59,22 +92,26 @@ def compare_sweeps(a: list[Results], b: list[Results], min_effect: float = 0.05,
         "| configuration | A RTF | B RTF | B/A | 95% CI | p | sweeps A+B | spread A / B | verdict |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for run_id in common:
-        c = compare_repeated(ours[run_id], theirs[run_id], min_effect, alpha)
-        verdict = "slower" if c.regression else "faster" if c.improvement else "same"
-        a_rtf, b_rtf = (_geometric_median_rtf(side) for side in (ours[run_id], theirs[run_id]))
-        spread = " / ".join(_spread(side) for side in (ours[run_id], theirs[run_id]))
+    for row in rows:
+        c, (ours, theirs) = row.result, row.sweeps
         lines.append(
-            f"| {run_id} | {a_rtf:.4g} | {b_rtf:.4g} | {c.ratio:.3f} | {c.ci_low:.3f}-{c.ci_high:.3f} | "
-            f"{c.p_value:.3g} | {len(ours[run_id])}+{len(theirs[run_id])} | {spread} | {verdict} |"
+            f"| {row.id} | {row.a_rtf:.4g} | {row.b_rtf:.4g} | {c.ratio:.3f} | {c.ci_low:.3f}-{c.ci_high:.3f} | "
+            f"{c.p_value:.3g} | {len(ours)}+{len(theirs)} | {_spread(ours)} / {_spread(theirs)} | {row.verdict} |"
         )
-    only_a, only_b = sorted(set(ours) - set(theirs)), sorted(set(theirs) - set(ours))
+    ids_a = {r.id for results in a for r in results.records if r.status == "ok"}
+    ids_b = {r.id for results in b for r in results.records if r.status == "ok"}
+    only_a, only_b = sorted(ids_a - ids_b), sorted(ids_b - ids_a)
     if only_a or only_b:
         lines.append("")
         lines.append(f"Only in A: {', '.join(only_a) or '-'}")
         lines.append(f"Only in B: {', '.join(only_b) or '-'}")
     if len(a) == len(b) == 1:
         lines += cost_lines(a[0].sweep_cost_s, b[0].sweep_cost_s)
+    if plot is not None:
+        from harness.report.plots import ratio_intervals
+
+        ratio_intervals([(r.id, r.result.ratio, r.result.ci_low, r.result.ci_high, r.verdict) for r in rows], plot)
+        lines += ["", f"plot: {plot}"]
     return "\n".join(lines)
 
 

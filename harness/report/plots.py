@@ -151,6 +151,34 @@ def speedup_bars(records: list[Record], path: Path) -> Path | None:
     return path
 
 
+def ratio_intervals(rows: list[tuple[str, float, float, float, str]], path: Path) -> Path:
+    """B/A per configuration with its 95% interval on a log axis, coloured by verdict: the changes
+    a comparison calls stand apart from those inside the noise."""
+    plt = _plt()
+    colours = {"slower": "tab:red", "faster": "tab:green", "same": "tab:gray"}
+    fig, ax = plt.subplots(figsize=(8, 1.5 + 0.25 * len(rows)))
+    for y, (_, ratio, low, high, verdict) in enumerate(rows):
+        ax.errorbar(ratio, y, xerr=[[ratio - low], [high - ratio]], fmt="o", color=colours[verdict], capsize=2)
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_xscale("log")
+    low = max(0.25, min(row[2] for row in rows) / 1.05)  # intervals wider than 4x run off the edge
+    high = min(4.0, max(row[3] for row in rows) * 1.05)
+    ax.set_xlim(min(low, 0.9), max(high, 1.1))
+    wide = high / low > 3
+    choices = (0.25, 0.5, 1.0, 2.0, 4.0) if wide else (0.5, 0.67, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0)
+    ticks = [t for t in choices if min(low, 0.9) <= t <= max(high, 1.1)]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_formatter("")
+    ax.set_yticks(range(len(rows)), [row[0] for row in rows], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("RTF ratio B / A (log; 95% interval; red slower, green faster, grey same)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def all_plots(records: list[Record], directory: Path) -> dict[str, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     made = {
