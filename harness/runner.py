@@ -349,7 +349,12 @@ class Runner:
         if self.suite.timing.threads:
             torch.set_num_threads(self.suite.timing.threads)
         torch.set_float32_matmul_precision(self.suite.timing.matmul_precision)
+        started = time.perf_counter()
+        for device in sorted({r.device for r in self.suite.runs if r.device.startswith("cuda")}):
+            torch.zeros(1, device=device)  # the driver's and CUDA's start-up, counted as startup
+            torch.cuda.synchronize(device)
         return {
+            "device_init_s": round(time.perf_counter() - started, 3),
             "torch_threads": torch.get_num_threads(),
             "cudnn_benchmark": torch.backends.cudnn.benchmark,
             "cudnn_deterministic": torch.backends.cudnn.deterministic,

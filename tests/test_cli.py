@@ -284,6 +284,7 @@ def test_min_time_and_no_audio_options(write_suite: Callable[..., Path], tmp_pat
     assert results.suite["timing"]["min_time_s"] == 2.0 and len(results.records[0].runs) > 2
     process = results.options["process"]
     assert Path(process["inductor_cache_dir"]).name and process["inductor_cache_mib_at_start"] >= 0
+    assert process["device_init_s"] == 0.0  # a CPU suite starts no CUDA driver
 
 
 def test_time_limit_leaves_a_compile_that_would_not_fit_to_the_resume(

@@ -160,6 +160,10 @@ def test_preflight_on_recorded_jetson_states() -> None:
     gpu = {"nvml": {"gpus": [{"throttle_reasons_active": [], "temperature_c": 80}]}, "cpu": {"loadavg": [0.5]}}
     levels = {c.name: c.level for c in checks_from(gpu)}
     assert levels == {"clocks_locked": "good", "temperature": "warning", "load_average": "good"}
+    two = {"nvml": {"gpus": [{"index": 0, "persistence_mode": True}, {"index": 1, "persistence_mode": False}]}}
+    persistence = next(c for c in checks_from(two) if c.name == "persistence_mode")
+    assert persistence.level == "warning" and "GPU 1" in persistence.message
+    assert "nvidia-smi -pm 1" in persistence.message
     hot = {"nvml": {"gpus": [{"throttle_reasons_active": ["hw_thermal_slowdown"], "temperature_c": 90}]}, "cpu": {}}
     levels = {c.name: c.level for c in checks_from(hot)}
     assert levels["clocks_locked"] == "critical" and levels["temperature"] == "critical"

@@ -80,6 +80,7 @@ def collect() -> dict[str, Any]:
             state = gpu_state(nv, handle)
             reasons = state["throttle_reasons"]
             limit = _safe(nv.nvmlDeviceGetPowerManagementLimit, handle)
+            persistence = _safe(nv.nvmlDeviceGetPersistenceMode, handle)
             gpus.append(
                 {
                     "index": index,
@@ -87,6 +88,7 @@ def collect() -> dict[str, Any]:
                     "max_sm_clock_mhz": _safe(nv.nvmlDeviceGetMaxClockInfo, handle, nv.NVML_CLOCK_SM),
                     "max_mem_clock_mhz": _safe(nv.nvmlDeviceGetMaxClockInfo, handle, nv.NVML_CLOCK_MEM),
                     "power_limit_w": limit / 1000.0 if isinstance(limit, int) else limit,
+                    "persistence_mode": bool(persistence) if isinstance(persistence, int) else persistence,
                     **state,
                     "throttle_reasons_active": [r for r in reasons if r not in BENIGN]
                     if isinstance(reasons, list)

@@ -69,6 +69,19 @@ def checks_from(fingerprint: dict[str, Any], require_power_mode: str | None = No
     else:
         out.append(Check("clocks_locked", "unknown", None, "no GPU telemetry source on this machine"))
 
+    off = [str(g.get("index", "?")) for g in gpus or [] if g.get("persistence_mode") is False]
+    if off:
+        out.append(
+            Check(
+                "persistence_mode",
+                "warning",
+                False,
+                f"off on GPU {', '.join(off)}: every new process pays the driver's start-up (sudo nvidia-smi -pm 1)",
+            )
+        )
+    elif any(g.get("persistence_mode") is True for g in gpus or []):
+        out.append(Check("persistence_mode", "good", True, "on"))
+
     if require_power_mode:
         mode = jet.get("power_mode") if isinstance(jet, dict) else None
         name = mode.get("name") if isinstance(mode, dict) else None

@@ -65,7 +65,7 @@ def table(results: Results) -> str:
 
 
 COST_PHASES = (
-    ("startup_s", "startup (imports, checks)"),
+    ("startup_s", "startup (imports, checks, device init)"),
     ("build_s", "model builds"),
     ("first_call_s", "first calls (compile)"),
     ("warmup_s", "warm-up"),
