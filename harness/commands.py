@@ -25,8 +25,11 @@ def cmd_baseline_save(args: argparse.Namespace) -> int:
     from harness.results import Results
 
     sweeps = [Results.load(Path(r)) for r in args.results]
-    path = save_baseline(sweeps, Path(args.dir))
-    print(f"baseline saved: {path} ({len(sweeps)} sweep{'s' if len(sweeps) > 1 else ''})")
+    if args.keep < 1:
+        raise ConfigError("--keep must be >= 1")
+    path = save_baseline(sweeps, Path(args.dir), keep=args.keep)
+    held = json.loads(path.read_text())["sweeps"]
+    print(f"baseline saved: {path} ({held} sweep{'s' if held != 1 else ''} per configuration at most)")
     return 0
 
 
@@ -169,6 +172,13 @@ def register(sub: Any) -> None:
         help="results directory or results.json; several identical sweeps make their spread count as noise",
     )
     save.add_argument("--dir", default="reports/baselines", help="default: reports/baselines")
+    save.add_argument(
+        "--keep",
+        type=int,
+        default=1,
+        metavar="N",
+        help="add to the stored baseline's sweeps and keep the newest N (a rolling baseline; default 1: replace)",
+    )
     save.set_defaults(func=cmd_baseline_save)
     comp = bsub.add_parser("compare", help="compare RESULTS with the baseline of its fingerprint")
     comp.add_argument("results", help="results directory or results.json")

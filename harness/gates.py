@@ -101,8 +101,12 @@ def baseline_path(fingerprint_key: str, suite: str, directory: Path = BASELINE_D
     return directory / f"{suite}--{fingerprint_key}.json"
 
 
-def save_baseline(results: Results | list[Results], directory: Path = BASELINE_DIR) -> Path:
-    """Store one sweep, or several identical sweeps (their spread then counts as noise in a compare)."""
+def save_baseline(results: Results | list[Results], directory: Path = BASELINE_DIR, keep: int = 1) -> Path:
+    """Store one sweep, or several identical sweeps (their spread then counts as noise in a compare).
+
+    ``keep`` > 1 adds them to the sweeps the stored baseline already holds and keeps the newest
+    ``keep`` per configuration: a nightly job's rolling baseline.
+    """
     sweeps = results if isinstance(results, list) else [results]
     first = sweeps[0]
     if not first.platform.get("key"):
@@ -117,22 +121,36 @@ def save_baseline(results: Results | list[Results], directory: Path = BASELINE_D
     path = baseline_path(first.platform["key"], first.suite.get("name", "suite"), directory)
     path.parent.mkdir(parents=True, exist_ok=True)
     records: dict[str, Any] = {}
+    if keep > 1 and path.is_file():
+        stored = load_baseline(path)
+        if stored.get("fingerprint", {}).get("key") != first.platform.get("key"):
+            raise InputError(f"{path} holds another fingerprint's sweeps: not added to")
+        for run_id, entry in stored["records"].items():
+            records[run_id] = {"config": entry["config"], "rtf_sweeps": stored_sweeps(entry)}
     for sweep in sweeps:
         for r in sweep.records:
             if r.status == "ok" and r.runs:
                 entry = records.setdefault(r.id, {"config": r.config, "rtf_sweeps": []})
                 entry["rtf_sweeps"].append([s.rtf for s in r.runs])
+    for entry in records.values():
+        entry["rtf_sweeps"] = entry["rtf_sweeps"][-max(keep, len(sweeps)) :]
     data = {
         "schema": BASELINE_SCHEMA,
         "saved_utc": utc_now(),
         "suite": first.suite.get("name"),
         "fingerprint": first.platform,
         "git": first.git,
-        "sweeps": len(sweeps),
+        "sweeps": max(len(e["rtf_sweeps"]) for e in records.values()) if records else 0,
         "records": records,
     }
     path.write_text(json.dumps(data, indent=1, sort_keys=True))
     return path
+
+
+def stored_sweeps(entry: dict[str, Any]) -> list[list[float]]:
+    """A baseline configuration's runs per sweep (files of one sweep kept them as ``rtf_samples``)."""
+    sweeps: list[list[float]] = entry.get("rtf_sweeps") or [entry["rtf_samples"]]
+    return sweeps
 
 
 def load_baseline(path: Path) -> dict[str, Any]:
@@ -171,9 +189,8 @@ def compare_to_baseline(
         elif base is None:
             rows.append(BaselineRow(record.id, "new"))
         else:
-            base_sweeps = base.get("rtf_sweeps") or [base["rtf_samples"]]  # rtf_samples: one-sweep files
             candidate = [[s.rtf for s in record.runs]]
-            result = compare_repeated(base_sweeps, candidate, thresholds.min_effect, thresholds.alpha)
+            result = compare_repeated(stored_sweeps(base), candidate, thresholds.min_effect, thresholds.alpha)
             verdict = "regression" if result.regression else "improvement" if result.improvement else "same"
             rows.append(BaselineRow(record.id, verdict, result.ratio, (result.ci_low, result.ci_high), result.p_value))
     for missing in sorted(set(base_records) - {r.id for r in results.records}):

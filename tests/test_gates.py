@@ -80,6 +80,20 @@ def test_a_baseline_of_repeated_sweeps_counts_their_spread_as_noise(tmp_path: Pa
         save_baseline([sweeps[0], results_with({"a": [1.0]}, key="h100-2")], tmp_path)
 
 
+def test_a_rolling_baseline_keeps_the_newest_sweeps(tmp_path: Path) -> None:
+    for centre in (1.0, 2.0, 3.0, 4.0):
+        path = save_baseline(results_with({"a": [centre, centre]}), tmp_path, keep=3)
+    stored = load_baseline(path)
+    assert stored["sweeps"] == 3
+    assert [sweep[0] for sweep in stored["records"]["a"]["rtf_sweeps"]] == [2.0, 3.0, 4.0]
+    assert save_baseline(results_with({"a": [5.0]}), tmp_path) == path  # keep=1: replaced
+    assert load_baseline(path)["records"]["a"]["rtf_sweeps"] == [[5.0]]
+    with pytest.raises(InputError, match="another fingerprint"):
+        other = save_baseline(results_with({"a": [1.0]}, key="h100-2"), tmp_path)
+        other.rename(path)
+        save_baseline(results_with({"a": [1.0]}), tmp_path, keep=3)
+
+
 def test_other_fingerprint_is_refused(tmp_path: Path) -> None:
     path = save_baseline(results_with({"a": [1.0, 1.0]}, key="jetson-agx-orin-1"), tmp_path)
     with pytest.raises(InputError, match="different platforms are not compared"):
