@@ -80,6 +80,7 @@ class RunConfig:
     pipeline: str = "harness"  # "stock": f5-tts's own infer_batch_process, the reference row
     ode_fp32: bool = False  # keep noise, conditioning and the ODE time grid in fp32 around low-precision weights
     frame_bucket: int = 0  # pad the generated frame count up to a multiple of this (0: off)
+    cudnn_benchmark: bool = False  # let cuDNN time its convolution algorithms (DiT's grouped conv)
 
     def __post_init__(self) -> None:
         check_choice("model preset", self.model, MODEL_PRESETS)
@@ -103,7 +104,9 @@ class RunConfig:
     @property
     def build_key(self) -> tuple[str, str, str, str, str, str]:
         """What a model build depends on: NFE, texts and vocoder reuse the same build."""
-        return (self.model, self.weights, self.precision, self.compile_mode, self.device, str(self.ode_fp32))
+        # cuDNN's choice is captured into CUDA graphs and compiled models: a build per setting.
+        flags = f"{self.ode_fp32}-{self.cudnn_benchmark}"
+        return (self.model, self.weights, self.precision, self.compile_mode, self.device, flags)
 
     @property
     def id(self) -> str:
@@ -115,6 +118,8 @@ class RunConfig:
             parts.append("odefp32")
         if self.frame_bucket:
             parts.append(f"bucket{self.frame_bucket}")
+        if self.cudnn_benchmark:
+            parts.append("cudnnbench")
         if self.pipeline != "harness":
             parts.append(self.pipeline)
         return "-".join(parts)
@@ -339,6 +344,7 @@ _MATRIX_AXES = {
     "pipeline": "pipeline",
     "ode_fp32": "ode_fp32",
     "frame_bucket": "frame_bucket",
+    "cudnn_benchmark": "cudnn_benchmark",
 }
 _SYNTHESIS_KEYS = ("cfg_strength", "sway_sampling_coef", "use_epss", "seed")
 _TOP_KEYS = (

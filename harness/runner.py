@@ -52,6 +52,13 @@ class RunOptions:
     time_limit_s: float | None = None  # start no configuration expected to end past this (resumable)
 
 
+def _set_cudnn_benchmark(run: RunConfig) -> None:
+    """cuDNN's autotuner is process-wide: each configuration sets it as it asks."""
+    import torch
+
+    torch.backends.cudnn.benchmark = run.cudnn_benchmark
+
+
 def _error_record(record: Record, exc: BaseException) -> Record:
     import torch
 
@@ -121,6 +128,7 @@ class Runner:
 
     def synthesizer(self, run: RunConfig) -> AnySynth:
         """The run's pipeline on the cached (or newly built) model and vocoder."""
+        _set_cudnn_benchmark(run)
         model = self.cache.model(run)
         vocoder = self.cache.vocoder(run, self.suite.vocoder_options.get(run.vocoder, {}))
         return (StockSynthesizer if run.pipeline == "stock" else Synthesizer)(model, vocoder)
@@ -219,6 +227,7 @@ class Runner:
             pipeline="harness",
             ode_fp32=False,
             frame_bucket=0,
+            cudnn_benchmark=False,
             precision=q.reference_precision,
             compile_mode=q.reference_compile,
             vocoder=q.reference_vocoder,
@@ -230,6 +239,7 @@ class Runner:
         if key not in self._renders:
             # The main cache already holds the reference model when the run shares its build key.
             cache = self.cache if self.cache.holds(ref_run) else self.reference_cache
+            _set_cudnn_benchmark(ref_run)
             model, vocoder = cache.model(ref_run), cache.vocoder(ref_run, {})
             self._renders[key] = self._call(Synthesizer(model, vocoder), ref_run, index).waveform[0]
         return self._renders[key]

@@ -238,6 +238,32 @@ def test_quality_reference_is_the_plain_configuration_and_reuses_the_loaded_mode
     assert stock["mcd_db"] > 0  # measured against the harness render, not against another stock render
 
 
+def test_cudnn_benchmark_is_a_knob_set_for_each_configuration(
+    write_suite: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    from harness.config import load_suite
+    from harness.runner import Runner, RunOptions
+
+    path = write_suite(nfe="[2]", extra='[quality]\nenabled = true\nasr = "none"\nspeaker = "none"')
+    path.write_text(path.read_text().replace('vocoder = "torch"', 'vocoder = "torch"\ncudnn_benchmark = [false, true]'))
+    runner = Runner(load_suite(path), RunOptions(out_dir=tmp_path, progress=False, telemetry=False))
+    seen: dict[str, set[bool]] = {}
+    real_call = runner._call
+
+    def watching(synth: object, run: object, *args: object) -> object:
+        seen.setdefault(run.id, set()).add(torch.backends.cudnn.benchmark)  # type: ignore[attr-defined]
+        return real_call(synth, run, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner, "_call", watching)
+    records = {r.id: r for r in runner.run().records}
+    assert seen == {"nfe2-fp32-compile_none-voc_torch": {False}, "nfe2-fp32-compile_none-voc_torch-cudnnbench": {True}}
+    assert runner.cache.builds == 2  # a build per setting: cuDNN's choice is part of a compiled model
+    assert records["nfe2-fp32-compile_none-voc_torch-cudnnbench"].quality["fidelity"]["reference"]
+    torch.backends.cudnn.benchmark = False
+
+
 def test_gpus_split_the_sweep_into_parts_and_one_report(write_suite: Callable[..., Path], tmp_path: Path) -> None:
     path = write_suite(nfe="[2]", precision='["fp32", "amp-bf16"]')  # two model builds: two parts
     out = tmp_path / "out"

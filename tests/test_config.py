@@ -24,6 +24,8 @@ def test_build_key_ignores_nfe_and_vocoder() -> None:
     b = RunConfig(nfe=32, vocoder="onnxruntime")
     assert a.build_key == b.build_key
     assert a.build_key != RunConfig(precision="fp16").build_key
+    assert a.build_key != RunConfig(cudnn_benchmark=True).build_key
+    assert RunConfig(cudnn_benchmark=True).id == "nfe8-fp32-compile_none-voc_torch-cudnnbench"
 
 
 @pytest.mark.parametrize(
