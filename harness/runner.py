@@ -81,6 +81,7 @@ class Runner:
         self.cache = BuildCache()
         self.reference_cache = BuildCache()  # the quality reference configuration's model
         self._renders: dict[tuple[str, int], np.ndarray] = {}
+        self._warm: set[tuple[int, RunConfig]] = set()  # (model build number, the run at NFE 1)
         self._assessor: Assessor | None = None
         self._tracking_failed = False
         self.on_round: Callable[[], None] | None = None
@@ -106,12 +107,13 @@ class Runner:
             inject_slowdown=slowdown,
         )
 
-    def _warm_up(self, synth: AnySynth, run: RunConfig) -> list[float]:
-        """Untimed rounds until ``warmup`` (and, if asked, a stable CV); returns each round's seconds."""
+    def _warm_up(self, synth: AnySynth, run: RunConfig, done: int = 0) -> list[float]:
+        """Untimed rounds until ``warmup`` (``done`` of them counted already; and, if asked, a stable
+        CV); returns each round's seconds."""
         timing = self.suite.timing
         totals: list[float] = []
         rounds: list[float] = []
-        count = 0
+        count = done
         while count < timing.max_warmup:
             if count >= timing.warmup and (not timing.until_stable or self._stable(totals)):
                 break
@@ -156,13 +158,18 @@ class Runner:
             if self.cache.builds > builds_before:
                 record.build_s = model.build_s
             record.weights_kind = model.weights.kind
+            # Measured before on this very model but for its NFE: nothing left to compile or capture,
+            # so the first call is a warm-up round already.
+            warm_key = (self.cache.builds, replace(run, nfe=1))  # any NFE: the same shapes
+            warm = warm_key in self._warm
             with self._phase("first_call_s"):
                 record.first_call_s = self._call(synth, run, 0).total_s
             with self._phase("warmup_s"):
-                warm_rounds = self._warm_up(synth, run)
-            record.warmup_runs = len(warm_rounds)
+                warm_rounds = self._warm_up(synth, run, done=int(warm))
+            record.warmup_runs = len(warm_rounds) + int(warm)
             # No warm-up: the first call (compile included) would size the rounds; use repeats.
-            rounds = self.suite.timing.rounds(float(np.median(warm_rounds)) if warm_rounds else 0.0)
+            sizing = warm_rounds or ([record.first_call_s] if warm else [])
+            rounds = self.suite.timing.rounds(float(np.median(sizing)) if sizing else 0.0)
             if self.on_rounds_planned:
                 self.on_rounds_planned(rounds)
             last: dict[int, Synthesis] = {}
@@ -194,6 +201,7 @@ class Runner:
                     record.telemetry = sampler.summary(sum(r.audio_s for r in record.runs))
                 else:
                     timed()
+            self._warm.add(warm_key)
             record.memory = peak_memory(model.device)
             record.vocoder = dict(vocoder.info)
             if self.options.save_audio and last:
