@@ -161,14 +161,14 @@ class Runner:
             # Measured before on this very model but for its NFE: nothing left to compile or capture,
             # so the first call is a warm-up round already.
             warm_key = (self.cache.builds, replace(run, nfe=1))  # any NFE: the same shapes
-            warm = warm_key in self._warm
+            done = int(warm_key in self._warm and self.suite.timing.warmup > 0)
             with self._phase("first_call_s"):
                 record.first_call_s = self._call(synth, run, 0).total_s
             with self._phase("warmup_s"):
-                warm_rounds = self._warm_up(synth, run, done=int(warm))
-            record.warmup_runs = len(warm_rounds) + int(warm)
+                warm_rounds = self._warm_up(synth, run, done=done)
+            record.warmup_runs = len(warm_rounds) + done
             # No warm-up: the first call (compile included) would size the rounds; use repeats.
-            sizing = warm_rounds or ([record.first_call_s] if warm else [])
+            sizing = warm_rounds or ([record.first_call_s] if done else [])
             rounds = self.suite.timing.rounds(float(np.median(sizing)) if sizing else 0.0)
             if self.on_rounds_planned:
                 self.on_rounds_planned(rounds)
