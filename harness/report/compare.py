@@ -38,6 +38,8 @@ _ONE_SWEEP_NOTE = (
 
 @dataclass(frozen=True)
 class ComparedConfig:
+    """One configuration on both sides: each side's RTF, the comparison, the runs per sweep."""
+
     id: str
     a_rtf: float
     b_rtf: float
