@@ -93,6 +93,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             telemetry=not args.no_telemetry,
             save_audio=not args.no_audio,
             time_limit_s=args.time_limit,
+            compile_artifacts=artifacts_file(args),
             tracking_uri=None
             if args.no_track or os.environ.get("TTS_HARNESS_NO_TRACK")
             else tracking_uri(args.tracking_uri),
@@ -117,10 +118,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if failed and args.strict else 0
 
 
+def artifacts_file(args: argparse.Namespace) -> Path | None:
+    """This process's file in ``--compile-artifacts DIR``: one per part of a split sweep."""
+    if not args.compile_artifacts:
+        return None
+    name = f"part{args.shard[0]}of{args.shard[1]}.bin" if args.shard else "sweep.bin"
+    return Path(args.compile_artifacts) / name
+
+
 def _passed_on(args: argparse.Namespace) -> list[str]:
     """The options of ``run`` that every part of a multi-GPU sweep repeats."""
     extra = [f"--inject-slowdown={args.inject_slowdown}"] if args.inject_slowdown else []
-    for name in ("min_time", "time_limit"):
+    for name in ("min_time", "time_limit", "compile_artifacts"):
         if getattr(args, name) is not None:
             extra.append(f"--{name.replace('_', '-')}={getattr(args, name)}")
     for flag in ("retry_failed", "strict", "no_telemetry", "no_track", "no_audio"):
@@ -211,6 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="start no configuration expected to end later than S seconds after the start (compiles "
         "counted as cold); `--resume` measures the rest",
+    )
+    run.add_argument(
+        "--compile-artifacts",
+        metavar="DIR",
+        help="hot-load torch.compiler cache artifacts from DIR before the sweep and save this process's "
+        "there after it: compiled graphs travel with results to machines with an empty TorchInductor cache",
     )
     run.add_argument(
         "--gpus",

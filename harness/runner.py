@@ -50,6 +50,7 @@ class RunOptions:
     telemetry: bool = True  # sample clocks, temperature and power beside the timed runs
     tracking_uri: str | None = None  # log each finished configuration to MLflow (None: off)
     time_limit_s: float | None = None  # start no configuration expected to end past this (resumable)
+    compile_artifacts: Path | None = None  # load torch.compiler artifacts beside it first, save them here
 
 
 def _set_cudnn_benchmark(run: RunConfig) -> None:
@@ -362,7 +363,7 @@ class Runner:
         """Process-wide torch settings the suite asks for; recorded with the results."""
         import torch
 
-        from harness.platform.software import compile_cache_state
+        from harness.platform.software import compile_cache_state, load_compile_artifacts
 
         if self.suite.timing.threads:
             torch.set_num_threads(self.suite.timing.threads)
@@ -378,6 +379,11 @@ class Runner:
             "cudnn_deterministic": torch.backends.cudnn.deterministic,
             "float32_matmul_precision": torch.get_float32_matmul_precision(),
             **compile_cache_state(),
+            **(
+                {"compile_artifacts_loaded": load_compile_artifacts(self.options.compile_artifacts.parent)}
+                if self.options.compile_artifacts
+                else {}
+            ),
         }
 
     def expected_s(self, run: RunConfig) -> float:
@@ -388,6 +394,8 @@ class Runner:
     def run(self, process_start: float | None = None) -> Results:
         """Measure every configuration not yet in the results; ``process_start`` (a
         ``perf_counter`` value) makes the startup before the loop part of the sweep's cost."""
+        from harness.platform.software import fx_graph_cache_counts, save_compile_artifacts
+
         started = time.perf_counter() if process_start is None else process_start
         self.validate_inputs()
         results = self.start()
@@ -412,6 +420,8 @@ class Runner:
             total = {k: before.get(k, 0.0) + mine.get(k, 0.0) for k in {*before, *mine}}
             total["processes"] = before.get("processes", 0.0) + 1
             total["model_builds"] = before.get("model_builds", 0.0) + self.cache.builds
+            for key, count in fx_graph_cache_counts().items():
+                total[key] = before.get(key, 0.0) + count
             return total
 
         deadline = None if self.options.time_limit_s is None else started + self.options.time_limit_s
@@ -436,6 +446,10 @@ class Runner:
             raise
         finally:
             bar.close()
+            if self.options.compile_artifacts:
+                saved = save_compile_artifacts(self.options.compile_artifacts)
+                if saved:
+                    results.options["compile_artifacts_saved"] = saved
             results.sweep_cost_s = cost(wall=time.perf_counter() - started)
             results.finished_utc = utc_now()
             results.save(self.options.out_dir)

@@ -264,6 +264,30 @@ def test_cudnn_benchmark_is_a_knob_set_for_each_configuration(
     torch.backends.cudnn.benchmark = False
 
 
+def test_compile_artifacts_carry_compiled_graphs_to_an_empty_inductor_cache(
+    write_suite: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_suite(nfe="[2]", repeats=1)
+    path.write_text(path.read_text().replace('compile = "none"', 'compile = "default"'))
+    artifacts = tmp_path / "artifacts"
+
+    def sweep(name: str) -> Results:
+        env = {"TORCHINDUCTOR_CACHE_DIR": str(tmp_path / f"inductor-{name}")}  # empty each time
+        args = ("--out", str(tmp_path / name), "--no-progress", "--no-audio", "--compile-artifacts", str(artifacts))
+        proc = cli("run", str(path), *args, env=env)
+        assert proc.returncode == 0, proc.stderr
+        return Results.load(tmp_path / name)
+
+    cold = sweep("cold")
+    assert cold.sweep_cost_s["fxgraph_cache_miss"] >= 1 and cold.sweep_cost_s["fxgraph_cache_hit"] == 0
+    assert cold.options["compile_artifacts_saved"]["entries"] >= 1 and (artifacts / "sweep.bin").stat().st_size > 0
+    warm = sweep("warm")
+    assert warm.options["process"]["inductor_cache_mib_at_start"] == 0.0
+    assert warm.options["process"]["compile_artifacts_loaded"]["entries"] >= 1
+    assert warm.sweep_cost_s["fxgraph_cache_hit"] >= 1 and warm.sweep_cost_s["fxgraph_cache_miss"] == 0
+    assert "compile artifacts loaded at the start: 1 file(s)" in (tmp_path / "warm" / "summary.md").read_text()
+
+
 def test_gpus_split_the_sweep_into_parts_and_one_report(write_suite: Callable[..., Path], tmp_path: Path) -> None:
     path = write_suite(nfe="[2]", precision='["fp32", "amp-bf16"]')  # two model builds: two parts
     out = tmp_path / "out"

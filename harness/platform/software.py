@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import subprocess
+import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -49,3 +50,52 @@ def compile_cache_state() -> dict[str, Any]:
     folder = Path(cache_dir())
     size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) if folder.is_dir() else 0
     return {"inductor_cache_dir": str(folder), "inductor_cache_mib_at_start": round(size / 2**20, 1)}
+
+
+def fx_graph_cache_counts() -> dict[str, float]:
+    """TorchInductor's FX-graph cache hits, misses and bypasses in this process so far: a warm
+    sweep shows hits, a cold one misses."""
+    from torch._dynamo.utils import counters
+
+    return {f"fxgraph_cache_{k}": float(counters["inductor"][f"fxgraph_cache_{k}"]) for k in ("hit", "miss", "bypass")}
+
+
+def _entries(info: Any) -> int:
+    return sum(len(keys) for keys in info.artifacts.values()) if info is not None else 0
+
+
+def load_compile_artifacts(folder: Path) -> dict[str, Any]:
+    """Hot-load every ``*.bin`` of torch.compiler cache artifacts in ``folder`` (what earlier sweeps,
+    or other parts of this one, saved): compiled graphs then load instead of compiling, also on a
+    machine whose TorchInductor cache is empty."""
+    import torch
+
+    start = time.perf_counter()
+    files = sorted(folder.glob("*.bin")) if folder.is_dir() else []
+    size = entries = 0
+    for file in files:
+        data = file.read_bytes()
+        size += len(data)
+        entries += _entries(torch.compiler.load_cache_artifacts(data))
+    return {
+        "dir": str(folder),
+        "files": len(files),
+        "mib": round(size / 2**20, 2),
+        "entries": entries,
+        "load_s": round(time.perf_counter() - start, 3),
+    }
+
+
+def save_compile_artifacts(path: Path) -> dict[str, Any] | None:
+    """Write what this process compiled or loaded as torch.compiler cache artifacts (None: nothing)."""
+    import torch
+
+    saved = torch.compiler.save_cache_artifacts()
+    if not saved or not saved[0]:
+        return None
+    data, info = saved
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_bytes(data)
+    partial.replace(path)
+    return {"file": str(path), "mib": round(len(data) / 2**20, 2), "entries": _entries(info)}

@@ -170,6 +170,20 @@ def markdown(results: Results) -> str:
         mib = process["inductor_cache_mib_at_start"]
         state = "empty: a cold sweep" if not mib else "kept from earlier runs: compiled graphs may load, not compile"
         head.append(f"- TorchInductor cache at the start: {mib} MiB in `{process['inductor_cache_dir']}` ({state})")
+    cost = results.sweep_cost_s
+    if compiled and "fxgraph_cache_miss" in cost:
+        head.append(
+            f"- FX-graph cache over the sweep: {int(cost['fxgraph_cache_hit'])} hits (loaded), "
+            f"{int(cost['fxgraph_cache_miss'])} misses (compiled), {int(cost['fxgraph_cache_bypass'])} bypassed"
+        )
+    loaded, saved = process.get("compile_artifacts_loaded"), results.options.get("compile_artifacts_saved")
+    if loaded:
+        head.append(
+            f"- compile artifacts loaded at the start: {loaded['files']} file(s), {loaded['mib']} MiB, "
+            f"{loaded['entries']} entries from `{loaded['dir']}` in {loaded['load_s']} s"
+        )
+    if saved:
+        head.append(f"- compile artifacts saved: `{saved['file']}` ({saved['mib']} MiB, {saved['entries']} entries)")
     missing = sorted(set(results.suite.get("planned", [])) - {r.id for r in results.records})
     if missing:
         head.append(
