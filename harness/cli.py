@@ -122,7 +122,7 @@ def artifacts_file(args: argparse.Namespace) -> Path | None:
     """This process's file in ``--compile-artifacts DIR``: one per part of a split sweep."""
     if not args.compile_artifacts:
         return None
-    name = f"part{args.shard[0]}of{args.shard[1]}.bin" if args.shard else "sweep.bin"
+    name = f"part{args.shard[0]}of{args.shard[1]}.bin.gz" if args.shard else "sweep.bin.gz"
     return Path(args.compile_artifacts) / name
 
 

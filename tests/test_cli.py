@@ -280,7 +280,7 @@ def test_compile_artifacts_carry_compiled_graphs_to_an_empty_inductor_cache(
 
     cold = sweep("cold")
     assert cold.sweep_cost_s["fxgraph_cache_miss"] >= 1 and cold.sweep_cost_s["fxgraph_cache_hit"] == 0
-    assert cold.options["compile_artifacts_saved"]["entries"] >= 1 and (artifacts / "sweep.bin").stat().st_size > 0
+    assert cold.options["compile_artifacts_saved"]["entries"] >= 1 and (artifacts / "sweep.bin.gz").stat().st_size > 0
     warm = sweep("warm")
     assert warm.options["process"]["inductor_cache_mib_at_start"] == 0.0
     assert warm.options["process"]["compile_artifacts_loaded"]["entries"] >= 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import platform
 import subprocess
 import time
@@ -65,18 +66,17 @@ def _entries(info: Any) -> int:
 
 
 def load_compile_artifacts(folder: Path) -> dict[str, Any]:
-    """Hot-load every ``*.bin`` of torch.compiler cache artifacts in ``folder`` (what earlier sweeps,
+    """Hot-load every ``*.bin.gz`` of torch.compiler cache artifacts in ``folder`` (what earlier sweeps,
     or other parts of this one, saved): compiled graphs then load instead of compiling, also on a
     machine whose TorchInductor cache is empty."""
     import torch
 
     start = time.perf_counter()
-    files = sorted(folder.glob("*.bin")) if folder.is_dir() else []
+    files = sorted(folder.glob("*.bin.gz")) if folder.is_dir() else []
     size = entries = 0
     for file in files:
-        data = file.read_bytes()
-        size += len(data)
-        entries += _entries(torch.compiler.load_cache_artifacts(data))
+        size += file.stat().st_size
+        entries += _entries(torch.compiler.load_cache_artifacts(gzip.decompress(file.read_bytes())))
     return {
         "dir": str(folder),
         "files": len(files),
@@ -94,8 +94,9 @@ def save_compile_artifacts(path: Path) -> dict[str, Any] | None:
     if not saved or not saved[0]:
         return None
     data, info = saved
+    packed = gzip.compress(data, compresslevel=6)  # kernel binaries shrink several-fold
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    partial.write_bytes(data)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_bytes(packed)
     partial.replace(path)
-    return {"file": str(path), "mib": round(len(data) / 2**20, 2), "entries": _entries(info)}
+    return {"file": str(path), "mib": round(len(packed) / 2**20, 2), "entries": _entries(info)}
