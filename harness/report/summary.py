@@ -168,7 +168,12 @@ def markdown(results: Results) -> str:
     compiled = any(r.config.get("compile_mode", "none") != "none" for r in results.records)
     if compiled and "inductor_cache_mib_at_start" in process:
         mib = process["inductor_cache_mib_at_start"]
-        state = "empty: a cold sweep" if not mib else "kept from earlier runs: compiled graphs may load, not compile"
+        if mib:
+            state = "kept from earlier runs: compiled graphs may load, not compile"
+        elif process.get("compile_artifacts_loaded", {}).get("entries"):
+            state = "empty, then filled from the compile artifacts below"
+        else:
+            state = "empty: a cold sweep"
         head.append(f"- TorchInductor cache at the start: {mib} MiB in `{process['inductor_cache_dir']}` ({state})")
     cost = results.sweep_cost_s
     if compiled and "fxgraph_cache_miss" in cost:
