@@ -447,7 +447,11 @@ class Runner:
         finally:
             bar.close()
             if self.options.compile_artifacts:
-                saved = save_compile_artifacts(self.options.compile_artifacts)
+                try:
+                    saved = save_compile_artifacts(self.options.compile_artifacts)
+                except Exception as exc:  # the results matter more than the artifacts: keep going
+                    log.warning("compile artifacts not saved: %s", str(exc).splitlines()[0][:200] if str(exc) else exc)
+                    saved = None
                 if saved:
                     results.options["compile_artifacts_saved"] = saved
             results.sweep_cost_s = cost(wall=time.perf_counter() - started)

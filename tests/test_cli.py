@@ -286,6 +286,16 @@ def test_compile_artifacts_carry_compiled_graphs_to_an_empty_inductor_cache(
     assert warm.options["process"]["compile_artifacts_loaded"]["entries"] >= 1
     assert warm.sweep_cost_s["fxgraph_cache_hit"] >= 1 and warm.sweep_cost_s["fxgraph_cache_miss"] == 0
     assert "compile artifacts loaded at the start: 1 file(s)" in (tmp_path / "warm" / "summary.md").read_text()
+    # A damaged file is skipped with a warning: a cache costs a compile, never the sweep.
+    (artifacts / "damaged.bin.gz").write_bytes(b"not gzip")
+    eager = write_suite(name="eager", nfe="[2]", repeats=1)
+    proc = cli(
+        "run", str(eager), "--out", str(tmp_path / "eager"), "--no-progress", "--compile-artifacts", str(artifacts)
+    )
+    assert proc.returncode == 0 and "damaged.bin.gz not loaded" in proc.stderr
+    assert Results.load(tmp_path / "eager").options["process"]["compile_artifacts_loaded"]["unreadable"] == [
+        "damaged.bin.gz"
+    ]
 
 
 def test_gpus_split_the_sweep_into_parts_and_one_report(write_suite: Callable[..., Path], tmp_path: Path) -> None:

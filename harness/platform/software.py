@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import gzip
+import logging
 import platform
 import subprocess
 import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 PACKAGES = ("torch", "torchaudio", "f5-tts", "vocos", "onnxruntime", "onnx", "tensorrt", "tts-harness")
 
@@ -74,12 +77,20 @@ def load_compile_artifacts(folder: Path) -> dict[str, Any]:
     start = time.perf_counter()
     files = sorted(folder.glob("*.bin.gz")) if folder.is_dir() else []
     size = entries = 0
+    unreadable = []
     for file in files:
-        size += file.stat().st_size
-        entries += _entries(torch.compiler.load_cache_artifacts(gzip.decompress(file.read_bytes())))
+        try:  # a cache: a damaged file costs a compile, not the sweep
+            entries += _entries(torch.compiler.load_cache_artifacts(gzip.decompress(file.read_bytes())))
+            size += file.stat().st_size
+        except Exception as exc:
+            log.warning(
+                "compile artifacts %s not loaded: %s", file, str(exc).splitlines()[0][:200] if str(exc) else exc
+            )
+            unreadable.append(file.name)
     return {
         "dir": str(folder),
-        "files": len(files),
+        "files": len(files) - len(unreadable),
+        "unreadable": unreadable,
         "mib": round(size / 2**20, 2),
         "entries": entries,
         "load_s": round(time.perf_counter() - start, 3),
