@@ -363,7 +363,7 @@ class Runner:
         """Process-wide torch settings the suite asks for; recorded with the results."""
         import torch
 
-        from harness.platform.software import compile_cache_state, load_compile_artifacts
+        from harness.platform.compile_cache import compile_cache_state, load_compile_artifacts
 
         if self.suite.timing.threads:
             torch.set_num_threads(self.suite.timing.threads)
@@ -394,7 +394,7 @@ class Runner:
     def run(self, process_start: float | None = None) -> Results:
         """Measure every configuration not yet in the results; ``process_start`` (a
         ``perf_counter`` value) makes the startup before the loop part of the sweep's cost."""
-        from harness.platform.software import fx_graph_cache_counts, save_compile_artifacts
+        from harness.platform.compile_cache import fx_graph_cache_counts, save_compile_artifacts
 
         started = time.perf_counter() if process_start is None else process_start
         self.validate_inputs()
