@@ -218,8 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--time-limit",
         type=_positive,
         metavar="S",
-        help="start no configuration expected to end later than S seconds after the start (compiles "
-        "counted as cold); `--resume` measures the rest",
+        help="start no configuration expected to end later than S seconds after the start (compile "
+        "estimates scaled by the compiles seen so far); `--resume` measures the rest",
     )
     run.add_argument(
         "--compile-artifacts",

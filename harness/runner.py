@@ -83,6 +83,8 @@ class Runner:
         self.reference_cache = BuildCache()  # the quality reference configuration's model
         self._renders: dict[tuple[str, int], np.ndarray] = {}
         self._warm: set[tuple[int, RunConfig]] = set()  # (model build number, the run at NFE 1)
+        self._compile_ratios: list[float] = []
+        self.compile_scale = 1.0  # seen / expected compile seconds (see expected_s)
         self._assessor: Assessor | None = None
         self._tracking_failed = False
         self.on_round: Callable[[], None] | None = None
@@ -165,6 +167,8 @@ class Runner:
             done = int(warm_key in self._warm and self.suite.timing.warmup > 0)
             with self._phase("first_call_s"):
                 record.first_call_s = self._call(synth, run, 0).total_s
+            if self.cache.builds > builds_before:
+                self.observe_compile(run.compile_mode, record.first_call_s)
             with self._phase("warmup_s"):
                 warm_rounds = self._warm_up(synth, run, done=done)
             record.warmup_runs = len(warm_rounds) + done
@@ -387,9 +391,19 @@ class Runner:
         }
 
     def expected_s(self, run: RunConfig) -> float:
-        """Seconds a configuration is expected to take, its compile counted as cold unless built."""
-        compile_s = 0.0 if self.cache.holds(run) else compile_cost_s(run.compile_mode)
+        """Seconds a configuration is expected to take: its compile (none once built) at the cold
+        estimate, scaled by the largest ratio of seen to expected compiles in this process, so a
+        warm cache shortens the estimates and a slow machine lengthens them."""
+        compile_s = 0.0 if self.cache.holds(run) else compile_cost_s(run.compile_mode) * self.compile_scale
         return compile_s + self.suite.expected_config_s
+
+    def observe_compile(self, mode: str, first_call_s: float) -> None:
+        """Record a new build's first call against the cold estimate of its compile mode."""
+        expected = compile_cost_s(mode)
+        if expected > 0:
+            ratio = first_call_s / expected
+            self._compile_ratios.append(ratio)
+            self.compile_scale = max(self._compile_ratios)
 
     def run(self, process_start: float | None = None) -> Results:
         """Measure every configuration not yet in the results; ``process_start`` (a

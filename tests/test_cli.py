@@ -384,6 +384,25 @@ def test_time_limit_leaves_a_compile_that_would_not_fit_to_the_resume(
     assert f"--gpus 0,1 --resume {split}` completes the sweep" in proc.stderr
 
 
+def test_time_limit_estimates_follow_the_compiles_this_process_has_seen(
+    write_suite: Callable[..., Path], tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from harness.config import load_suite
+    from harness.runner import Runner, RunOptions
+
+    suite = load_suite(write_suite(nfe="[2]", timing="min_time_s = 10.0"))
+    runner = Runner(suite, RunOptions(out_dir=tmp_path, progress=False, telemetry=False))
+    autotuned = replace(suite.runs[0], compile_mode="max-autotune")
+    assert runner.expected_s(autotuned) == 340.0 + 12.0  # cold estimate plus min_time and 2 s
+    runner.observe_compile("default", 6.0)  # a warm cache: 6 s where 30 s were expected
+    assert runner.expected_s(autotuned) == pytest.approx(340.0 * 0.2 + 12.0)
+    runner.observe_compile("reduce-overhead", 45.0)  # one slow compile: estimates stay on the safe side
+    assert runner.expected_s(autotuned) == pytest.approx(340.0 * 1.5 + 12.0)
+    assert runner.expected_s(suite.runs[0]) == 12.0  # eager: nothing to compile
+
+
 def test_ctrl_c_on_a_multi_gpu_sweep_stops_every_part_and_resume_completes_it(
     write_suite: Callable[..., Path], tmp_path: Path
 ) -> None:
