@@ -147,7 +147,6 @@ def _passed_on(args: argparse.Namespace) -> list[str]:
 def run_on_gpus(args: argparse.Namespace, out: Path, suite: SuiteConfig) -> int:
     from harness.parallel import run_parts
     from harness.report.html import report
-    from harness.results import Results
 
     gpus = args.gpus[: len(suite.build_groups())]
     if len(gpus) < len(args.gpus):
@@ -170,7 +169,7 @@ def run_on_gpus(args: argparse.Namespace, out: Path, suite: SuiteConfig) -> int:
     made = report([p.parent for p in parts], out)
     print(made["summary"].read_text())
     print(f"report: {made['html']}; parts: {', '.join(str(p.parent) for p in parts)}")
-    if args.time_limit is not None and Results.load(out).status != "complete":
+    if args.time_limit is not None and made["status"] != "complete":
         _say_time_limit(f"tts-harness run {args.suite} --gpus {','.join(gpus)} --resume {out}")
     return max(codes)
 

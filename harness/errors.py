@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """An exception's first line, cut to ``limit`` characters (its type when it has no message)."""
+    lines = str(exc).splitlines()
+    return lines[0][:limit] if lines else type(exc).__name__
+
+
 class HarnessError(Exception):
     """An expected failure with a message meant for the user (one line, no traceback)."""
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from harness.config import RunConfig, SuiteConfig, compile_cost_s
-from harness.errors import HarnessError
+from harness.errors import HarnessError, first_line
 from harness.gates import threshold_verdicts
 from harness.pipeline.build import check_device
 from harness.pipeline.cache import BuildCache, peak_memory, reset_peak_memory
@@ -83,8 +83,7 @@ class Runner:
         self.reference_cache = BuildCache()  # the quality reference configuration's model
         self._renders: dict[tuple[str, int], np.ndarray] = {}
         self._warm: set[tuple[int, RunConfig]] = set()  # (model build number, the run at NFE 1)
-        self._compile_ratios: list[float] = []
-        self.compile_scale = 1.0  # seen / expected compile seconds (see expected_s)
+        self._compile_scale: float | None = None  # largest seen / expected compile seconds so far
         self._assessor: Assessor | None = None
         self._tracking_failed = False
         self.on_round: Callable[[], None] | None = None
@@ -158,7 +157,8 @@ class Runner:
             with self._phase("build_s"):
                 synth = self.synthesizer(run)
             model, vocoder = synth.model, synth.vocoder
-            if self.cache.builds > builds_before:
+            built = self.cache.builds > builds_before
+            if built:
                 record.build_s = model.build_s
             record.weights_kind = model.weights.kind
             # Measured before on this very model but for its NFE: nothing left to compile or capture,
@@ -167,7 +167,7 @@ class Runner:
             done = int(warm_key in self._warm and self.suite.timing.warmup > 0)
             with self._phase("first_call_s"):
                 record.first_call_s = self._call(synth, run, 0).total_s
-            if self.cache.builds > builds_before:
+            if built:
                 self.observe_compile(run.compile_mode, record.first_call_s)
             with self._phase("warmup_s"):
                 warm_rounds = self._warm_up(synth, run, done=done)
@@ -300,7 +300,7 @@ class Runner:
             self._tracking_failed = True
             log.warning(
                 "MLflow logging failed (%s); results stay in %s: run `tts-harness sync %s` later",
-                str(exc).splitlines()[0][:200],
+                first_line(exc),
                 self.options.out_dir,
                 self.options.out_dir,
             )
@@ -394,7 +394,8 @@ class Runner:
         """Seconds a configuration is expected to take: its compile (none once built) at the cold
         estimate, scaled by the largest ratio of seen to expected compiles in this process, so a
         warm cache shortens the estimates and a slow machine lengthens them."""
-        compile_s = 0.0 if self.cache.holds(run) else compile_cost_s(run.compile_mode) * self.compile_scale
+        scale = 1.0 if self._compile_scale is None else self._compile_scale
+        compile_s = 0.0 if self.cache.holds(run) else compile_cost_s(run.compile_mode) * scale
         return compile_s + self.suite.expected_config_s
 
     def observe_compile(self, mode: str, first_call_s: float) -> None:
@@ -402,8 +403,7 @@ class Runner:
         expected = compile_cost_s(mode)
         if expected > 0:
             ratio = first_call_s / expected
-            self._compile_ratios.append(ratio)
-            self.compile_scale = max(self._compile_ratios)
+            self._compile_scale = ratio if self._compile_scale is None else max(self._compile_scale, ratio)
 
     def run(self, process_start: float | None = None) -> Results:
         """Measure every configuration not yet in the results; ``process_start`` (a
@@ -464,7 +464,7 @@ class Runner:
                 try:
                     saved = save_compile_artifacts(self.options.compile_artifacts)
                 except Exception as exc:  # the results matter more than the artifacts: keep going
-                    log.warning("compile artifacts not saved: %s", str(exc).splitlines()[0][:200] if str(exc) else exc)
+                    log.warning("compile artifacts not saved: %s", first_line(exc))
                     saved = None
                 if saved:
                     results.options["compile_artifacts_saved"] = saved

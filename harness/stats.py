@@ -139,7 +139,7 @@ def compare_repeated(
     One sweep a side is ``compare``. With more, the unit is the sweep: Student's t on the log of
     each sweep's median, the variance pooled over both sides. What differs between processes, GPUs
     or neighbour load then widens the interval instead of passing for a change; a run-level
-    bootstrap over a few sweeps would not (in simulation it flagged 15-25% of identical pairs).
+    bootstrap over a few sweeps stays too narrow.
     """
     if len(baseline) == 1 and len(candidate) == 1:
         return compare(baseline[0], candidate[0], min_effect, alpha, seed)

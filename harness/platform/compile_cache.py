@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.errors import first_line
+
 log = logging.getLogger(__name__)
 
 
@@ -49,9 +51,7 @@ def load_compile_artifacts(folder: Path) -> dict[str, Any]:
             entries += _entries(torch.compiler.load_cache_artifacts(gzip.decompress(file.read_bytes())))
             size += file.stat().st_size
         except Exception as exc:
-            log.warning(
-                "compile artifacts %s not loaded: %s", file, str(exc).splitlines()[0][:200] if str(exc) else exc
-            )
+            log.warning("compile artifacts %s not loaded: %s", file, first_line(exc))
             unreadable.append(file.name)
     return {
         "dir": str(folder),

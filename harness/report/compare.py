@@ -41,10 +41,16 @@ class ComparedConfig:
     """One configuration on both sides: each side's RTF, the comparison, the runs per sweep."""
 
     id: str
-    a_rtf: float
-    b_rtf: float
     result: Comparison
     sweeps: tuple[list[list[float]], list[list[float]]]
+
+    @property
+    def a_rtf(self) -> float:
+        return _geometric_median_rtf(self.sweeps[0])
+
+    @property
+    def b_rtf(self) -> float:
+        return _geometric_median_rtf(self.sweeps[1])
 
     @property
     def verdict(self) -> str:
@@ -69,8 +75,6 @@ def compared(a: list[Results], b: list[Results], min_effect: float = 0.05, alpha
     return [
         ComparedConfig(
             run_id,
-            _geometric_median_rtf(ours[run_id]),
-            _geometric_median_rtf(theirs[run_id]),
             compare_repeated(ours[run_id], theirs[run_id], min_effect, alpha),
             (ours[run_id], theirs[run_id]),
         )

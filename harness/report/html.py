@@ -218,4 +218,5 @@ def report(dirs: list[Path], out: Path | None = None, baseline: Path | None = No
         "junit": junit,
         "plots": plots,
         "records": len(results.records),
+        "status": results.status,
     }

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.errors import InputError
+from harness.errors import InputError, first_line
 from harness.results import Record, Results
 
 DEFAULT_URI = "sqlite:///reports/mlflow.db"
@@ -48,7 +48,7 @@ def _experiment(client: Any, name: str, uri: str) -> str:
     try:
         found = client.get_experiment_by_name(name)
     except Exception as exc:  # MlflowException, requests errors: the server is not there
-        raise InputError(f"MLflow tracking server at {uri} is unreachable: {str(exc).splitlines()[0][:200]}") from None
+        raise InputError(f"MLflow tracking server at {uri} is unreachable: {first_line(exc)}") from None
     if found is not None:
         return str(found.experiment_id)
     artifacts = None
@@ -183,6 +183,6 @@ def fetch_results(run_id: str, uri: str | None = None) -> Path:
         local = client.download_artifacts(run_id, "results.json", tempfile.mkdtemp())
     except Exception as exc:
         raise InputError(
-            f"cannot fetch results.json of MLflow run {run_id}: {str(exc).splitlines()[0][:200]}"
+            f"cannot fetch results.json of MLflow run {run_id}: {first_line(exc)}"
         ) from None
     return Path(local).parent
