@@ -248,7 +248,9 @@ def test_cudnn_benchmark_is_a_knob_set_for_each_configuration(
 
     path = write_suite(nfe="[2]", extra='[quality]\nenabled = true\nasr = "none"\nspeaker = "none"')
     path.write_text(path.read_text().replace('vocoder = "torch"', 'vocoder = "torch"\ncudnn_benchmark = [false, true]'))
-    runner = Runner(load_suite(path), RunOptions(out_dir=tmp_path, progress=False, telemetry=False))
+    suite = load_suite(path)
+    suite_runs = [r for r in suite.runs if not r.cudnn_benchmark]
+    runner = Runner(suite, RunOptions(out_dir=tmp_path, progress=False, telemetry=False))
     seen: dict[str, set[bool]] = {}
     real_call = runner._call
 
@@ -260,7 +262,10 @@ def test_cudnn_benchmark_is_a_knob_set_for_each_configuration(
     records = {r.id: r for r in runner.run().records}
     assert seen == {"nfe2-fp32-compile_none-voc_torch": {False}, "nfe2-fp32-compile_none-voc_torch-cudnnbench": {True}}
     assert runner.cache.builds == 2  # a build per setting: cuDNN's choice is part of a compiled model
-    assert records["nfe2-fp32-compile_none-voc_torch-cudnnbench"].quality["fidelity"]["reference"]
+    # Its fidelity reference is the plain configuration's render, already made: no third build.
+    assert "fidelity" in records["nfe2-fp32-compile_none-voc_torch-cudnnbench"].quality
+    assert {run_id for run_id, _ in runner._renders} == {suite_runs[0].full_id}
+    assert runner.reference_cache.builds == 0
     torch.backends.cudnn.benchmark = False
 
 
