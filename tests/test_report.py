@@ -158,3 +158,15 @@ def test_summary_states_cache_speedups_and_cost(sweep: Path, tmp_path: Path) -> 
     fp32.config["compile_mode"] = "default"
     results.options["process"]["inductor_cache_mib_at_start"] = 0.0
     assert "(empty: a cold sweep)" in markdown(results)
+
+
+def test_ratio_plot_marks_intervals_beyond_its_axis(tmp_path: Path) -> None:
+    from harness.report.plots import ratio_intervals
+
+    rows = [
+        ("wide", 0.9, 0.19, 4.4, "same"),  # two sweeps against one: Student's t with one degree of freedom
+        ("far-faster", 0.1, 0.08, 0.12, "faster"),  # past the 0.25 edge altogether
+        ("slower", 1.3, 1.2, 1.4, "slower"),
+    ]
+    path = ratio_intervals(rows, tmp_path / "ratios.png")
+    assert path.read_bytes().startswith(b"\x89PNG")

@@ -156,17 +156,23 @@ def ratio_intervals(rows: list[tuple[str, float, float, float, str]], path: Path
     a comparison calls stand apart from those inside the noise."""
     plt = _plt()
     colours = {"slower": "tab:red", "faster": "tab:green", "same": "tab:gray"}
-    fig, ax = plt.subplots(figsize=(8, 1.5 + 0.25 * len(rows)))
-    for y, (_, ratio, low, high, verdict) in enumerate(rows):
-        ax.errorbar(ratio, y, xerr=[[ratio - low], [high - ratio]], fmt="o", color=colours[verdict], capsize=2)
-    ax.axvline(1.0, color="black", linewidth=0.8)
-    ax.set_xscale("log")
     low = max(0.25, min(row[2] for row in rows) / 1.05)  # intervals wider than 4x run off the edge
     high = min(4.0, max(row[3] for row in rows) * 1.05)
-    ax.set_xlim(min(low, 0.9), max(high, 1.1))
+    left, right = min(low, 0.9), max(high, 1.1)
+    fig, ax = plt.subplots(figsize=(8, 1.5 + 0.25 * len(rows)))
+    for y, (_, ratio, lo, hi, verdict) in enumerate(rows):
+        colour = colours[verdict]
+        lo_shown, hi_shown = max(lo, left), min(hi, right)
+        ax.errorbar(ratio, y, xerr=[[max(0.0, ratio - lo_shown)], [max(0.0, hi_shown - ratio)]], fmt="o", color=colour, capsize=2)
+        for end, cut, marker in ((left, lo < left, "<"), (right, hi > right, ">")):
+            if cut:  # the interval runs past the axis: an arrowhead says so
+                ax.plot(end, y, marker=marker, color=colour, markersize=6, clip_on=False)
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_xlim(left, right)
     wide = high / low > 3
     choices = (0.25, 0.5, 1.0, 2.0, 4.0) if wide else (0.5, 0.67, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0)
-    ticks = [t for t in choices if min(low, 0.9) <= t <= max(high, 1.1)]
+    ticks = [t for t in choices if left <= t <= right]
     ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
     ax.xaxis.set_minor_formatter("")
     ax.set_yticks(range(len(rows)), [row[0] for row in rows], fontsize=7)
