@@ -163,7 +163,8 @@ def ratio_intervals(rows: list[tuple[str, float, float, float, str]], path: Path
     for y, (_, ratio, lo, hi, verdict) in enumerate(rows):
         colour = colours[verdict]
         lo_shown, hi_shown = max(lo, left), min(hi, right)
-        ax.errorbar(ratio, y, xerr=[[max(0.0, ratio - lo_shown)], [max(0.0, hi_shown - ratio)]], fmt="o", color=colour, capsize=2)
+        xerr = [[max(0.0, ratio - lo_shown)], [max(0.0, hi_shown - ratio)]]
+        ax.errorbar(ratio, y, xerr=xerr, fmt="o", color=colour, capsize=2)
         for end, cut, marker in ((left, lo < left, "<"), (right, hi > right, ">")):
             if cut:  # the interval runs past the axis: an arrowhead says so
                 ax.plot(end, y, marker=marker, color=colour, markersize=6, clip_on=False)

@@ -182,7 +182,5 @@ def fetch_results(run_id: str, uri: str | None = None) -> Path:
     try:
         local = client.download_artifacts(run_id, "results.json", tempfile.mkdtemp())
     except Exception as exc:
-        raise InputError(
-            f"cannot fetch results.json of MLflow run {run_id}: {first_line(exc)}"
-        ) from None
+        raise InputError(f"cannot fetch results.json of MLflow run {run_id}: {first_line(exc)}") from None
     return Path(local).parent
