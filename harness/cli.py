@@ -64,6 +64,7 @@ def narrowed_suite(args: argparse.Namespace) -> SuiteConfig:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from harness.parallel import Claims
     from harness.report.summary import markdown
     from harness.runner import Runner, RunOptions
 
@@ -75,7 +76,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise ConfigError(f"--min-time: {exc}") from None
     if args.shard and args.gpus:
         raise ConfigError("--gpus splits the sweep itself: leave out --shard")
-    if args.shard:
+    if args.claims and not args.shard:
+        raise ConfigError("--claims needs --shard I/N")
+    first: frozenset[str] = frozenset()
+    if args.shard and args.claims:  # a part of `run --gpus`: its shard first, then what others left
+        first = frozenset(run.id for run in suite.shard(*args.shard).runs)
+    elif args.shard:
         suite = suite.shard(*args.shard)
     out = Path(args.resume or args.out or Path("reports/runs") / suite.name)
     if args.inject_slowdown < 0:
@@ -94,6 +100,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             save_audio=not args.no_audio,
             time_limit_s=args.time_limit,
             compile_artifacts=artifacts_file(args),
+            claims=Claims(Path(args.claims), args.shard[0]) if args.claims else None,
+            first=first,
             tracking_uri=None
             if args.no_track or os.environ.get("TTS_HARNESS_NO_TRACK")
             else tracking_uri(args.tracking_uri),
@@ -152,9 +160,8 @@ def run_on_gpus(args: argparse.Namespace, out: Path, suite: SuiteConfig) -> int:
     if len(gpus) < len(args.gpus):
         logging.getLogger(__name__).warning("only %d model builds: using GPUs %s", len(gpus), ",".join(gpus))
     try:
-        codes = run_parts(
-            args.suite, gpus, out, bool(args.resume), _passed_on(args), len(suite.runs), not args.no_progress
-        )
+        groups = {run.id: run.build_group for run in suite.runs}
+        codes = run_parts(args.suite, gpus, out, bool(args.resume), _passed_on(args), groups, not args.no_progress)
     except KeyboardInterrupt:
         codes = [130]
     parts = sorted(out.glob("part*/results.json"))
@@ -207,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="I/N",
         help="measure part I of N (one process per GPU with CUDA_VISIBLE_DEVICES; `report` merges the parts)",
     )
+    run.add_argument("--claims", help=argparse.SUPPRESS)  # set by --gpus for its parts
     run.add_argument(
         "--min-time",
         type=float,

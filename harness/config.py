@@ -109,6 +109,11 @@ class RunConfig:
         return (self.model, self.weights, self.precision, self.compile_mode, self.device, flags)
 
     @property
+    def build_group(self) -> tuple[str, ...]:
+        """The configurations one process measures together: one model build and pipeline."""
+        return (*self.build_key, self.pipeline)
+
+    @property
     def id(self) -> str:
         """Readable, stable test id, e.g. ``nfe8-fp16-compile_default-voc_torch``."""
         parts = [f"nfe{self.nfe}", self.precision, f"compile_{self.compile_mode}", f"voc_{self.vocoder}"]
@@ -291,13 +296,17 @@ class SuiteConfig:
         """Configurations by the model build (and pipeline) they share: the unit a shard takes."""
         groups: dict[tuple[str, ...], list[RunConfig]] = {}
         for run in self.runs:
-            groups.setdefault((*run.build_key, run.pipeline), []).append(run)
+            groups.setdefault(run.build_group, []).append(run)
         return groups
 
     @property
     def expected_config_s(self) -> float:
         """Expected seconds of one configuration past its compile: timed rounds, warm-up, saving."""
         return max(self.timing.min_time_s, 1.0) + 2.0
+
+    def group_cost_s(self, runs: Sequence[RunConfig]) -> float:
+        """Expected seconds of one build group: its cold compile and its configurations."""
+        return compile_cost_s(runs[0].compile_mode) + self.expected_config_s * len(runs)
 
     def shard(self, index: int, count: int) -> SuiteConfig:
         """Part ``index`` (1-based) of ``count``: configurations sharing a model build stay together,
@@ -307,13 +316,9 @@ class SuiteConfig:
         groups = self.build_groups()
         loads = [0.0] * count
         parts: list[list[RunConfig]] = [[] for _ in range(count)]
-
-        def cost(runs: list[RunConfig]) -> float:
-            return compile_cost_s(runs[0].compile_mode) + self.expected_config_s * len(runs)
-
-        for _, runs in sorted(groups.items(), key=lambda kv: (-cost(kv[1]), kv[0])):
+        for _, runs in sorted(groups.items(), key=lambda kv: (-self.group_cost_s(kv[1]), kv[0])):
             lightest = loads.index(min(loads))
-            loads[lightest] += cost(runs)
+            loads[lightest] += self.group_cost_s(runs)
             parts[lightest].extend(runs)
         if not parts[index - 1]:
             raise ConfigError(f"shard {index}/{count} is empty: the matrix has {len(groups)} model builds")

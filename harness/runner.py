@@ -27,6 +27,7 @@ from harness.scenarios import serve
 from harness.stats import Summary
 
 if TYPE_CHECKING:
+    from harness.parallel import Claims
     from harness.quality.assess import Assessor
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ class RunOptions:
     tracking_uri: str | None = None  # log each finished configuration to MLflow (None: off)
     time_limit_s: float | None = None  # start no configuration expected to end past this (resumable)
     compile_artifacts: Path | None = None  # load torch.compiler artifacts beside it first, save them here
+    claims: Claims | None = None  # a part of `run --gpus`: measure the build groups it claims
+    first: frozenset[str] = frozenset()  # with claims: this part's shard, measured before the others'
 
 
 def _set_cudnn_benchmark(run: RunConfig) -> None:
@@ -398,6 +401,17 @@ class Runner:
         compile_s = 0.0 if self.cache.holds(run) else compile_cost_s(run.compile_mode) * scale
         return compile_s + self.suite.expected_config_s
 
+    def _claim_order(self, todo: list[RunConfig]) -> list[RunConfig]:
+        """This part's shard in the usual order, then the other parts' builds, costliest first: a
+        part that has finished its own takes what the others have not started."""
+        groups = self.suite.build_groups()
+        own = [r for r in todo if r.id in self.options.first]
+        others = sorted(
+            (r for r in todo if r.id not in self.options.first),
+            key=lambda r: (-self.suite.group_cost_s(groups[r.build_group]), r.build_group, r.nfe, r.vocoder),
+        )
+        return own + others
+
     def observe_compile(self, mode: str, first_call_s: float) -> None:
         """Record a new build's first call against the cold estimate of its compile mode."""
         expected = compile_cost_s(mode)
@@ -421,7 +435,13 @@ class Runner:
             (r for r in self.suite.runs if r.id not in done),
             key=lambda r: (compile_cost_s(r.compile_mode), r.build_key, r.nfe, r.vocoder),
         )
-        results.suite["planned"] = sorted({*results.suite.get("planned", []), *(r.id for r in self.suite.runs)})
+        claims = self.options.claims
+        planned = set(results.suite.get("planned", []))
+        if claims is None:
+            planned.update(r.id for r in self.suite.runs)
+        else:
+            todo = self._claim_order(todo)
+        results.suite["planned"] = sorted(planned)
         self.cost["startup_s"] = time.perf_counter() - started
         bar = _Progress(len(todo), self.suite.timing.repeats, self.options.progress)
         self.on_rounds_planned = bar.plan_runs
@@ -439,13 +459,21 @@ class Runner:
             return total
 
         deadline = None if self.options.time_limit_s is None else started + self.options.time_limit_s
-        left: list[str] = []
+        left: list[RunConfig] = []
         try:
             for run in todo:
+                if claims is not None and claims.owner(run.build_group) not in (None, claims.part):
+                    bar.next_config()  # another part measures it
+                    continue
                 if deadline is not None and time.perf_counter() + self.expected_s(run) > deadline:
-                    left.append(run.id)  # its compile would not fit: a resume measures it
+                    left.append(run)  # its compile would not fit: a resume measures it
                     bar.next_config()
                     continue
+                if claims is not None and not claims.take(run.build_group):
+                    bar.next_config()  # another part started it a moment ago
+                    continue
+                planned.add(run.id)
+                results.suite["planned"] = sorted(planned)
                 bar.set_description(run.id)
                 self.on_round = lambda: bar.update_runs(1)
                 record = self.measure(run)
@@ -454,6 +482,9 @@ class Runner:
                 results.save(self.options.out_dir)
                 self.track()
                 bar.next_config()
+            if claims is not None:  # what another part took after this one left it is not left
+                left = [r for r in left if claims.owner(r.build_group) in (None, claims.part)]
+            results.suite["planned"] = sorted(planned.union(r.id for r in left))
             results.status = "stopped" if left else "complete"
         except KeyboardInterrupt:
             results.status = "interrupted"

@@ -308,14 +308,48 @@ def test_gpus_split_the_sweep_into_parts_and_one_report(write_suite: Callable[..
     out = tmp_path / "out"
     proc = cli("run", str(path), "--gpus", "0,1", "--out", str(out), "--no-progress")
     assert proc.returncode == 0, proc.stderr
-    parts = [Results.load(out / f"part{i}") for i in (1, 2)]
-    assert [len(p.records) for p in parts] == [1, 1]
-    assert {p.records[0].config["precision"] for p in parts} == {"fp32", "amp-bf16"}
+    parts = [Results.load(out / f"part{i}") for i in (1, 2)]  # one build each, unless one part started late
+    assert sorted(r.config["precision"] for p in parts for r in p.records) == ["amp-bf16", "fp32"]
     merged = Results.load(out)
     assert len(merged.records) == 2 and merged.sweep_cost_s["parts"] == 2
     assert all((out / r.samples[0]).is_file() for r in merged.records)  # audio found from the merged report
     assert "2 parts, times added up" in (out / "summary.md").read_text() and (out / "report.html").is_file()
     assert "on GPU 1" in proc.stderr
+
+
+def test_a_part_that_finishes_early_takes_builds_the_others_have_not_started(
+    write_suite: Callable[..., Path], tmp_path: Path
+) -> None:
+    from harness.config import load_suite
+
+    # The static split gives part 1 amp-bf16 then fp32, part 2 bf16 alone, which fails at once at
+    # NFE 16 (its time grid collapses): part 2 then measures fp32 while part 1 times amp-bf16.
+    path = write_suite(nfe="[16]", precision='["amp-bf16", "bf16", "fp32"]', warmup=1, timing="min_time_s = 6.0")
+    assert [r.precision for r in load_suite(path).shard(2, 2).runs] == ["bf16"]
+    out = tmp_path / "out"
+    proc = cli("run", str(path), "--gpus", "0,1", "--out", str(out), "--no-progress", "--no-audio")
+    assert proc.returncode == 0, proc.stderr
+    part2 = Results.load(out / "part2")
+    assert {r.config["precision"]: r.status for r in part2.records} == {"bf16": "error", "fp32": "ok"}
+    assert sorted(part2.suite["planned"]) == sorted(r.id for r in part2.records)  # its summary misses nothing
+    merged = Results.load(out)
+    assert merged.status == "complete" and len(merged.records) == 3
+    assert not (out / "claims").exists()
+
+
+def test_claims_give_each_build_group_to_one_part(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from harness.parallel import Claims, fresh_claims
+
+    directory = fresh_claims(tmp_path, {2: [("a", "x")]})  # a resume: part 2 had started ("a", "x")
+    one, two = Claims(directory, 1), Claims(directory, 2)
+    assert not one.take(("a", "x")) and two.take(("a", "x")) and one.owner(("a", "x")) == 2
+    with ThreadPoolExecutor(8) as pool:
+        won = list(pool.map(lambda part: Claims(directory, part).take(("b",)), range(1, 9)))
+    assert won.count(True) == 1 and one.owner(("b",)) == won.index(True) + 1
+    assert one.owner(("c",)) is None
+    assert fresh_claims(tmp_path, {}) == directory and one.take(("a", "x"))  # a new sweep starts unclaimed
 
 
 def test_a_model_measured_at_another_nfe_counts_its_first_call_as_warm_up(
