@@ -104,8 +104,9 @@ def run_parts(
     recorded = {
         index: sorted({groups[i] for i in _record_ids(out / f"part{index}") if i in groups})
         for index in range(1, count + 1)
+        if resume
     }
-    claims = fresh_claims(out, recorded if resume else {})
+    claims = fresh_claims(out, recorded)
     cores = core_sets(count)
     procs: list[subprocess.Popen[bytes]] = []
     for index, gpu in enumerate(gpus, start=1):
