@@ -59,6 +59,7 @@ class Record:
     verdicts: dict[str, Any] = field(default_factory=dict)
     scenario: dict[str, Any] = field(default_factory=dict)
     memory: dict[str, Any] = field(default_factory=dict)
+    part: dict[str, Any] = field(default_factory=dict)  # in a merged sweep: the part (and GPU) that measured it
     started_utc: str = ""
     finished_utc: str = ""
 

@@ -310,6 +310,9 @@ def test_gpus_split_the_sweep_into_parts_and_one_report(write_suite: Callable[..
     assert proc.returncode == 0, proc.stderr
     parts = [Results.load(out / f"part{i}") for i in (1, 2)]  # one build each, unless one part started late
     assert sorted(r.config["precision"] for p in parts for r in p.records) == ["amp-bf16", "fp32"]
+    where = {r.id: i for i, p in enumerate(parts, start=1) for r in p.records}
+    merged_parts = {r.id: r.part for r in Results.load(out).records}
+    assert merged_parts == {k: {"index": i, "cuda_visible_devices": str(i - 1)} for k, i in where.items()}
     merged = Results.load(out)
     assert len(merged.records) == 2 and merged.sweep_cost_s["parts"] == 2
     assert all((out / r.samples[0]).is_file() for r in merged.records)  # audio found from the merged report

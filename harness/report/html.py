@@ -30,10 +30,12 @@ def merge(parts: list[Results]) -> Results:
     planned = sorted({run_id for p in parts for run_id in p.suite.get("planned", [])})
     suite = {**parts[0].suite, **({"planned": planned} if planned else {})}
     merged = Results(suite=suite, platform=parts[0].platform, git=parts[0].git, options=parts[0].options)
-    for part in parts:
+    for index, part in enumerate(parts, start=1):
         for record in part.records:
             if merged.record(record.id) is not None:
                 raise InputError(f"configuration {record.id} appears in more than one part")
+            # Parts take each other's builds: the merged record keeps where it was measured.
+            record.part = {"index": index, "cuda_visible_devices": part.platform.get("cuda_visible_devices")}
             merged.upsert(record)
     merged.status = "complete" if all(p.status == "complete" for p in parts) else "incomplete"
     merged.created_utc = min(p.created_utc for p in parts)
