@@ -24,6 +24,9 @@ COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune", "max-auto
 MODEL_PRESETS = ("tiny", "f5tts_v1_base")
 PREFLIGHT_POLICIES = ("fail", "warn", "tag")
 PIPELINES = ("harness", "stock")
+# Scaled-dot-product attention kernels a configuration may allow ("auto": torch's own choice).
+ATTENTION_BACKENDS = ("auto", "flash", "efficient", "cudnn", "math")
+_CUDA_ONLY_ATTENTION = ("efficient", "cudnn")
 _DEVICE_RE = re.compile(r"^(cpu|cuda(:\d+)?)$")
 
 
@@ -81,6 +84,7 @@ class RunConfig:
     ode_fp32: bool = False  # keep noise, conditioning and the ODE time grid in fp32 around low-precision weights
     frame_bucket: int = 0  # pad the generated frame count up to a multiple of this (0: off)
     cudnn_benchmark: bool = False  # let cuDNN time its convolution algorithms (DiT's grouped conv)
+    attention: str = "auto"  # the one SDPA kernel allowed (flash, efficient, cudnn, math), or torch's choice
 
     def __post_init__(self) -> None:
         check_choice("model preset", self.model, MODEL_PRESETS)
@@ -95,6 +99,11 @@ class RunConfig:
         check_choice("pipeline", self.pipeline, PIPELINES)
         if self.pipeline == "stock" and (self.batch_size != 1 or self.frame_bucket or self.ode_fp32):
             raise ConfigError("the stock pipeline takes no batch_size, frame_bucket or ode_fp32")
+        check_choice("attention backend", self.attention, ATTENTION_BACKENDS)
+        if self.attention in _CUDA_ONLY_ATTENTION and self.device == "cpu":
+            raise ConfigError(
+                f"attention {self.attention!r} is a CUDA kernel: use 'auto', 'flash' or 'math' on the CPU"
+            )
         if not isinstance(self.frame_bucket, int) or self.frame_bucket < 0:
             raise ConfigError(f"frame_bucket must be an integer >= 0, got {self.frame_bucket!r}")
         from harness.vocoders import registry  # local: registry imports nothing heavy
@@ -104,8 +113,9 @@ class RunConfig:
     @property
     def build_key(self) -> tuple[str, str, str, str, str, str]:
         """What a model build depends on: NFE, texts and vocoder reuse the same build."""
-        # cuDNN's choice is captured into CUDA graphs and compiled models: a build per setting.
-        flags = f"{self.ode_fp32}-{self.cudnn_benchmark}"
+        # cuDNN's and the attention kernel's choices are captured into CUDA graphs and compiled
+        # models: a build per setting.
+        flags = f"{self.ode_fp32}-{self.cudnn_benchmark}" + ("" if self.attention == "auto" else f"-{self.attention}")
         return (self.model, self.weights, self.precision, self.compile_mode, self.device, flags)
 
     @property
@@ -125,6 +135,8 @@ class RunConfig:
             parts.append(f"bucket{self.frame_bucket}")
         if self.cudnn_benchmark:
             parts.append("cudnnbench")
+        if self.attention != "auto":
+            parts.append(f"attn_{self.attention}")
         if self.pipeline != "harness":
             parts.append(self.pipeline)
         return "-".join(parts)
@@ -350,6 +362,7 @@ _MATRIX_AXES = {
     "ode_fp32": "ode_fp32",
     "frame_bucket": "frame_bucket",
     "cudnn_benchmark": "cudnn_benchmark",
+    "attention": "attention",
 }
 _SYNTHESIS_KEYS = ("cfg_strength", "sway_sampling_coef", "use_epss", "seed")
 _TOP_KEYS = (

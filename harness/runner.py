@@ -56,11 +56,41 @@ class RunOptions:
     first: frozenset[str] = frozenset()  # with claims: this part's shard, measured before the others'
 
 
-def _set_cudnn_benchmark(run: RunConfig) -> None:
-    """cuDNN's autotuner is process-wide: each configuration sets it as it asks."""
+def _sdpa_switches() -> dict[str, tuple[Callable[[], bool], Callable[[bool], None]]]:
+    import torch
+
+    cuda = torch.backends.cuda
+    return {
+        "flash": (cuda.flash_sdp_enabled, cuda.enable_flash_sdp),
+        "efficient": (cuda.mem_efficient_sdp_enabled, cuda.enable_mem_efficient_sdp),
+        "cudnn": (cuda.cudnn_sdp_enabled, cuda.enable_cudnn_sdp),
+        "math": (cuda.math_sdp_enabled, cuda.enable_math_sdp),
+    }
+
+
+def _process_flags() -> tuple[bool, dict[str, bool]]:
+    """cuDNN's autotuner and the allowed attention kernels as they are now."""
+    import torch
+
+    return torch.backends.cudnn.benchmark, {name: enabled() for name, (enabled, _) in _sdpa_switches().items()}
+
+
+def _set_process_flags(run: RunConfig, before: tuple[bool, dict[str, bool]]) -> None:
+    """cuDNN's autotuner and the allowed attention kernels are process-wide: each configuration
+    sets them as it asks; "auto" keeps the kernels allowed ``before`` the sweep."""
     import torch
 
     torch.backends.cudnn.benchmark = run.cudnn_benchmark
+    for name, (_, enable) in _sdpa_switches().items():
+        enable(before[1][name] if run.attention == "auto" else name == run.attention)
+
+
+def _restore_process_flags(before: tuple[bool, dict[str, bool]]) -> None:
+    import torch
+
+    torch.backends.cudnn.benchmark = before[0]
+    for name, (_, enable) in _sdpa_switches().items():
+        enable(before[1][name])
 
 
 def _error_record(record: Record, exc: BaseException) -> Record:
@@ -89,6 +119,7 @@ class Runner:
         self._compile_scale: float | None = None  # largest seen / expected compile seconds so far
         self._assessor: Assessor | None = None
         self._tracking_failed = False
+        self._flags_before = _process_flags()  # restored after the sweep; "auto" attention keeps them
         self.on_round: Callable[[], None] | None = None
         self.on_rounds_planned: Callable[[int], None] | None = None
         self.cost = {"build_s": 0.0, "first_call_s": 0.0, "warmup_s": 0.0, "timed_s": 0.0, "other_s": 0.0}
@@ -135,7 +166,7 @@ class Runner:
 
     def synthesizer(self, run: RunConfig) -> AnySynth:
         """The run's pipeline on the cached (or newly built) model and vocoder."""
-        _set_cudnn_benchmark(run)
+        _set_process_flags(run, self._flags_before)
         model = self.cache.model(run)
         vocoder = self.cache.vocoder(run, self.suite.vocoder_options.get(run.vocoder, {}))
         return (StockSynthesizer if run.pipeline == "stock" else Synthesizer)(model, vocoder)
@@ -235,7 +266,7 @@ class Runner:
 
     def _reference_run(self, run: RunConfig) -> RunConfig:
         """The plain configuration a run's fidelity is measured against: the harness pipeline with the
-        suite's reference precision, compile mode and vocoder, no batch, bucket or fp32-grid knob."""
+        suite's reference precision, compile mode and vocoder, and none of the pipeline knobs."""
         q = self.suite.quality
         return replace(
             run,
@@ -244,6 +275,7 @@ class Runner:
             ode_fp32=False,
             frame_bucket=0,
             cudnn_benchmark=False,
+            attention="auto",
             precision=q.reference_precision,
             compile_mode=q.reference_compile,
             vocoder=q.reference_vocoder,
@@ -255,7 +287,7 @@ class Runner:
         if key not in self._renders:
             # The main cache already holds the reference model when the run shares its build key.
             cache = self.cache if self.cache.holds(ref_run) else self.reference_cache
-            _set_cudnn_benchmark(ref_run)
+            _set_process_flags(ref_run, self._flags_before)
             model, vocoder = cache.model(ref_run), cache.vocoder(ref_run, {})
             self._renders[key] = self._call(Synthesizer(model, vocoder), ref_run, index).waveform[0]
         return self._renders[key]
@@ -491,6 +523,7 @@ class Runner:
             raise
         finally:
             bar.close()
+            _restore_process_flags(self._flags_before)
             if self.options.compile_artifacts:
                 try:
                     saved = save_compile_artifacts(self.options.compile_artifacts)

@@ -238,6 +238,38 @@ def test_quality_reference_is_the_plain_configuration_and_reuses_the_loaded_mode
     assert stock["mcd_db"] > 0  # measured against the harness render, not against another stock render
 
 
+def test_attention_backend_is_a_knob_set_for_each_configuration(
+    write_suite: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    from harness.config import load_suite
+    from harness.runner import Runner, RunOptions
+
+    path = write_suite(nfe="[2]", extra='[quality]\nenabled = true\nasr = "none"\nspeaker = "none"')
+    path.write_text(path.read_text().replace('vocoder = "torch"', 'vocoder = "torch"\nattention = ["auto", "math"]'))
+    runner = Runner(load_suite(path), RunOptions(out_dir=tmp_path, progress=False, telemetry=False))
+    default = torch.backends.cuda.flash_sdp_enabled()
+    seen: dict[str, set[tuple[bool, bool]]] = {}
+    real_call = runner._call
+
+    def watching(synth: object, run: object, *args: object) -> object:
+        flags = (torch.backends.cuda.flash_sdp_enabled(), torch.backends.cuda.math_sdp_enabled())
+        seen.setdefault(run.id, set()).add(flags)  # type: ignore[attr-defined]
+        return real_call(synth, run, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner, "_call", watching)
+    records = {r.id: r for r in runner.run().records}
+    assert seen == {
+        "nfe2-fp32-compile_none-voc_torch": {(default, True)},
+        "nfe2-fp32-compile_none-voc_torch-attn_math": {(False, True)},  # the math kernel alone
+    }
+    assert runner.cache.builds == 2 and all(r.status == "ok" for r in records.values())
+    # The math kernel computes the same attention: its render matches the reference closely.
+    assert records["nfe2-fp32-compile_none-voc_torch-attn_math"].quality["fidelity"]["mcd_db"] < 0.5
+    assert torch.backends.cuda.flash_sdp_enabled() == default  # the process's flags restored after the sweep
+
+
 def test_cudnn_benchmark_is_a_knob_set_for_each_configuration(
     write_suite: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -266,7 +298,7 @@ def test_cudnn_benchmark_is_a_knob_set_for_each_configuration(
     assert "fidelity" in records["nfe2-fp32-compile_none-voc_torch-cudnnbench"].quality
     assert {run_id for run_id, _ in runner._renders} == {suite_runs[0].full_id}
     assert runner.reference_cache.builds == 0
-    torch.backends.cudnn.benchmark = False
+    assert torch.backends.cudnn.benchmark is False  # restored after the sweep
 
 
 def test_compile_artifacts_carry_compiled_graphs_to_an_empty_inductor_cache(

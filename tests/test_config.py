@@ -26,6 +26,12 @@ def test_build_key_ignores_nfe_and_vocoder() -> None:
     assert a.build_key != RunConfig(precision="fp16").build_key
     assert a.build_key != RunConfig(cudnn_benchmark=True).build_key
     assert RunConfig(cudnn_benchmark=True).id == "nfe8-fp32-compile_none-voc_torch-cudnnbench"
+    assert RunConfig(attention="math").id == "nfe8-fp32-compile_none-voc_torch-attn_math"
+    assert a.build_key != RunConfig(attention="math").build_key
+    with pytest.raises(ConfigError, match="attention 'cudnn' is a CUDA kernel"):
+        RunConfig(attention="cudnn")
+    with pytest.raises(ConfigError, match="did you mean 'flash'"):
+        RunConfig(attention="flsh", device="cuda")
 
 
 @pytest.mark.parametrize(
