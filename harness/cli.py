@@ -45,6 +45,9 @@ def _positive(text: str) -> float:
     return value
 
 
+NARROWING = ("nfe", "precision", "compile_mode", "vocoder", "device", "attention")  # matrix axes to filter on
+
+
 def add_narrowing(parser: argparse.ArgumentParser) -> None:
     """Matrix filters shared by ``run`` and the pytest plugin's options."""
     parser.add_argument("--nfe", type=_csv(int), help="keep these NFE values, e.g. 8,16")
@@ -52,15 +55,14 @@ def add_narrowing(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compile", dest="compile_mode", type=_csv(str), help="keep these compile modes")
     parser.add_argument("--vocoder", type=_csv(str), help="keep these vocoder backends")
     parser.add_argument("--device", type=_csv(str), help="keep these devices")
+    parser.add_argument("--attention", type=_csv(str), help="keep these attention backends")
 
 
 def narrowed_suite(args: argparse.Namespace) -> SuiteConfig:
     """The suite named on the command line, narrowed by the options of ``add_narrowing``."""
     from harness.config import load_suite
 
-    return load_suite(args.suite).narrowed(
-        nfe=args.nfe, precision=args.precision, compile_mode=args.compile_mode, vocoder=args.vocoder, device=args.device
-    )
+    return load_suite(args.suite).narrowed(**{name: getattr(args, name) for name in NARROWING})
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -145,7 +147,7 @@ def _passed_on(args: argparse.Namespace) -> list[str]:
             extra.append("--" + flag.replace("_", "-"))
     if args.tracking_uri:
         extra += ["--tracking-uri", args.tracking_uri]
-    for name in ("nfe", "precision", "compile_mode", "vocoder", "device"):
+    for name in NARROWING:
         values = getattr(args, name)
         if values:
             extra += [f"--{'compile' if name == 'compile_mode' else name}", ",".join(map(str, values))]

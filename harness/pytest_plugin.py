@@ -34,6 +34,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--compile", dest="compile_mode", help="keep these compile modes (default: all)")
     group.addoption("--vocoder", help="keep these vocoder backends (default: all)")
     group.addoption("--tts-device", dest="tts_device", help="keep these devices (default: all)")
+    group.addoption("--attention", help="keep these attention backends (default: all)")
     group.addoption(
         "--tts-gpu-per-worker",
         action="store_true",
@@ -105,6 +106,7 @@ def pytest_configure(config: pytest.Config) -> None:
             "compile_mode": config.getoption("compile_mode"),
             "vocoder": config.getoption("vocoder"),
             "device": config.getoption("tts_device"),
+            "attention": config.getoption("attention"),
         }
         kinds: dict[str, Callable[[str], Any]] = {"nfe": int}
         suite = suite.narrowed(

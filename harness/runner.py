@@ -17,6 +17,7 @@ import numpy as np
 from harness.config import RunConfig, SuiteConfig, compile_cost_s
 from harness.errors import HarnessError, first_line
 from harness.gates import threshold_verdicts
+from harness.pipeline import flags
 from harness.pipeline.build import check_device
 from harness.pipeline.cache import BuildCache, peak_memory, reset_peak_memory
 from harness.pipeline.stock import StockSynthesizer
@@ -56,43 +57,6 @@ class RunOptions:
     first: frozenset[str] = frozenset()  # with claims: this part's shard, measured before the others'
 
 
-def _sdpa_switches() -> dict[str, tuple[Callable[[], bool], Callable[[bool], None]]]:
-    import torch
-
-    cuda = torch.backends.cuda
-    return {
-        "flash": (cuda.flash_sdp_enabled, cuda.enable_flash_sdp),
-        "efficient": (cuda.mem_efficient_sdp_enabled, cuda.enable_mem_efficient_sdp),
-        "cudnn": (cuda.cudnn_sdp_enabled, cuda.enable_cudnn_sdp),
-        "math": (cuda.math_sdp_enabled, cuda.enable_math_sdp),
-    }
-
-
-def _process_flags() -> tuple[bool, dict[str, bool]]:
-    """cuDNN's autotuner and the allowed attention kernels as they are now."""
-    import torch
-
-    return torch.backends.cudnn.benchmark, {name: enabled() for name, (enabled, _) in _sdpa_switches().items()}
-
-
-def _set_process_flags(run: RunConfig, before: tuple[bool, dict[str, bool]]) -> None:
-    """cuDNN's autotuner and the allowed attention kernels are process-wide: each configuration
-    sets them as it asks; "auto" keeps the kernels allowed ``before`` the sweep."""
-    import torch
-
-    torch.backends.cudnn.benchmark = run.cudnn_benchmark
-    for name, (_, enable) in _sdpa_switches().items():
-        enable(before[1][name] if run.attention == "auto" else name == run.attention)
-
-
-def _restore_process_flags(before: tuple[bool, dict[str, bool]]) -> None:
-    import torch
-
-    torch.backends.cudnn.benchmark = before[0]
-    for name, (_, enable) in _sdpa_switches().items():
-        enable(before[1][name])
-
-
 def _error_record(record: Record, exc: BaseException) -> Record:
     import torch
 
@@ -119,7 +83,7 @@ class Runner:
         self._compile_scale: float | None = None  # largest seen / expected compile seconds so far
         self._assessor: Assessor | None = None
         self._tracking_failed = False
-        self._flags_before = _process_flags()  # restored after the sweep; "auto" attention keeps them
+        self._flags_before = flags.current()  # restored after the sweep; "auto" attention keeps them
         self.on_round: Callable[[], None] | None = None
         self.on_rounds_planned: Callable[[int], None] | None = None
         self.cost = {"build_s": 0.0, "first_call_s": 0.0, "warmup_s": 0.0, "timed_s": 0.0, "other_s": 0.0}
@@ -166,7 +130,7 @@ class Runner:
 
     def synthesizer(self, run: RunConfig) -> AnySynth:
         """The run's pipeline on the cached (or newly built) model and vocoder."""
-        _set_process_flags(run, self._flags_before)
+        flags.apply(run, self._flags_before)
         model = self.cache.model(run)
         vocoder = self.cache.vocoder(run, self.suite.vocoder_options.get(run.vocoder, {}))
         return (StockSynthesizer if run.pipeline == "stock" else Synthesizer)(model, vocoder)
@@ -287,7 +251,7 @@ class Runner:
         if key not in self._renders:
             # The main cache already holds the reference model when the run shares its build key.
             cache = self.cache if self.cache.holds(ref_run) else self.reference_cache
-            _set_process_flags(ref_run, self._flags_before)
+            flags.apply(ref_run, self._flags_before)
             model, vocoder = cache.model(ref_run), cache.vocoder(ref_run, {})
             self._renders[key] = self._call(Synthesizer(model, vocoder), ref_run, index).waveform[0]
         return self._renders[key]
@@ -523,7 +487,7 @@ class Runner:
             raise
         finally:
             bar.close()
-            _restore_process_flags(self._flags_before)
+            flags.restore(self._flags_before)
             if self.options.compile_artifacts:
                 try:
                     saved = save_compile_artifacts(self.options.compile_artifacts)

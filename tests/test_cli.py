@@ -268,6 +268,9 @@ def test_attention_backend_is_a_knob_set_for_each_configuration(
     # The math kernel computes the same attention: its render matches the reference closely.
     assert records["nfe2-fp32-compile_none-voc_torch-attn_math"].quality["fidelity"]["mcd_db"] < 0.5
     assert torch.backends.cuda.flash_sdp_enabled() == default  # the process's flags restored after the sweep
+    proc = cli("run", str(path), "--out", str(tmp_path / "narrow"), "--no-progress", "--attention", "math")
+    assert proc.returncode == 0, proc.stderr
+    assert [r.id for r in Results.load(tmp_path / "narrow").records] == ["nfe2-fp32-compile_none-voc_torch-attn_math"]
 
 
 def test_cudnn_benchmark_is_a_knob_set_for_each_configuration(

@@ -141,3 +141,32 @@ def test_text_cache_outside_the_graph_pool_changes_nothing_but_ownership(synth: 
     np.testing.assert_array_equal(speak(wrapped).waveform, speak(synth).waveform)  # type: ignore[attr-defined]
     assert len(seen) == 4 and all(seen)  # NFE 4: steps 2-4 read the wrapper's own copy
     assert dit.text_cond is None  # f5-tts clears its cache after sampling, through the wrapper
+
+
+def test_the_attention_setting_is_part_of_the_compile_cache_key() -> None:
+    """The SDPA flags choose the kernel when a graph is traced, but torch's caches do not key on
+    them: without the harness's key, a graph traced for one kernel is loaded for another."""
+    import torch
+    from torch._dynamo.utils import counters
+    from torch._inductor.utils import fresh_cache
+
+    from harness.config import RunConfig
+    from harness.pipeline import flags
+
+    def attend(q: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.scaled_dot_product_attention(q, q, q)
+
+    before = flags.current()
+    seen = []
+    try:
+        with fresh_cache():
+            for attention in ("auto", "math", "auto"):
+                flags.apply(RunConfig(attention=attention), before)
+                torch._dynamo.reset()  # as a new process would: trace again, then ask the caches
+                counters.clear()
+                torch.compile(attend)(torch.randn(1, 2, 8, 4))
+                seen.append((counters["aot_autograd"]["autograd_cache_hit"], counters["inductor"]["fxgraph_cache_hit"]))
+    finally:
+        flags.restore(before)
+    assert seen == [(0, 0), (0, 0), (1, 1)]  # math compiled afresh; auto found its own graph again
+    assert torch._inductor.config.post_grad_custom_post_pass is before.post_grad_pass
