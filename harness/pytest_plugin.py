@@ -179,6 +179,12 @@ def tts_measure(tts_session: TTSSession, benchmark: Any) -> Callable[[RunConfig]
     return measure
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    tts = session.config.stash.get(_SESSION, None)
+    if tts is not None:  # the suite's cuDNN and attention flags end with it
+        tts.runner.restore_process_flags()
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     session = config.stash.get(_SESSION, None)
     if session is None or session.results is None:

@@ -397,6 +397,10 @@ class Runner:
         compile_s = 0.0 if self.cache.holds(run) else compile_cost_s(run.compile_mode) * scale
         return compile_s + self.suite.expected_config_s
 
+    def restore_process_flags(self) -> None:
+        """cuDNN's and the attention flags as they were before this runner's first configuration."""
+        flags.restore(self._flags_before)
+
     def _claim_order(self, todo: list[RunConfig]) -> list[RunConfig]:
         """This part's shard in the usual order, then the other parts' builds, costliest first: a
         part that has finished its own takes what the others have not started."""
@@ -487,7 +491,7 @@ class Runner:
             raise
         finally:
             bar.close()
-            flags.restore(self._flags_before)
+            self.restore_process_flags()
             if self.options.compile_artifacts:
                 try:
                     saved = save_compile_artifacts(self.options.compile_artifacts)

@@ -57,6 +57,15 @@ def test_command_line_narrows_the_matrix(suite_dir: pytest.Pytester, write_suite
     suite.write_text(suite.read_text().replace('vocoder = "torch"', 'vocoder = "torch"\nattention = ["auto", "math"]'))
     result = run(suite_dir, "--suite", str(suite), "--nfe", "2", "--attention", "math", "--collect-only", "-q")
     result.stdout.fnmatch_lines(["*test_config?nfe2-fp32-compile_none-voc_torch-attn_math?*", "1 test collected*"])
+    # Measured: the math-only attention flags end with the session, not leaking into what follows.
+    suite_dir.makeconftest(
+        "import torch\n"
+        "def pytest_unconfigure(config):\n"
+        "    print('flash allowed after the session:', torch.backends.cuda.flash_sdp_enabled())\n"
+    )
+    result = run(suite_dir, "--suite", str(suite), "--nfe", "2", "--attention", "math", "-s")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*flash allowed after the session: True*"])
 
 
 def test_critical_threshold_fails_warning_warns(suite_dir: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
