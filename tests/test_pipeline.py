@@ -148,7 +148,11 @@ def test_the_attention_setting_is_part_of_the_compile_cache_key() -> None:
     them: without the harness's key, a graph traced for one kernel is loaded for another."""
     import torch
     from torch._dynamo.utils import counters
-    from torch._inductor.utils import fresh_cache
+
+    try:
+        from torch._inductor.utils import fresh_cache
+    except ImportError:  # torch < 2.7 names it fresh_inductor_cache
+        from torch._inductor.utils import fresh_inductor_cache as fresh_cache
 
     from harness.config import RunConfig
     from harness.pipeline import flags
