@@ -57,18 +57,20 @@ class ComparedConfig:
         return "slower" if self.result.regression else "faster" if self.result.improvement else "same"
 
 
-def compared(a: list[Results], b: list[Results], min_effect: float = 0.05, alpha: float = 0.05) -> list[ComparedConfig]:
-    """Every configuration measured on both sides, compared (sides of one or more sweeps)."""
+def _runs_by_id(side: list[Results]) -> dict[str, list[list[float]]]:
+    """A side's measured configurations: each one's RTF runs, one list per sweep."""
+    out: dict[str, list[list[float]]] = {}
+    for results in side:
+        for r in results.records:
+            if r.status == "ok" and r.runs:
+                out.setdefault(r.id, []).append([s.rtf for s in r.runs])
+    return out
 
-    def runs(side: list[Results]) -> dict[str, list[list[float]]]:
-        out: dict[str, list[list[float]]] = {}
-        for results in side:
-            for r in results.records:
-                if r.status == "ok" and r.runs:
-                    out.setdefault(r.id, []).append([s.rtf for s in r.runs])
-        return out
 
-    ours, theirs = runs(a), runs(b)
+def compared(
+    ours: dict[str, list[list[float]]], theirs: dict[str, list[list[float]]], min_effect: float, alpha: float
+) -> list[ComparedConfig]:
+    """Every configuration measured on both sides (``_runs_by_id`` of each), compared."""
     common = sorted(set(ours) & set(theirs))
     if not common:
         raise InputError("the two sweeps have no measured configuration in common: nothing to compare")
@@ -86,7 +88,8 @@ def compare_sweeps(
     a: list[Results], b: list[Results], min_effect: float = 0.05, alpha: float = 0.05, plot: Path | None = None
 ) -> str:
     """The comparison as markdown (and, with ``plot``, a PNG of every ratio with its interval)."""
-    rows = compared(a, b, min_effect, alpha)
+    ours, theirs = _runs_by_id(a), _runs_by_id(b)
+    rows = compared(ours, theirs, min_effect, alpha)
     lines = []
     keys = {results.platform.get("key") for results in [*a, *b]}
     if len(keys) > 1:
@@ -99,14 +102,13 @@ def compare_sweeps(
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
-        c, (ours, theirs) = row.result, row.sweeps
+        c, (sweeps_a, sweeps_b) = row.result, row.sweeps
         lines.append(
             f"| {row.id} | {row.a_rtf:.4g} | {row.b_rtf:.4g} | {c.ratio:.3f} | {c.ci_low:.3f}-{c.ci_high:.3f} | "
-            f"{c.p_value:.3g} | {len(ours)}+{len(theirs)} | {_spread(ours)} / {_spread(theirs)} | {row.verdict} |"
+            f"{c.p_value:.3g} | {len(sweeps_a)}+{len(sweeps_b)} | {_spread(sweeps_a)} / {_spread(sweeps_b)} | "
+            f"{row.verdict} |"
         )
-    ids_a = {r.id for results in a for r in results.records if r.status == "ok"}
-    ids_b = {r.id for results in b for r in results.records if r.status == "ok"}
-    only_a, only_b = sorted(ids_a - ids_b), sorted(ids_b - ids_a)
+    only_a, only_b = sorted(set(ours) - set(theirs)), sorted(set(theirs) - set(ours))
     if only_a or only_b:
         lines.append("")
         lines.append(f"Only in A: {', '.join(only_a) or '-'}")
