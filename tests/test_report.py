@@ -160,7 +160,9 @@ def test_summary_states_cache_speedups_and_cost(sweep: Path, tmp_path: Path) -> 
     assert "(empty: a cold sweep)" in markdown(results)
 
 
-def test_ratio_plot_marks_intervals_beyond_its_axis(tmp_path: Path) -> None:
+def test_ratio_plot_draws_intervals_and_points_past_its_axis(tmp_path: Path) -> None:
+    """Clipped to the axis, a point outside it would give a negative error bar, which matplotlib
+    refuses: the plot must still be drawn."""
     from harness.report.plots import ratio_intervals
 
     rows = [
