@@ -45,7 +45,15 @@ def _positive(text: str) -> float:
     return value
 
 
-NARROWING = ("nfe", "precision", "compile_mode", "vocoder", "device", "attention")  # matrix axes to filter on
+NARROWING = (
+    "nfe",
+    "precision",
+    "compile_mode",
+    "vocoder",
+    "device",
+    "attention",
+    "pos_conv",
+)  # matrix axes to filter on
 
 
 def add_narrowing(parser: argparse.ArgumentParser) -> None:
@@ -56,6 +64,7 @@ def add_narrowing(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vocoder", type=_csv(str), help="keep these vocoder backends")
     parser.add_argument("--device", type=_csv(str), help="keep these devices")
     parser.add_argument("--attention", type=_csv(str), help="keep these attention backends")
+    parser.add_argument("--pos-conv", type=_csv(str), help="keep these position-convolution forms (conv, gemm)")
 
 
 def narrowed_suite(args: argparse.Namespace) -> SuiteConfig:

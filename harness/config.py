@@ -27,6 +27,8 @@ PIPELINES = ("harness", "stock")
 # Scaled-dot-product attention kernels a configuration may allow ("auto": torch's own choice).
 ATTENTION_BACKENDS = ("auto", "flash", "efficient", "cudnn", "math")
 _CUDA_ONLY_ATTENTION = ("efficient", "cudnn")
+# The DiT's position-embedding convolutions: torch's Conv1d, or unfolded into one GEMM per group.
+POS_CONVS = ("conv", "gemm")
 _DEVICE_RE = re.compile(r"^(cpu|cuda(:\d+)?)$")
 
 
@@ -85,6 +87,7 @@ class RunConfig:
     frame_bucket: int = 0  # pad the generated frame count up to a multiple of this (0: off)
     cudnn_benchmark: bool = False  # let cuDNN time its convolution algorithms (DiT's grouped conv)
     attention: str = "auto"  # the one SDPA kernel allowed (flash, efficient, cudnn, math), or torch's choice
+    pos_conv: str = "conv"  # "gemm": the position-embedding convolutions as unfold + batched matmul
 
     def __post_init__(self) -> None:
         check_choice("model preset", self.model, MODEL_PRESETS)
@@ -97,8 +100,11 @@ class RunConfig:
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ConfigError(f"batch_size must be an integer >= 1, got {self.batch_size!r}")
         check_choice("pipeline", self.pipeline, PIPELINES)
-        if self.pipeline == "stock" and (self.batch_size != 1 or self.frame_bucket or self.ode_fp32):
-            raise ConfigError("the stock pipeline takes no batch_size, frame_bucket or ode_fp32")
+        check_choice("pos_conv", self.pos_conv, POS_CONVS)
+        if self.pipeline == "stock" and (
+            self.batch_size != 1 or self.frame_bucket or self.ode_fp32 or self.pos_conv != "conv"
+        ):
+            raise ConfigError("the stock pipeline takes no batch_size, frame_bucket, ode_fp32 or pos_conv")
         check_choice("attention backend", self.attention, ATTENTION_BACKENDS)
         if self.attention in _CUDA_ONLY_ATTENTION and self.device == "cpu":
             raise ConfigError(
@@ -116,6 +122,8 @@ class RunConfig:
         # cuDNN's and the attention kernel's choices are captured into CUDA graphs and compiled
         # models: a build per setting.
         flags = f"{self.ode_fp32}-{self.cudnn_benchmark}" + ("" if self.attention == "auto" else f"-{self.attention}")
+        if self.pos_conv != "conv":
+            flags += f"-{self.pos_conv}"
         return (self.model, self.weights, self.precision, self.compile_mode, self.device, flags)
 
     @property
@@ -137,6 +145,8 @@ class RunConfig:
             parts.append("cudnnbench")
         if self.attention != "auto":
             parts.append(f"attn_{self.attention}")
+        if self.pos_conv != "conv":
+            parts.append(f"posconv_{self.pos_conv}")
         if self.pipeline != "harness":
             parts.append(self.pipeline)
         return "-".join(parts)
@@ -363,6 +373,7 @@ _MATRIX_AXES = {
     "frame_bucket": "frame_bucket",
     "cudnn_benchmark": "cudnn_benchmark",
     "attention": "attention",
+    "pos_conv": "pos_conv",
 }
 _SYNTHESIS_KEYS = ("cfg_strength", "sway_sampling_coef", "use_epss", "seed")
 _TOP_KEYS = (

@@ -35,6 +35,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--vocoder", help="keep these vocoder backends (default: all)")
     group.addoption("--tts-device", dest="tts_device", help="keep these devices (default: all)")
     group.addoption("--attention", help="keep these attention backends (default: all)")
+    group.addoption("--pos-conv", dest="pos_conv", help="keep these position-convolution forms (default: all)")
     group.addoption(
         "--tts-gpu-per-worker",
         action="store_true",
@@ -107,6 +108,7 @@ def pytest_configure(config: pytest.Config) -> None:
             "vocoder": config.getoption("vocoder"),
             "device": config.getoption("tts_device"),
             "attention": config.getoption("attention"),
+            "pos_conv": config.getoption("pos_conv"),
         }
         kinds: dict[str, Callable[[str], Any]] = {"nfe": int}
         suite = suite.narrowed(

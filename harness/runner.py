@@ -240,6 +240,7 @@ class Runner:
             frame_bucket=0,
             cudnn_benchmark=False,
             attention="auto",
+            pos_conv="conv",
             precision=q.reference_precision,
             compile_mode=q.reference_compile,
             vocoder=q.reference_vocoder,

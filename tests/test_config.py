@@ -32,6 +32,10 @@ def test_build_key_ignores_nfe_and_vocoder() -> None:
         RunConfig(attention="cudnn")
     with pytest.raises(ConfigError, match="did you mean 'flash'"):
         RunConfig(attention="flsh", device="cuda")
+    assert RunConfig(pos_conv="gemm").id == "nfe8-fp32-compile_none-voc_torch-posconv_gemm"
+    assert a.build_key != RunConfig(pos_conv="gemm").build_key
+    with pytest.raises(ConfigError, match=r"stock pipeline takes no .*pos_conv"):
+        RunConfig(pipeline="stock", pos_conv="gemm")
 
 
 @pytest.mark.parametrize(
@@ -43,6 +47,7 @@ def test_build_key_ignores_nfe_and_vocoder() -> None:
         ({"device": "gpu"}, "unknown device 'gpu'"),
         ({"nfe": 0}, "NFE must be an integer >= 1"),
         ({"weights": "s3://x"}, "unknown weights"),
+        ({"pos_conv": "gem"}, "unknown pos_conv 'gem' (did you mean 'gemm'?)"),
     ],
 )
 def test_bad_knob_names_the_value(kwargs: dict[str, object], message: str) -> None:

@@ -174,3 +174,41 @@ def test_the_attention_setting_is_part_of_the_compile_cache_key() -> None:
         flags.restore(before)
     assert seen == [(0, 0), (0, 0), (1, 1)]  # math compiled afresh; auto found its own graph again
     assert torch._inductor.config.post_grad_custom_post_pass is before.post_grad_pass
+
+
+def test_grouped_convolution_as_gemm_equals_conv1d() -> None:
+    from harness.pipeline.pos_conv import grouped_conv1d_as_gemm
+
+    torch.manual_seed(0)
+    for channels, groups, kernel, bias in ((64, 16, 31, True), (12, 3, 5, False), (8, 1, 3, True)):
+        conv = torch.nn.Conv1d(channels, channels, kernel, groups=groups, padding=kernel // 2, bias=bias)
+        x = torch.randn(2, channels, 57)
+        got = grouped_conv1d_as_gemm(x, conv.weight, conv.bias, groups, kernel // 2)
+        torch.testing.assert_close(got, conv(x), rtol=1e-5, atol=1e-5)
+
+
+def test_gemm_position_convolution_renders_what_conv1d_renders(synth: Synthesizer) -> None:
+    from harness.pipeline.pos_conv import use_gemm_pos_conv
+
+    model = build_model("tiny", "random", "fp32", "none", "cpu", seed=0, pos_conv="gemm")
+    pos_convs = model.cfm.transformer.input_embed.conv_pos_embed.conv1d
+    assert [type(layer).__name__ for layer in pos_convs] == ["GemmConv1d", "Mish", "GemmConv1d", "Mish"]
+    assert use_gemm_pos_conv(model.cfm.transformer) == 0  # already switched; the text convolutions untouched
+    assert model.cfm.state_dict().keys() == synth.model.cfm.state_dict().keys()  # checkpoints load either way
+    gemm = Synthesizer(model, synth.vocoder)
+    np.testing.assert_allclose(speak(gemm).waveform, speak(synth).waveform, atol=1e-4)  # type: ignore[attr-defined]
+
+
+def test_a_compiled_build_starts_from_empty_dynamo_caches() -> None:
+    """Dynamo's guards see shapes and dtypes, not the attention or cuDNN flags: code compiled for an
+    earlier build must not serve the next one."""
+    from torch._dynamo.utils import counters
+
+    double = torch.compile(lambda x: x * 2, backend="eager")
+    double(torch.ones(3))
+    traced = counters["stats"]["unique_graphs"]
+    double(torch.ones(3))
+    assert counters["stats"]["unique_graphs"] == traced  # cached while nothing is built
+    build_model("tiny", "random", "fp32", "default", "cpu", seed=0)
+    double(torch.ones(3))
+    assert counters["stats"]["unique_graphs"] == traced + 1  # traced again after the compiled build

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.errors import BackendUnavailable
 from harness.pipeline import f5
+from harness.pipeline.pos_conv import use_gemm_pos_conv
 from harness.pipeline.presets import ModelPreset, get_preset
 from harness.pipeline.weights import ResolvedWeights, resolve
 
@@ -135,6 +136,7 @@ def build_model(
     device: str,
     seed: int = 0,
     ode_fp32: bool = False,
+    pos_conv: str = "conv",
 ) -> BuiltModel:
     import torch
 
@@ -157,7 +159,13 @@ def build_model(
             f5.new_cfm(preset.dit, preset.mel, vocab_char_map), resolved.checkpoint, str(dev), weight_dtype
         )
     cfm.eval()
+    if pos_conv == "gemm":
+        use_gemm_pos_conv(cfm.transformer)
     if compile_mode != "none":
+        # Dynamo keeps compiled code on f5-tts's forward functions and guards on shapes and dtypes,
+        # not on the attention or cuDNN flags nor on this model's structure: without a reset, a
+        # build differing only in those would run the code (and CUDA graphs) of the one before.
+        torch._dynamo.reset()
         cfm.transformer = torch.compile(cfm.transformer, mode=compile_mode)
     if ode_fp32 or compile_mode in CUDA_GRAPH_MODES:
         cfm.transformer = wrap_transformer(

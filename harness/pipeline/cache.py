@@ -28,7 +28,14 @@ class BuildCache:
         self._model = None
         gc.collect()
         built = build_model(
-            run.model, run.weights, run.precision, run.compile_mode, run.device, run.seed, ode_fp32=run.ode_fp32
+            run.model,
+            run.weights,
+            run.precision,
+            run.compile_mode,
+            run.device,
+            run.seed,
+            ode_fp32=run.ode_fp32,
+            pos_conv=run.pos_conv,
         )
         self.builds += 1
         self._model = (run.build_key, built)
