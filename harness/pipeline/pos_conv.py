@@ -23,12 +23,17 @@ def grouped_conv1d_as_gemm(
     import torch
     import torch.nn.functional as F
 
-    batch = x.shape[0]
+    batch, _, length = x.shape
     out_channels, per_group, kernel = weight.shape
+    # Columns [group, (channel, tap), (batch, position)]: each row a shifted contiguous slice of the
+    # padded input, so the one copy reads and writes along the sequence.
     columns = F.pad(x, (padding, padding)).unfold(2, kernel, 1)  # [b, c, n, k], a view
-    columns = columns.reshape(batch, groups, per_group, columns.shape[2], kernel)
-    out = torch.einsum("bgcnk,gock->bgon", columns, weight.view(groups, out_channels // groups, per_group, kernel))
-    out = out.reshape(batch, out_channels, -1)
+    columns = columns.reshape(batch, groups, per_group, length, kernel).permute(1, 2, 4, 0, 3)
+    columns = columns.reshape(groups, per_group * kernel, batch * length)
+    out = torch.bmm(weight.reshape(groups, out_channels // groups, per_group * kernel), columns)
+    out = (
+        out.view(groups, out_channels // groups, batch, length).permute(2, 0, 1, 3).reshape(batch, out_channels, length)
+    )
     return out if bias is None else out + bias.view(1, -1, 1)
 
 
