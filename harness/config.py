@@ -27,7 +27,7 @@ PIPELINES = ("harness", "stock")
 # Scaled-dot-product attention kernels a configuration may allow ("auto": torch's own choice).
 ATTENTION_BACKENDS = ("auto", "flash", "efficient", "cudnn", "math")
 _CUDA_ONLY_ATTENTION = ("efficient", "cudnn")
-# The DiT's position-embedding convolutions: torch's Conv1d, or unfolded into one GEMM per group.
+# The DiT's position-embedding convolutions: torch's Conv1d, or one GEMM per group and a shifted sum.
 POS_CONVS = ("conv", "gemm")
 _DEVICE_RE = re.compile(r"^(cpu|cuda(:\d+)?)$")
 
@@ -87,7 +87,8 @@ class RunConfig:
     frame_bucket: int = 0  # pad the generated frame count up to a multiple of this (0: off)
     cudnn_benchmark: bool = False  # let cuDNN time its convolution algorithms (DiT's grouped conv)
     attention: str = "auto"  # the one SDPA kernel allowed (flash, efficient, cudnn, math), or torch's choice
-    pos_conv: str = "conv"  # "gemm": the position-embedding convolutions as unfold + batched matmul
+    pos_conv: str = "conv"  # "gemm": the position-embedding convolutions as one GEMM and a shifted sum
+    freezing: bool = False  # Inductor's freezing: weights as constants, what depends on them alone folded
 
     def __post_init__(self) -> None:
         check_choice("model preset", self.model, MODEL_PRESETS)
@@ -101,6 +102,8 @@ class RunConfig:
             raise ConfigError(f"batch_size must be an integer >= 1, got {self.batch_size!r}")
         check_choice("pipeline", self.pipeline, PIPELINES)
         check_choice("pos_conv", self.pos_conv, POS_CONVS)
+        if self.freezing and self.compile_mode == "none":
+            raise ConfigError("freezing is an Inductor option: it needs a compile mode other than 'none'")
         if self.pipeline == "stock" and (
             self.batch_size != 1 or self.frame_bucket or self.ode_fp32 or self.pos_conv != "conv"
         ):
@@ -124,6 +127,8 @@ class RunConfig:
         flags = f"{self.ode_fp32}-{self.cudnn_benchmark}" + ("" if self.attention == "auto" else f"-{self.attention}")
         if self.pos_conv != "conv":
             flags += f"-{self.pos_conv}"
+        if self.freezing:
+            flags += "-frozen"
         return (self.model, self.weights, self.precision, self.compile_mode, self.device, flags)
 
     @property
@@ -147,6 +152,8 @@ class RunConfig:
             parts.append(f"attn_{self.attention}")
         if self.pos_conv != "conv":
             parts.append(f"posconv_{self.pos_conv}")
+        if self.freezing:
+            parts.append("frozen")
         if self.pipeline != "harness":
             parts.append(self.pipeline)
         return "-".join(parts)
@@ -374,6 +381,7 @@ _MATRIX_AXES = {
     "cudnn_benchmark": "cudnn_benchmark",
     "attention": "attention",
     "pos_conv": "pos_conv",
+    "freezing": "freezing",
 }
 _SYNTHESIS_KEYS = ("cfg_strength", "sway_sampling_coef", "use_epss", "seed")
 _TOP_KEYS = (

@@ -241,6 +241,7 @@ class Runner:
             cudnn_benchmark=False,
             attention="auto",
             pos_conv="conv",
+            freezing=False,
             precision=q.reference_precision,
             compile_mode=q.reference_compile,
             vocoder=q.reference_vocoder,

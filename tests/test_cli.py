@@ -502,3 +502,32 @@ def test_ctrl_c_on_a_multi_gpu_sweep_stops_every_part_and_resume_completes_it(
     assert_one_line_error(
         cli("run", str(path), "--gpus", "0,1", "--resume", str(tmp_path / "gone")), "nothing to resume"
     )
+
+
+def test_inductor_freezing_is_a_knob_set_for_each_configuration(
+    write_suite: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch._inductor.config as inductor
+
+    from harness.config import load_suite
+    from harness.runner import Runner, RunOptions
+
+    path = write_suite(nfe="[2]", extra='[quality]\nenabled = true\nasr = "none"\nspeaker = "none"')
+    text = path.read_text().replace('vocoder = "torch"', 'vocoder = "torch"\nfreezing = [false, true]')
+    path.write_text(text.replace('compile = "none"', 'compile = "default"'))
+    runner = Runner(load_suite(path), RunOptions(out_dir=tmp_path, progress=False, telemetry=False))
+    seen: dict[str, set[bool]] = {}
+    real_call = runner._call
+
+    def watching(synth: object, run: object, *args: object) -> object:
+        seen.setdefault(run.id, set()).add(inductor.freezing)  # type: ignore[attr-defined]
+        return real_call(synth, run, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner, "_call", watching)
+    records = {r.id: r for r in runner.run().records}
+    frozen = "nfe2-fp32-compile_default-voc_torch-frozen"
+    reference = "nfe2-fp32-compile_none-voc_torch"  # the fidelity reference, eager
+    assert seen == {reference: {False}, "nfe2-fp32-compile_default-voc_torch": {False}, frozen: {True}}
+    assert runner.cache.builds == 2 and all(r.status == "ok" for r in records.values())
+    assert records[frozen].quality["fidelity"]["mcd_db"] < 0.5  # the same model, its weights as constants
+    assert inductor.freezing is False  # restored after the sweep

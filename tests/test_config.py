@@ -48,6 +48,7 @@ def test_build_key_ignores_nfe_and_vocoder() -> None:
         ({"nfe": 0}, "NFE must be an integer >= 1"),
         ({"weights": "s3://x"}, "unknown weights"),
         ({"pos_conv": "gem"}, "unknown pos_conv 'gem' (did you mean 'gemm'?)"),
+        ({"freezing": True}, "freezing is an Inductor option"),
     ],
 )
 def test_bad_knob_names_the_value(kwargs: dict[str, object], message: str) -> None:

@@ -1,4 +1,5 @@
-"""Process-wide torch settings a configuration asks for: cuDNN's autotuner and the attention kernel.
+"""Process-wide torch settings a configuration asks for: cuDNN's autotuner, the attention kernel and
+Inductor's freezing (read when a graph is compiled, at the first call).
 
 Each configuration sets them before its build and calls; the sweep puts the process's own back at
 the end. The attention kernel is chosen when a graph is traced, but neither Inductor's nor
@@ -21,6 +22,7 @@ class ProcessFlags:
     cudnn_benchmark: bool
     attention: dict[str, bool]  # SDPA backend -> allowed
     post_grad_pass: Any  # torch._inductor.config.post_grad_custom_post_pass
+    freezing: bool  # torch._inductor.config.freezing
 
 
 def _sdpa_switches() -> dict[str, tuple[Callable[[], bool], Callable[[bool], None]]]:
@@ -43,6 +45,7 @@ def current() -> ProcessFlags:
         cudnn_benchmark=torch.backends.cudnn.benchmark,
         attention={name: enabled() for name, (enabled, _) in _sdpa_switches().items()},
         post_grad_pass=inductor.post_grad_custom_post_pass,
+        freezing=inductor.freezing,
     )
 
 
@@ -69,6 +72,7 @@ def apply(run: RunConfig, before: ProcessFlags) -> None:
         enable(before.attention[name] if run.attention == "auto" else name == run.attention)
     auto = run.attention == "auto"
     inductor.post_grad_custom_post_pass = before.post_grad_pass if auto else _attention_cache_key(run.attention)
+    inductor.freezing = run.freezing
 
 
 def restore(before: ProcessFlags) -> None:
@@ -79,3 +83,4 @@ def restore(before: ProcessFlags) -> None:
     for name, (_, enable) in _sdpa_switches().items():
         enable(before.attention[name])
     inductor.post_grad_custom_post_pass = before.post_grad_pass
+    inductor.freezing = before.freezing

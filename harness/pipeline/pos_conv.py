@@ -1,9 +1,10 @@
 """The DiT's convolutional position embedding computed as one batched GEMM per convolution.
 
 F5-TTS's ``ConvPositionEmbedding`` runs two grouped 1-D convolutions (kernel 31, 16 groups) on every
-denoising step. A few GFLOP each, yet cuDNN runs them group by group with layout conversions around
-them; unfolding the sequence into columns turns each into one matmul per group that the tensor cores
-take at full rate, for a transient buffer of ``kernel`` times the activations.
+denoising step, which cuDNN runs with layout conversions around them. Here each is one matmul per
+group giving every tap's product at every position, then a shifted sum over the taps that Inductor
+fuses into one kernel; the products take ``kernel`` times the activations' memory for a moment.
+(Unfolding the input into columns instead compiled to slow strided copies on an H200.)
 """
 
 from __future__ import annotations
@@ -18,22 +19,27 @@ if TYPE_CHECKING:
 def grouped_conv1d_as_gemm(
     x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, groups: int, padding: int
 ) -> torch.Tensor:
-    """``F.conv1d(x, weight, bias, padding=padding, groups=groups)`` (stride and dilation 1) as
-    unfold + batched matmul. ``x`` is [batch, channels, length]."""
+    """``F.conv1d(x, weight, bias, padding=padding, groups=groups)`` (stride and dilation 1) as one
+    batched matmul and a shifted sum. ``x`` is [batch, channels, length]."""
     import torch
     import torch.nn.functional as F
 
     batch, _, length = x.shape
     out_channels, per_group, kernel = weight.shape
-    # Columns [group, (channel, tap), (batch, position)]: each row a shifted contiguous slice of the
-    # padded input, so the one copy reads and writes along the sequence.
-    columns = F.pad(x, (padding, padding)).unfold(2, kernel, 1)  # [b, c, n, k], a view
-    columns = columns.reshape(batch, groups, per_group, length, kernel).permute(1, 2, 4, 0, 3)
-    columns = columns.reshape(groups, per_group * kernel, batch * length)
-    out = torch.bmm(weight.reshape(groups, out_channels // groups, per_group * kernel), columns)
-    out = (
-        out.view(groups, out_channels // groups, batch, length).permute(2, 0, 1, 3).reshape(batch, out_channels, length)
+    per_out = out_channels // groups
+    padded = F.pad(x, (padding, padding))
+    span = padded.shape[-1]
+    # Every tap's product at every padded position, [group, (tap, out channel), (batch, position)]:
+    # one GEMM over the input channels. Then output position n sums tap k's product at n + k.
+    inputs = padded.view(batch, groups, per_group, span).permute(1, 2, 0, 3).reshape(groups, per_group, batch * span)
+    taps = (
+        weight.view(groups, per_out, per_group, kernel).permute(0, 3, 1, 2).reshape(groups, kernel * per_out, per_group)
     )
+    products = torch.bmm(taps, inputs).view(groups, kernel, per_out, batch, span)
+    out = products[:, 0, :, :, :length]
+    for tap in range(1, kernel):
+        out = out + products[:, tap, :, :, tap : tap + length]
+    out = out.permute(2, 0, 1, 3).reshape(batch, out_channels, length)
     return out if bias is None else out + bias.view(1, -1, 1)
 
 
