@@ -132,7 +132,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(text)
     print(f"results: {out / 'results.json'}")
     if results.status == "stopped":
-        _say_time_limit(f"tts-harness run {args.suite} --resume {out}")
+        _say_stopped(results.options.get("stop_reason", "stopped"), f"tts-harness run {args.suite} --resume {out}")
     failed = [r for r in results.records if r.status != "ok"]
     return 1 if failed and args.strict else 0
 
@@ -187,13 +187,14 @@ def run_on_gpus(args: argparse.Namespace, out: Path, suite: SuiteConfig) -> int:
     made = report([p.parent for p in parts], out)
     print(made["summary"].read_text())
     print(f"report: {made['html']}; parts: {', '.join(str(p.parent) for p in parts)}")
-    if args.time_limit is not None and made["status"] != "complete":
-        _say_time_limit(f"tts-harness run {args.suite} --gpus {','.join(gpus)} --resume {out}")
+    if made["status"] != "complete":
+        reason = "a part stopped (time limit or a lost CUDA context: see its run.log)"
+        _say_stopped(reason, f"tts-harness run {args.suite} --gpus {','.join(gpus)} --resume {out}")
     return max(codes)
 
 
-def _say_time_limit(resume_command: str) -> None:
-    print(f"time limit reached: `{resume_command}` completes the sweep", file=sys.stderr)
+def _say_stopped(reason: str, resume_command: str) -> None:
+    print(f"{reason}: `{resume_command}` completes the sweep in a fresh process", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:

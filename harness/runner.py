@@ -57,6 +57,22 @@ class RunOptions:
     first: frozenset[str] = frozenset()  # with claims: this part's shard, measured before the others'
 
 
+# CUDA errors that leave the process's context unusable: every later call would fail the same way.
+_CONTEXT_LOST = (
+    "illegal memory access",
+    "unspecified launch failure",
+    "device-side assert",
+    "misaligned address",
+    "illegal instruction",
+)
+
+
+def context_lost(record: Record) -> bool:
+    """Whether the configuration failed with an error that a fresh process alone recovers from."""
+    message = str((record.error or {}).get("message", ""))
+    return any(text in message for text in _CONTEXT_LOST)
+
+
 def _error_record(record: Record, exc: BaseException) -> Record:
     import torch
 
@@ -462,13 +478,15 @@ class Runner:
 
         deadline = None if self.options.time_limit_s is None else started + self.options.time_limit_s
         left: list[RunConfig] = []
+        results.options.pop("stop_reason", None)
         try:
-            for run in todo:
+            for position, run in enumerate(todo):
                 if claims is not None and claims.owner(run.build_group) not in (None, claims.part):
                     bar.next_config()  # another part measures it
                     continue
                 if deadline is not None and time.perf_counter() + self.expected_s(run) > deadline:
                     left.append(run)  # its compile would not fit: a resume measures it
+                    results.options["stop_reason"] = "time limit"
                     bar.next_config()
                     continue
                 if claims is not None and not claims.take(run.build_group):
@@ -484,6 +502,11 @@ class Runner:
                 results.save(self.options.out_dir)
                 self.track()
                 bar.next_config()
+                if context_lost(record):
+                    left.extend(todo[position + 1 :])
+                    results.options["stop_reason"] = f"CUDA context lost at {run.id}"
+                    log.error("%s left the CUDA context unusable: stopping; a fresh process measures the rest", run.id)
+                    break
             if claims is not None:  # what another part took after this one left it is not left
                 left = [r for r in left if claims.owner(r.build_group) in (None, claims.part)]
             results.suite["planned"] = sorted(planned.union(r.id for r in left))

@@ -531,3 +531,33 @@ def test_inductor_freezing_is_a_knob_set_for_each_configuration(
     assert runner.cache.builds == 2 and all(r.status == "ok" for r in records.values())
     assert records[frozen].quality["fidelity"]["mcd_db"] < 0.5  # the same model, its weights as constants
     assert inductor.freezing is False  # restored after the sweep
+
+
+def test_a_lost_cuda_context_stops_the_process_and_a_resume_measures_the_rest(
+    write_suite: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an illegal memory access every later call of the process fails: the sweep stops there
+    instead of recording each remaining configuration as that same error."""
+    from harness.config import load_suite
+    from harness.runner import Runner, RunOptions
+
+    suite = load_suite(write_suite(nfe="[2, 3, 4]"))
+    options = RunOptions(out_dir=tmp_path, progress=False, telemetry=False)
+    runner = Runner(suite, options)
+    real_call = runner._call
+
+    def failing(synth: object, run: object, *args: object) -> object:
+        if run.nfe == 3:  # type: ignore[attr-defined]
+            raise RuntimeError("CUDA error: an illegal memory access was encountered")
+        return real_call(synth, run, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner, "_call", failing)
+    results = runner.run()
+    assert [(r.config["nfe"], r.status) for r in results.records] == [(2, "ok"), (3, "error")]
+    assert results.status == "stopped"
+    assert results.options["stop_reason"] == "CUDA context lost at nfe3-fp32-compile_none-voc_torch"
+    assert sorted(results.suite["planned"]) == sorted(r.id for r in suite.runs)  # NFE 4 still owed
+
+    resumed = Runner(suite, RunOptions(out_dir=tmp_path, progress=False, telemetry=False, resume=True)).run()
+    assert [(r.config["nfe"], r.status) for r in resumed.records] == [(2, "ok"), (3, "error"), (4, "ok")]
+    assert resumed.status == "complete" and "stop_reason" not in resumed.options
