@@ -45,15 +45,8 @@ def _positive(text: str) -> float:
     return value
 
 
-NARROWING = (
-    "nfe",
-    "precision",
-    "compile_mode",
-    "vocoder",
-    "device",
-    "attention",
-    "pos_conv",
-)  # matrix axes to filter on
+# Matrix axes to filter on.
+NARROWING = ("nfe", "precision", "compile_mode", "vocoder", "device", "attention", "pos_conv")
 
 
 def add_narrowing(parser: argparse.ArgumentParser) -> None:

@@ -163,8 +163,8 @@ def build_model(
         use_gemm_pos_conv(cfm.transformer)
     if compile_mode != "none":
         # Dynamo keeps compiled code on f5-tts's forward functions and guards on shapes and dtypes,
-        # not on the attention or cuDNN flags nor on this model's structure: without a reset, a
-        # build differing only in those would run the code (and CUDA graphs) of the one before.
+        # not on the attention, cuDNN or freezing flags: without a reset, a build differing only in
+        # those would run the code (and CUDA graphs) of the one before.
         torch._dynamo.reset()
         cfm.transformer = torch.compile(cfm.transformer, mode=compile_mode)
     if ode_fp32 or compile_mode in CUDA_GRAPH_MODES:

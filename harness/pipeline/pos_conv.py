@@ -1,10 +1,11 @@
 """The DiT's convolutional position embedding computed as one batched GEMM per convolution.
 
 F5-TTS's ``ConvPositionEmbedding`` runs two grouped 1-D convolutions (kernel 31, 16 groups) on every
-denoising step, which cuDNN runs with layout conversions around them. Here each is one matmul per
-group giving every tap's product at every position, then a shifted sum over the taps that Inductor
-fuses into one kernel; the products take ``kernel`` times the activations' memory for a moment.
-(Unfolding the input into columns instead compiled to slow strided copies on an H200.)
+denoising step. Here each is one matmul per group giving every tap's product at every position,
+then a shifted sum over the taps that Inductor fuses into one kernel; the products take ``kernel``
+times the activations' memory for a moment. An alternative to cuDNN's grouped kernels whose worth
+depends on the platform (on an H200 it was no faster); unfolding the input into columns instead
+compiled to slow strided copies there.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def _gemm_conv_class() -> type:
     from torch import nn
 
     class GemmConv1d(nn.Conv1d):
-        """A Conv1d (same parameters, same state dict) whose forward is the unfolded GEMM."""
+        """A Conv1d (same parameters, same state dict) computed as a GEMM and a shifted sum."""
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             padding = self.padding[0]
