@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from harness.config import SuiteConfig, parse_list
+from harness.config import NARROWING, SuiteConfig, parse_list
 from harness.errors import ConfigError, HarnessError
 from harness.tracking.mlflow_sync import DEFAULT_URI, tracking_uri
 
@@ -45,19 +45,10 @@ def _positive(text: str) -> float:
     return value
 
 
-# Matrix axes to filter on.
-NARROWING = ("nfe", "precision", "compile_mode", "vocoder", "device", "attention", "pos_conv")
-
-
 def add_narrowing(parser: argparse.ArgumentParser) -> None:
-    """Matrix filters shared by ``run`` and the pytest plugin's options."""
-    parser.add_argument("--nfe", type=_csv(int), help="keep these NFE values, e.g. 8,16")
-    parser.add_argument("--precision", type=_csv(str), help="keep these precisions")
-    parser.add_argument("--compile", dest="compile_mode", type=_csv(str), help="keep these compile modes")
-    parser.add_argument("--vocoder", type=_csv(str), help="keep these vocoder backends")
-    parser.add_argument("--device", type=_csv(str), help="keep these devices")
-    parser.add_argument("--attention", type=_csv(str), help="keep these attention backends")
-    parser.add_argument("--pos-conv", type=_csv(str), help="keep these position-convolution forms (conv, gemm)")
+    """The matrix filters (``config.NARROWING``) of ``run`` and ``profile``."""
+    for name, (option, keeps) in NARROWING.items():
+        parser.add_argument(option, dest=name, type=_csv(int if name == "nfe" else str), help=f"keep these {keeps}")
 
 
 def narrowed_suite(args: argparse.Namespace) -> SuiteConfig:
@@ -149,10 +140,10 @@ def _passed_on(args: argparse.Namespace) -> list[str]:
             extra.append("--" + flag.replace("_", "-"))
     if args.tracking_uri:
         extra += ["--tracking-uri", args.tracking_uri]
-    for name in NARROWING:
+    for name, (option, _) in NARROWING.items():
         values = getattr(args, name)
         if values:
-            extra += [f"--{'compile' if name == 'compile_mode' else name}", ",".join(map(str, values))]
+            extra += [option, ",".join(map(str, values))]
     return extra
 
 

@@ -29,6 +29,16 @@ ATTENTION_BACKENDS = ("auto", "flash", "efficient", "cudnn", "math")
 _CUDA_ONLY_ATTENTION = ("efficient", "cudnn")
 # The DiT's position-embedding convolutions: torch's Conv1d, or one GEMM per group and a shifted sum.
 POS_CONVS = ("conv", "gemm")
+# Matrix axes the command line and the pytest plugin filter on: field -> (option, what it keeps).
+NARROWING = {
+    "nfe": ("--nfe", "NFE values, e.g. 8,16"),
+    "precision": ("--precision", "precisions"),
+    "compile_mode": ("--compile", "compile modes"),
+    "vocoder": ("--vocoder", "vocoder backends"),
+    "device": ("--device", "devices"),
+    "attention": ("--attention", "attention backends"),
+    "pos_conv": ("--pos-conv", "position-convolution forms (conv, gemm)"),
+}
 _DEVICE_RE = re.compile(r"^(cpu|cuda(:\d+)?)$")
 
 

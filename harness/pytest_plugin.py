@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from harness.config import RunConfig, SuiteConfig, load_suite, parse_list
+from harness.config import NARROWING, RunConfig, SuiteConfig, load_suite, parse_list
 from harness.errors import BackendUnavailable, ConfigError, HarnessError
 from harness.gates import describe
 from harness.results import Record, Results
@@ -25,17 +25,19 @@ class ThresholdWarning(UserWarning):
     """A measurement in the warning band of a suite threshold."""
 
 
+def _narrowing_option(name: str) -> tuple[str, str]:
+    """(option, dest) of a matrix filter under pytest: devices take ``--tts-device``, clear of other
+    plugins' options."""
+    return ("--tts-device", "tts_device") if name == "device" else (NARROWING[name][0], name)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("tts-harness", "tts-harness benchmark suites")
     group.addoption("--suite", help="suite TOML under suites/ to collect (default: none)")
     group.addoption("--tts-out", help="results directory (default: reports/runs/<suite>-pytest)")
-    group.addoption("--nfe", help="keep these NFE values, e.g. 8,16 (default: all)")
-    group.addoption("--precision", help="keep these precisions (default: all)")
-    group.addoption("--compile", dest="compile_mode", help="keep these compile modes (default: all)")
-    group.addoption("--vocoder", help="keep these vocoder backends (default: all)")
-    group.addoption("--tts-device", dest="tts_device", help="keep these devices (default: all)")
-    group.addoption("--attention", help="keep these attention backends (default: all)")
-    group.addoption("--pos-conv", dest="pos_conv", help="keep these position-convolution forms (default: all)")
+    for name, (_, keeps) in NARROWING.items():
+        option, dest = _narrowing_option(name)
+        group.addoption(option, dest=dest, help=f"keep these {keeps} (default: all)")
     group.addoption(
         "--tts-gpu-per-worker",
         action="store_true",
@@ -101,19 +103,12 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     try:
         suite = load_suite(name)
-        axes = {
-            "nfe": config.getoption("nfe"),
-            "precision": config.getoption("precision"),
-            "compile_mode": config.getoption("compile_mode"),
-            "vocoder": config.getoption("vocoder"),
-            "device": config.getoption("tts_device"),
-            "attention": config.getoption("attention"),
-            "pos_conv": config.getoption("pos_conv"),
-        }
-        kinds: dict[str, Callable[[str], Any]] = {"nfe": int}
-        suite = suite.narrowed(
-            **{k: parse_list(v, kinds.get(k, str), f"--{k}") if v else None for k, v in axes.items()}
-        )
+        axes: dict[str, list[Any] | None] = {}
+        for name in NARROWING:
+            option, dest = _narrowing_option(name)
+            value = config.getoption(dest)
+            axes[name] = parse_list(value, int if name == "nfe" else str, option) if value else None
+        suite = suite.narrowed(**axes)
     except ConfigError as exc:
         raise pytest.UsageError(f"tts-harness: {exc}") from None
     out = Path(config.getoption("tts_out") or f"reports/runs/{suite.name}-pytest")

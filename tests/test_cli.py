@@ -355,6 +355,20 @@ def test_gpus_split_the_sweep_into_parts_and_one_report(write_suite: Callable[..
     assert "on GPU 1" in proc.stderr
 
 
+def test_every_narrowing_option_reaches_the_parts_of_a_multi_gpu_sweep() -> None:
+    from harness.cli import _passed_on, build_parser
+    from harness.config import NARROWING
+
+    parser = build_parser()
+    given = {"nfe": "8,16", "precision": "fp16", "compile_mode": "reduce-overhead", "vocoder": "torch"}
+    given |= {"device": "cuda", "attention": "auto", "pos_conv": "gemm"}
+    assert set(given) == set(NARROWING)  # a new filter joins this test
+    options = [word for name, value in given.items() for word in (NARROWING[name][0], value)]
+    passed = _passed_on(parser.parse_args(["run", "s.toml", "--gpus", "0,1", *options]))
+    part = parser.parse_args(["run", "s.toml", "--shard", "1/2", *passed])  # what each part is started with
+    assert {name: ",".join(map(str, getattr(part, name))) for name in NARROWING} == given
+
+
 def test_a_part_that_finishes_early_takes_builds_the_others_have_not_started(
     write_suite: Callable[..., Path], tmp_path: Path
 ) -> None:
