@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -238,28 +239,48 @@ def test_quality_reference_is_the_plain_configuration_and_reuses_the_loaded_mode
     assert stock["mcd_db"] > 0  # measured against the harness render, not against another stock render
 
 
+def _sweep_watching(
+    write_suite: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    axis: str,
+    probe: Callable[[], object],
+    compile_mode: str = "none",
+) -> tuple[Any, dict[str, Any], dict[str, set[object]]]:
+    """A tiny NFE-2 sweep with one more matrix line (``axis``), fidelity on; returns the runner, its
+    records by id and, by configuration id, what ``probe`` read at each synthesis call."""
+    from harness.config import load_suite
+    from harness.runner import Runner, RunOptions
+
+    path = write_suite(nfe="[2]", extra='[quality]\nenabled = true\nasr = "none"\nspeaker = "none"')
+    text = path.read_text().replace('vocoder = "torch"', f'vocoder = "torch"\n{axis}')
+    path.write_text(text.replace('compile = "none"', f'compile = "{compile_mode}"'))
+    runner = Runner(load_suite(path), RunOptions(out_dir=tmp_path, progress=False, telemetry=False))
+    seen: dict[str, set[object]] = {}
+    real_call = runner._call
+
+    def watching(synth: object, run: object, *args: object) -> object:
+        seen.setdefault(run.id, set()).add(probe())  # type: ignore[attr-defined]
+        return real_call(synth, run, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner, "_call", watching)
+    return runner, {r.id: r for r in runner.run().records}, seen
+
+
 def test_attention_backend_is_a_knob_set_for_each_configuration(
     write_suite: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import torch
 
-    from harness.config import load_suite
-    from harness.runner import Runner, RunOptions
-
-    path = write_suite(nfe="[2]", extra='[quality]\nenabled = true\nasr = "none"\nspeaker = "none"')
-    path.write_text(path.read_text().replace('vocoder = "torch"', 'vocoder = "torch"\nattention = ["auto", "math"]'))
-    runner = Runner(load_suite(path), RunOptions(out_dir=tmp_path, progress=False, telemetry=False))
-    default = torch.backends.cuda.flash_sdp_enabled()
-    seen: dict[str, set[tuple[bool, bool]]] = {}
-    real_call = runner._call
-
-    def watching(synth: object, run: object, *args: object) -> object:
-        flags = (torch.backends.cuda.flash_sdp_enabled(), torch.backends.cuda.math_sdp_enabled())
-        seen.setdefault(run.id, set()).add(flags)  # type: ignore[attr-defined]
-        return real_call(synth, run, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(runner, "_call", watching)
-    records = {r.id: r for r in runner.run().records}
+    cuda = torch.backends.cuda
+    default = cuda.flash_sdp_enabled()
+    runner, records, seen = _sweep_watching(
+        write_suite,
+        tmp_path,
+        monkeypatch,
+        'attention = ["auto", "math"]',
+        lambda: (cuda.flash_sdp_enabled(), cuda.math_sdp_enabled()),
+    )
     assert seen == {
         "nfe2-fp32-compile_none-voc_torch": {(default, True)},
         "nfe2-fp32-compile_none-voc_torch-attn_math": {(False, True)},  # the math kernel alone
@@ -268,7 +289,7 @@ def test_attention_backend_is_a_knob_set_for_each_configuration(
     # The math kernel computes the same attention: its render matches the reference closely.
     assert records["nfe2-fp32-compile_none-voc_torch-attn_math"].quality["fidelity"]["mcd_db"] < 0.5
     assert torch.backends.cuda.flash_sdp_enabled() == default  # the process's flags restored after the sweep
-    proc = cli("run", str(path), "--out", str(tmp_path / "narrow"), "--no-progress", "--attention", "math")
+    proc = cli("run", str(runner.suite.path), "--out", str(tmp_path / "narrow"), "--no-progress", "--attention", "math")
     assert proc.returncode == 0, proc.stderr
     assert [r.id for r in Results.load(tmp_path / "narrow").records] == ["nfe2-fp32-compile_none-voc_torch-attn_math"]
 
@@ -278,28 +299,16 @@ def test_cudnn_benchmark_is_a_knob_set_for_each_configuration(
 ) -> None:
     import torch
 
-    from harness.config import load_suite
-    from harness.runner import Runner, RunOptions
-
-    path = write_suite(nfe="[2]", extra='[quality]\nenabled = true\nasr = "none"\nspeaker = "none"')
-    path.write_text(path.read_text().replace('vocoder = "torch"', 'vocoder = "torch"\ncudnn_benchmark = [false, true]'))
-    suite = load_suite(path)
-    suite_runs = [r for r in suite.runs if not r.cudnn_benchmark]
-    runner = Runner(suite, RunOptions(out_dir=tmp_path, progress=False, telemetry=False))
-    seen: dict[str, set[bool]] = {}
-    real_call = runner._call
-
-    def watching(synth: object, run: object, *args: object) -> object:
-        seen.setdefault(run.id, set()).add(torch.backends.cudnn.benchmark)  # type: ignore[attr-defined]
-        return real_call(synth, run, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(runner, "_call", watching)
-    records = {r.id: r for r in runner.run().records}
+    axis = "cudnn_benchmark = [false, true]"
+    runner, records, seen = _sweep_watching(
+        write_suite, tmp_path, monkeypatch, axis, lambda: torch.backends.cudnn.benchmark
+    )
+    plain = next(r for r in runner.suite.runs if not r.cudnn_benchmark)
     assert seen == {"nfe2-fp32-compile_none-voc_torch": {False}, "nfe2-fp32-compile_none-voc_torch-cudnnbench": {True}}
     assert runner.cache.builds == 2  # a build per setting: cuDNN's choice is part of a compiled model
     # Its fidelity reference is the plain configuration's render, already made: no third build.
     assert "fidelity" in records["nfe2-fp32-compile_none-voc_torch-cudnnbench"].quality
-    assert {run_id for run_id, _ in runner._renders} == {suite_runs[0].full_id}
+    assert {run_id for run_id, _ in runner._renders} == {plain.full_id}
     assert runner.reference_cache.builds == 0
     assert torch.backends.cudnn.benchmark is False  # restored after the sweep
 
@@ -523,22 +532,10 @@ def test_inductor_freezing_is_a_knob_set_for_each_configuration(
 ) -> None:
     import torch._inductor.config as inductor
 
-    from harness.config import load_suite
-    from harness.runner import Runner, RunOptions
-
-    path = write_suite(nfe="[2]", extra='[quality]\nenabled = true\nasr = "none"\nspeaker = "none"')
-    text = path.read_text().replace('vocoder = "torch"', 'vocoder = "torch"\nfreezing = [false, true]')
-    path.write_text(text.replace('compile = "none"', 'compile = "default"'))
-    runner = Runner(load_suite(path), RunOptions(out_dir=tmp_path, progress=False, telemetry=False))
-    seen: dict[str, set[bool]] = {}
-    real_call = runner._call
-
-    def watching(synth: object, run: object, *args: object) -> object:
-        seen.setdefault(run.id, set()).add(inductor.freezing)  # type: ignore[attr-defined]
-        return real_call(synth, run, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(runner, "_call", watching)
-    records = {r.id: r for r in runner.run().records}
+    axis = "freezing = [false, true]"
+    runner, records, seen = _sweep_watching(
+        write_suite, tmp_path, monkeypatch, axis, lambda: inductor.freezing, compile_mode="default"
+    )
     frozen = "nfe2-fp32-compile_default-voc_torch-frozen"
     reference = "nfe2-fp32-compile_none-voc_torch"  # the fidelity reference, eager
     assert seen == {reference: {False}, "nfe2-fp32-compile_default-voc_torch": {False}, frozen: {True}}
