@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import replace
+import time
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from harness.config import parse_list
 from harness.errors import ConfigError, GateFailure
+from harness.sequential import GatePolicy
 
 
 def _floats(text: str) -> list[float]:
     return parse_list(text, float, "--slowdown")
-
-
-def _ints(text: str) -> list[int]:
-    return parse_list(text, int, "--repeats")
 
 
 def cmd_baseline_save(args: argparse.Namespace) -> int:
@@ -33,9 +31,32 @@ def cmd_baseline_save(args: argparse.Namespace) -> int:
     return 0
 
 
+def gate_policy(args: argparse.Namespace, recorded: GatePolicy) -> GatePolicy:
+    """The policy a comparison applies: ``--suite``'s ``[gate]``, else the one the results recorded,
+    with ``--min-effect`` over either."""
+    from harness.config import load_suite
+
+    policy = load_suite(args.suite).gate if getattr(args, "suite", None) else recorded
+    if args.min_effect is not None:
+        try:
+            policy = replace(policy, min_effect=args.min_effect)
+        except ConfigError as exc:
+            raise ConfigError(f"--min-effect: {exc}") from None
+    return policy
+
+
+def fail_on(outcomes: dict[str, str], policy: GatePolicy, strict: bool, against: str) -> None:
+    """Raise the gate's failure (exit 1) naming the configurations whose outcome fails it."""
+    from harness.gates import failing
+
+    bad = [run_id for run_id, outcome in outcomes.items() if failing([outcome], policy, strict)]
+    if bad:
+        kinds = sorted({outcomes[run_id] for run_id in bad})
+        raise GateFailure(f"{len(bad)} configuration(s) {' or '.join(kinds)} against {against}: {', '.join(bad)}")
+
+
 def cmd_baseline_compare(args: argparse.Namespace) -> int:
-    from harness.config import Thresholds, load_suite
-    from harness.gates import baseline_path, compare_to_baseline, load_baseline, rows_markdown
+    from harness.gates import baseline_path, compare_to_baseline, load_baseline, recorded_policy, rows_markdown
     from harness.results import Results
 
     results = Results.load(Path(args.results))
@@ -44,14 +65,10 @@ def cmd_baseline_compare(args: argparse.Namespace) -> int:
         if args.baseline
         else baseline_path(results.platform.get("key", "?"), results.suite.get("name", "suite"), Path(args.dir))
     )
-    thresholds = load_suite(args.suite).thresholds if args.suite else Thresholds()
-    if args.min_effect is not None:
-        thresholds = replace(thresholds, min_effect=args.min_effect)
-    rows = compare_to_baseline(results, load_baseline(path), thresholds, source=str(path))
-    print(rows_markdown(rows))
-    regressions = [r.id for r in rows if r.verdict == "regression"]
-    if regressions:
-        raise GateFailure(f"{len(regressions)} regression(s) against {path}: {', '.join(regressions)}")
+    policy = gate_policy(args, recorded_policy(results))
+    rows = compare_to_baseline(results, load_baseline(path), policy, source=str(path))
+    print(rows_markdown(rows, policy))
+    fail_on({r.id: r.outcome for r in rows}, policy, args.strict, str(path))
     return 0
 
 
@@ -83,18 +100,62 @@ def _ready_runner(suite: Any) -> Any:
     return runner
 
 
-def cmd_gate_check(args: argparse.Namespace) -> int:
-    from harness import gatecheck
-    from harness.config import load_suite
+def policy_with_budget(policy: GatePolicy, args: argparse.Namespace) -> GatePolicy:
+    """The suite's ``[gate]`` with ``--max-rounds``, ``--max-seconds`` and ``--min-effect`` over it."""
+    changes = {
+        name: getattr(args, name)
+        for name in ("max_rounds", "max_seconds", "min_effect")
+        if getattr(args, name, None) is not None
+    }
+    try:
+        return replace(policy, **changes)
+    except ConfigError as exc:
+        raise ConfigError(f"options: {exc}") from None
 
-    suite = load_suite(args.suite)
+
+def cmd_gate_check(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from harness.ab.interleave import pipeline_call, power_check, power_table
+    from harness.cli import narrowed_suite
+
+    suite = narrowed_suite(args)
+    policy = policy_with_budget(suite.gate, args)
+    if args.trials < 1 or (args.aa_trials is not None and args.aa_trials < 0):
+        raise ConfigError("--trials must be >= 1 and --aa-trials >= 0")
+    if any(s < 0 for s in args.slowdown):
+        raise ConfigError("--slowdown fractions must be >= 0")
+    run = suite.runs[0]
     runner = _ready_runner(suite)
-    repeats = args.repeats or [suite.timing.repeats]
-    trials = gatecheck.check(runner, suite.runs[0], args.slowdown, repeats, args.trials)
-    print(f"{suite.runs[0].id}, min effect {suite.thresholds.min_effect:.0%}, alpha {suite.thresholds.alpha}")
-    print(gatecheck.table(trials))
+    aa_trials = 2 * args.trials if args.aa_trials is None else args.aa_trials
+    total = sum(aa_trials if s == 0 else args.trials for s in args.slowdown)
+    started = time.perf_counter()
+    call = pipeline_call(runner, run)
+    with tqdm(total=total, unit="trial", disable=args.no_progress) as bar:
+        trials = power_check(call, args.slowdown, args.trials, aa_trials, policy, on_trial=lambda _: bar.update(1))
+    seconds = time.perf_counter() - started
+    print(
+        f"{run.full_id}: margin {policy.min_effect:.0%}, alpha {policy.alpha}, power {policy.power:.0%}, "
+        f"{policy.min_rounds}-{policy.max_rounds} rounds of A B B A or {policy.max_seconds:g} s per trial"
+    )
+    print(power_table(trials))
+    print(f"{len(trials)} trials in {seconds:.0f} s (prepare and warm-up included)")
     if args.json:
-        Path(args.json).write_text(json.dumps(gatecheck.as_dicts(trials), indent=1))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "config": run.full_id,
+                    "policy": asdict(policy),
+                    "wall_s": seconds,
+                    "trials": [t.as_dict() for t in trials],
+                },
+                indent=1,
+            )
+        )
+    if args.plot:
+        from harness.report.plots import power_curve
+
+        print(f"plot: {power_curve(trials, Path(args.plot), policy)}")
     return 0
 
 
@@ -153,11 +214,28 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from harness.gates import recorded_policy
     from harness.report.compare import compare_sweeps, load_sides
 
     a, b = load_sides(args.a, args.tracking_uri), load_sides(args.b, args.tracking_uri)
-    print(compare_sweeps(a, b, args.min_effect, plot=Path(args.plot) if args.plot else None))
+    policy = gate_policy(args, recorded_policy(b[0]))
+    made = compare_sweeps(a, b, policy, plot=Path(args.plot) if args.plot else None)
+    print(made.text)
+    if args.json:
+        Path(args.json).write_text(json.dumps([row.as_dict() for row in made.rows], indent=1))
+    fail_on({row.id: row.result.outcome for row in made.rows}, policy, args.strict, args.a)
     return 0
+
+
+def add_budget(parser: argparse.ArgumentParser) -> None:
+    """The sequential gate's budget and margin, over the suite's ``[gate]``."""
+    parser.add_argument("--max-rounds", type=int, help="rounds before an undecided comparison is inconclusive")
+    parser.add_argument("--max-seconds", type=float, help="seconds likewise (default: the [gate]'s)")
+    parser.add_argument("--min-effect", type=float, help=MIN_EFFECT_HELP)
+
+
+MIN_EFFECT_HELP = "the practical margin: slower by more is a regression, within it unchanged (default: the [gate]'s)"
+STRICT_HELP = "exit 1 on an inconclusive outcome too, unless the [gate] says inconclusive = 'pass'"
 
 
 def register(sub: Any) -> None:
@@ -184,8 +262,9 @@ def register(sub: Any) -> None:
     comp.add_argument("results", help="results directory or results.json")
     comp.add_argument("--baseline", help="baseline file (default: the one keyed by the fingerprint)")
     comp.add_argument("--dir", default="reports/baselines", help="default: reports/baselines")
-    comp.add_argument("--suite", help="suite whose thresholds (min_effect, alpha) apply")
-    comp.add_argument("--min-effect", type=float, help="smallest slowdown called a regression (default: 0.05)")
+    comp.add_argument("--suite", help="suite whose [gate] policy applies (default: the one the results recorded)")
+    comp.add_argument("--min-effect", type=float, help=MIN_EFFECT_HELP)
+    comp.add_argument("--strict", action="store_true", help=STRICT_HELP)
     comp.set_defaults(func=cmd_baseline_compare)
 
     export = sub.add_parser("export-vocoder", help="export Vocos to ONNX and validate it against PyTorch")
@@ -195,12 +274,21 @@ def register(sub: Any) -> None:
     export.add_argument("--opset", type=int, default=17, help="ONNX opset (default: 17)")
     export.set_defaults(func=cmd_export_vocoder)
 
-    gate = sub.add_parser("gate-check", help="interleaved A/A and A/B runs with a real injected slowdown")
-    gate.add_argument("suite", help="suite whose first configuration is measured")
-    gate.add_argument("--slowdown", type=_floats, default=[0.10], help="fractions, e.g. 0.05,0.1 (default: 0.1)")
-    gate.add_argument("--repeats", type=_ints, help="repetition counts to try (default: the suite's)")
-    gate.add_argument("--trials", type=int, default=1, help="trials per setting (default: 1)")
-    gate.add_argument("--json", help="also write the trials to this JSON file")
+    gate = sub.add_parser(
+        "gate-check",
+        help="how often the sequential gate calls a known, injected slowdown (A/B and A/A in one process)",
+    )
+    gate.add_argument("suite", help="suite whose first configuration (after narrowing) is measured")
+    gate.add_argument(
+        "--slowdown", type=_floats, default=[0.0, 0.05, 0.1], help="fractions; 0 is A/A (default: 0,0.05,0.1)"
+    )
+    gate.add_argument("--trials", type=int, default=20, help="sequential trials per slowdown (default: 20)")
+    gate.add_argument("--aa-trials", type=int, help="trials at slowdown 0 (default: twice --trials)")
+    add_budget(gate)
+    gate.add_argument("--json", help="also write every trial to this JSON file")
+    gate.add_argument("--plot", metavar="PNG", help="also draw the power curve into PNG")
+    gate.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_narrowing(gate)
     gate.set_defaults(func=cmd_gate_check)
 
     sync = sub.add_parser("sync", help="log finished sweeps to MLflow (idempotent)")
@@ -214,13 +302,17 @@ def register(sub: Any) -> None:
     rep.add_argument("--baseline", help="baseline file to show deltas against (default: none)")
     rep.set_defaults(func=cmd_report)
 
-    cmp_ = sub.add_parser("compare", help="deltas between two sweeps (directories or MLflow run ids)")
+    cmp_ = sub.add_parser(
+        "compare",
+        help="deltas between two sweeps (directories or MLflow run ids); exits 1 when a configuration regressed",
+    )
     cmp_.add_argument("a", help="the baseline: a sweep, or identical sweeps A1,A2 (their spread counts as noise)")
     cmp_.add_argument("b", help="the candidate, likewise")
     cmp_.add_argument("--plot", metavar="PNG", help="also draw every ratio with its interval into PNG")
-    cmp_.add_argument(
-        "--min-effect", type=float, default=0.05, help="smallest change called slower/faster (default: 0.05)"
-    )
+    cmp_.add_argument("--suite", help="suite whose [gate] policy applies (default: the one B recorded)")
+    cmp_.add_argument("--min-effect", type=float, help=MIN_EFFECT_HELP)
+    cmp_.add_argument("--strict", action="store_true", help=STRICT_HELP)
+    cmp_.add_argument("--json", metavar="FILE", help="also write every compared configuration to FILE as JSON")
     cmp_.add_argument(
         "--tracking-uri", help="MLflow URI for run ids (default: $MLFLOW_TRACKING_URI or reports/mlflow.db)"
     )

@@ -18,6 +18,7 @@ from typing import Any
 import tomllib
 
 from harness.errors import ConfigError
+from harness.sequential import GatePolicy
 
 PRECISIONS = ("fp32", "fp16", "bf16", "amp-fp16", "amp-bf16")
 COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
@@ -253,8 +254,6 @@ class Thresholds:
     max_mcd_db: float | None = None
     max_lsd_db: float | None = None
     min_speaker_similarity: float | None = None
-    min_effect: float = 0.05
-    alpha: float = 0.05
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -316,6 +315,7 @@ class SuiteConfig:
     power_mode: str | None = None
     quality: QualityConfig = field(default_factory=QualityConfig)
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
+    gate: GatePolicy = field(default_factory=GatePolicy)
     vocoder_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     description: str = ""
     sha256: str = ""
@@ -406,7 +406,10 @@ _TOP_KEYS = (
     "vocoder_options",
     "quality",
     "scenario",
+    "gate",
 )
+# Keys that moved to another table: the error says where they went.
+_MOVED = {"min_effect": "[gate]", "alpha": "[gate]"}
 
 
 def _check_keys(table: Mapping[str, Any], allowed: Iterable[str], where: str, path: Path) -> None:
@@ -462,7 +465,12 @@ def load_suite(name: str | Path) -> SuiteConfig:
     timing_raw = data.get("timing", {})
     _check_keys(timing_raw, [f.name for f in fields(TimingConfig)], "[timing]", path)
     thresholds_raw = data.get("thresholds", {})
+    for key in thresholds_raw:
+        if key in _MOVED:
+            raise ConfigError(f"{path}: [thresholds] {key} is now {_MOVED[key]} {key}")
     _check_keys(thresholds_raw, [f.name for f in fields(Thresholds)], "[thresholds]", path)
+    gate_raw = data.get("gate", {})
+    _check_keys(gate_raw, [f.name for f in fields(GatePolicy)], "[gate]", path)
     scenario_raw = data.get("scenario", {})
     _check_keys(scenario_raw, [f.name for f in fields(ScenarioConfig)], "[scenario]", path)
     quality_raw = data.get("quality", {})
@@ -505,6 +513,7 @@ def load_suite(name: str | Path) -> SuiteConfig:
         timing = TimingConfig(**timing_raw)
         quality = QualityConfig(**quality_raw)
         scenario = ScenarioConfig(**scenario_raw)
+        gate = GatePolicy(**gate_raw)
         thresholds = Thresholds(
             rtf=_level(thresholds_raw.get("rtf"), "rtf", path),
             cv=_level(thresholds_raw.get("cv"), "cv", path),
@@ -512,6 +521,8 @@ def load_suite(name: str | Path) -> SuiteConfig:
         )
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    except TypeError:  # a string where a number belongs, say: the dataclasses compare it
+        raise ConfigError(f"{path}: a value in [timing], [quality], [scenario] or [gate] has the wrong type") from None
     preflight_raw = data.get("preflight", {})
     _check_keys(preflight_raw, ("policy", "power_mode"), "[preflight]", path)
     preflight = preflight_raw.get("policy", "tag")
@@ -539,6 +550,7 @@ def load_suite(name: str | Path) -> SuiteConfig:
         power_mode=preflight_raw.get("power_mode"),
         quality=quality,
         scenario=scenario,
+        gate=gate,
         vocoder_options=vocoder_options,
         sha256=hashlib.sha256(raw_bytes).hexdigest(),
     )

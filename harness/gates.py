@@ -10,6 +10,7 @@ from typing import Any
 from harness.config import Level, Thresholds
 from harness.errors import InputError
 from harness.results import Record, Results, utc_now
+from harness.sequential import GatePolicy
 from harness.stats import compare_repeated
 
 BASELINE_SCHEMA = "tts-harness/baseline"
@@ -91,10 +92,23 @@ def describe(name: str, verdict: dict[str, Any]) -> str:
 @dataclass(frozen=True)
 class BaselineRow:
     id: str
-    verdict: str  # regression | improvement | same | missing | new | error
+    outcome: str  # one of sequential.OUTCOMES, or missing | new | error
     ratio: float | None = None
     ci: tuple[float, float] | None = None
     p_value: float | None = None
+    detectable: float | None = None  # smallest slowdown this comparison would have called a regression
+
+
+def recorded_policy(results: Results) -> GatePolicy:
+    """The gate policy a sweep was measured under (defaults for sweeps that recorded none)."""
+    return GatePolicy(**results.suite.get("gate", {}))
+
+
+def failing(outcomes: list[str], policy: GatePolicy, strict: bool) -> list[str]:
+    """The outcomes that fail a gate: regressions; with ``strict``, inconclusive ones too unless the
+    policy lets them pass."""
+    bad = {"regression"} | ({"inconclusive"} if strict and policy.inconclusive == "fail" else set())
+    return [o for o in outcomes if o in bad]
 
 
 def baseline_path(fingerprint_key: str, suite: str, directory: Path = BASELINE_DIR) -> Path:
@@ -166,7 +180,7 @@ def load_baseline(path: Path) -> dict[str, Any]:
 
 
 def compare_to_baseline(
-    results: Results, baseline: dict[str, Any], thresholds: Thresholds, source: str = "baseline"
+    results: Results, baseline: dict[str, Any], policy: GatePolicy, source: str = "baseline"
 ) -> list[BaselineRow]:
     """Rows per configuration; refuses a baseline of another fingerprint or clock state."""
     theirs = baseline.get("fingerprint", {})
@@ -190,19 +204,23 @@ def compare_to_baseline(
             rows.append(BaselineRow(record.id, "new"))
         else:
             candidate = [[s.rtf for s in record.runs]]
-            result = compare_repeated(stored_sweeps(base), candidate, thresholds.min_effect, thresholds.alpha)
-            verdict = "regression" if result.regression else "improvement" if result.improvement else "same"
-            rows.append(BaselineRow(record.id, verdict, result.ratio, (result.ci_low, result.ci_high), result.p_value))
+            c = compare_repeated(stored_sweeps(base), candidate, policy.min_effect, policy.alpha, power=policy.power)
+            rows.append(BaselineRow(record.id, c.outcome, c.ratio, (c.ci_low, c.ci_high), c.p_value, c.detectable))
     for missing in sorted(set(base_records) - {r.id for r in results.records}):
         rows.append(BaselineRow(missing, "missing"))
     return rows
 
 
-def rows_markdown(rows: list[BaselineRow]) -> str:
-    lines = ["| configuration | verdict | RTF ratio | 95% CI | p |", "|---|---|---|---|---|"]
+def rows_markdown(rows: list[BaselineRow], policy: GatePolicy) -> str:
+    level = f"{1 - policy.alpha:.0%}"
+    lines = [
+        f"| configuration | outcome | RTF ratio | {level} CI | p | detectable slowdown |",
+        "|---|---|---|---|---|---|",
+    ]
     for row in rows:
         ci = f"{row.ci[0]:.3f}-{row.ci[1]:.3f}" if row.ci else "-"
         ratio = f"{row.ratio:.3f}" if row.ratio is not None else "-"
         p_value = f"{row.p_value:.3g}" if row.p_value is not None else "-"
-        lines.append(f"| {row.id} | {row.verdict} | {ratio} | {ci} | {p_value} |")
+        detectable = f"{row.detectable:.1%}" if row.detectable is not None else "-"
+        lines.append(f"| {row.id} | {row.outcome} | {ratio} | {ci} | {p_value} | {detectable} |")
     return "\n".join(lines)

@@ -22,7 +22,7 @@ def profile(runner: Runner, run: RunConfig, calls: int, out: Path, top: int = 25
     on_gpu = synth.model.device.type == "cuda"
     activities = [ProfilerActivity.CPU, *([ProfilerActivity.CUDA] if on_gpu else [])]
     with torch_profile(activities=activities) as prof:
-        totals = [runner._call(synth, run, 0).total_s for _ in range(calls)]
+        totals = [runner.call(synth, run, 0).total_s for _ in range(calls)]
     out.mkdir(parents=True, exist_ok=True)
     trace = out / "trace.json"
     prof.export_chrome_trace(str(trace))

@@ -106,7 +106,8 @@ class Runner:
 
     # ---- one configuration ---------------------------------------------------------------
 
-    def _call(self, synth: AnySynth, run: RunConfig, text_index: int, slowdown: float = 0.0) -> Synthesis:
+    def call(self, synth: AnySynth, run: RunConfig, text_index: int, slowdown: float = 0.0) -> Synthesis:
+        """One synthesis of the suite's text ``text_index`` (``slowdown``: a known delay inside the timed region)."""
         item = self.suite.texts[text_index]
         return synth.synthesize(
             item.reference_audio,
@@ -135,7 +136,7 @@ class Runner:
                 break
             t0 = time.perf_counter()
             for index in range(len(self.suite.texts)):
-                totals.append(self._call(synth, run, index).total_s)
+                totals.append(self.call(synth, run, index).total_s)
             rounds.append(time.perf_counter() - t0)
             count += 1
         return rounds
@@ -155,7 +156,7 @@ class Runner:
         """For tools that measure outside a sweep: the synthesizer after the untimed first call and
         the suite's warm-up, as ``measure`` makes them."""
         synth = self.synthesizer(run)
-        self._call(synth, run, 0)
+        self.call(synth, run, 0)
         self._warm_up(synth, run)
         return synth
 
@@ -180,7 +181,7 @@ class Runner:
             warm_key = (self.cache.builds, replace(run, nfe=1))  # any NFE: the same shapes
             done = int(warm_key in self._warm and self.suite.timing.warmup > 0)
             with self._phase("first_call_s"):
-                record.first_call_s = self._call(synth, run, 0).total_s
+                record.first_call_s = self.call(synth, run, 0).total_s
             if built:
                 self.observe_compile(run.compile_mode, record.first_call_s)
             with self._phase("warmup_s"):
@@ -194,7 +195,7 @@ class Runner:
             last: dict[int, Synthesis] = {}
 
             def one_request(index: int) -> None:
-                result = self._call(synth, run, index, self.options.inject_slowdown)
+                result = self.call(synth, run, index, self.options.inject_slowdown)
                 record.runs.append(RunSample(result.total_s, result.audio_s, result.rtf, result.stages_s))
                 record.clock = result.clock
                 last[index] = result
@@ -271,7 +272,7 @@ class Runner:
             cache = self.cache if self.cache.holds(ref_run) else self.reference_cache
             flags.apply(ref_run, self._flags_before)
             model, vocoder = cache.model(ref_run), cache.vocoder(ref_run, {})
-            self._renders[key] = self._call(Synthesizer(model, vocoder), ref_run, index).waveform[0]
+            self._renders[key] = self.call(Synthesizer(model, vocoder), ref_run, index).waveform[0]
         return self._renders[key]
 
     def _quality(self, run: RunConfig, synth: AnySynth, last: dict[int, Synthesis]) -> dict[str, Any]:
@@ -351,6 +352,7 @@ class Runner:
                     "sha256": self.suite.sha256,
                     "thresholds": _plain(self.suite.thresholds),
                     "timing": _plain(self.suite.timing),
+                    "gate": _plain(self.suite.gate),
                     "texts": [_plain(t) for t in self.suite.texts],
                 },
                 platform=fingerprint.collect(),

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+
+from harness.sequential import detectable_slowdown, outcome_of
 
 BOOTSTRAP_RESAMPLES = 2000
 
@@ -68,18 +71,30 @@ def bootstrap_ci(x: np.ndarray, statistic: Any, level: float = 0.95, seed: int =
 
 @dataclass(frozen=True)
 class Comparison:
-    """Candidate against baseline: ratio of medians (>1 is slower), its CI and the verdict."""
+    """Candidate against baseline: ratio (>1 is slower), its interval, the outcome
+    (``sequential.OUTCOMES``) and the smallest slowdown the samples could have shown."""
 
     ratio: float
     ci_low: float
     ci_high: float
     p_value: float
-    significant: bool
-    regression: bool
-    improvement: bool
+    outcome: str
+    detectable: float  # smallest slowdown (fraction) called a regression with probability `power`
+
+    @property
+    def significant(self) -> bool:
+        return self.ci_low > 1.0 or self.ci_high < 1.0
+
+    @property
+    def regression(self) -> bool:
+        return self.outcome == "regression"
+
+    @property
+    def improvement(self) -> bool:
+        return self.outcome == "improvement"
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "significant": self.significant}
 
 
 def ratio_ci(baseline: np.ndarray, candidate: np.ndarray, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
@@ -92,15 +107,42 @@ def ratio_ci(baseline: np.ndarray, candidate: np.ndarray, level: float = 0.95, s
     return float(np.quantile(ratios, alpha)), float(np.quantile(ratios, 1 - alpha))
 
 
+def _judged(
+    ratio: float, low: float, high: float, p_value: float, alpha: float, min_effect: float, power: float
+) -> Comparison:
+    """The outcome of an interval at level ``1 - alpha`` and its detectable slowdown (the interval's
+    half-width in log ratio is read as ``z(1 - alpha/2)`` standard errors)."""
+    from scipy.stats import norm
+
+    if not (ratio > 0 and low > 0 and high < math.inf):  # no interval of a ratio of times to speak of
+        return Comparison(ratio, low, high, p_value, "inconclusive", math.inf)
+    log_low, log_high = math.log(low), math.log(high)
+    half = (log_high - log_low) / 2
+    se = half / float(norm.ppf(1 - alpha / 2))
+    margin = math.log1p(min_effect)
+    outcome = outcome_of(math.log(ratio), log_low, log_high, margin)
+    if outcome in ("regression", "improvement") and p_value >= alpha:
+        outcome = "inconclusive"
+    return Comparison(
+        ratio=ratio,
+        ci_low=low,
+        ci_high=high,
+        p_value=p_value,
+        outcome=outcome,
+        detectable=detectable_slowdown(half, se, margin, float(norm.ppf(power))),
+    )
+
+
 def compare(
     baseline: Sequence[float],
     candidate: Sequence[float],
-    min_effect: float = 0.05,
-    alpha: float = 0.05,
+    min_effect: float = 0.02,
+    alpha: float = 0.01,
     seed: int = 0,
+    power: float = 0.95,
 ) -> Comparison:
-    """A regression is both significant (Mann-Whitney U, one-sided, and a bootstrap CI of the
-    ratio of medians that excludes 1) and larger than ``min_effect``."""
+    """Runs of one sweep a side: a bootstrap CI of the ratio of medians at level ``1 - alpha``; a
+    regression or improvement must also be significant by the one-sided Mann-Whitney U test."""
     from scipy.stats import mannwhitneyu
 
     b = np.asarray(baseline, dtype=float)
@@ -114,25 +156,17 @@ def compare(
         p_faster = float(mannwhitneyu(c, b, alternative="less").pvalue)
     else:
         p_slower = p_faster = 1.0
-    slower = p_slower < alpha and low > 1.0
-    faster = p_faster < alpha and high < 1.0
-    return Comparison(
-        ratio=ratio,
-        ci_low=low,
-        ci_high=high,
-        p_value=min(p_slower, p_faster),
-        significant=slower or faster,
-        regression=slower and ratio > 1.0 + min_effect,
-        improvement=faster and ratio < 1.0 - min_effect,
-    )
+    p_value = p_slower if ratio >= 1 else p_faster
+    return _judged(ratio, low, high, p_value, alpha, min_effect, power)
 
 
 def compare_repeated(
     baseline: Sequence[Sequence[float]],
     candidate: Sequence[Sequence[float]],
-    min_effect: float = 0.05,
-    alpha: float = 0.05,
+    min_effect: float = 0.02,
+    alpha: float = 0.01,
     seed: int = 0,
+    power: float = 0.95,
 ) -> Comparison:
     """``compare`` for sides of one or more identical sweeps each (one list of runs per sweep).
 
@@ -142,25 +176,18 @@ def compare_repeated(
     bootstrap over a few sweeps stays too narrow.
     """
     if len(baseline) == 1 and len(candidate) == 1:
-        return compare(baseline[0], candidate[0], min_effect, alpha, seed)
-    from scipy.stats import t as student_t
+        return compare(baseline[0], candidate[0], min_effect, alpha, seed, power)
+    from scipy.stats import ttest_ind
 
     logs_b = np.log([np.median(np.asarray(s, dtype=float)) for s in baseline])
     logs_c = np.log([np.median(np.asarray(s, dtype=float)) for s in candidate])
-    df = logs_b.size + logs_c.size - 2
-    pooled = (((logs_b - logs_b.mean()) ** 2).sum() + ((logs_c - logs_c.mean()) ** 2).sum()) / df
-    se = math.sqrt(pooled * (1 / logs_b.size + 1 / logs_c.size))
+    with warnings.catch_warnings():  # nearly identical sweeps: scipy warns, the interval is still right
+        warnings.simplefilter("ignore", RuntimeWarning)
+        test = ttest_ind(logs_c, logs_b, equal_var=True)
     diff = float(logs_c.mean() - logs_b.mean())
-    half = float(student_t.ppf(1 - alpha / 2, df)) * se
-    p_value = float(2 * student_t.sf(abs(diff) / se, df)) if se > 0 else float(diff == 0)
-    low, high = math.exp(diff - half), math.exp(diff + half)
-    ratio = math.exp(diff)
-    return Comparison(
-        ratio=ratio,
-        ci_low=low,
-        ci_high=high,
-        p_value=p_value,
-        significant=low > 1.0 or high < 1.0,
-        regression=low > 1.0 and ratio > 1.0 + min_effect,
-        improvement=high < 1.0 and ratio < 1.0 - min_effect,
+    if not math.isfinite(float(test.statistic)):  # no spread on either side: the difference is exact
+        return _judged(math.exp(diff), math.exp(diff), math.exp(diff), float(diff == 0), alpha, min_effect, power)
+    interval = test.confidence_interval(confidence_level=1 - alpha)
+    return _judged(
+        math.exp(diff), math.exp(interval.low), math.exp(interval.high), float(test.pvalue), alpha, min_effect, power
     )

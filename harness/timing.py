@@ -60,10 +60,14 @@ class StageTimer:
     def __exit__(self, *exc: object) -> None:
         self._sync()
         if self.inject_slowdown > 0:
-            # A known, real slowdown inside the timed region (gate validation only): sleep for
-            # the given fraction of this call's own duration; reported as its own stage.
+            # A known, real slowdown inside the timed region (gate validation only): the given
+            # fraction of this call's own duration, reported as its own stage. A busy wait, not a
+            # sleep: the thread stays running as it does while it synchronizes with the device, and
+            # a sleep's wake-up would add to the delay by an amount of its own.
             delay = self.inject_slowdown * (time.perf_counter() - self._t0)
-            time.sleep(delay)
+            until = time.perf_counter() + delay
+            while time.perf_counter() < until:
+                pass
             self._injected_s = delay
         self.total_s = time.perf_counter() - self._t0
 

@@ -39,26 +39,32 @@ text = "{text}"
 """
 
 
+def suite_values(**overrides: object) -> dict[str, object]:
+    """The template's values: a tiny model at NFE 4 speaking one short sentence, with ``overrides``."""
+    values: dict[str, object] = {
+        "name": "t",
+        "weights": "random",
+        "nfe": "[4]",
+        "precision": '"fp32"',
+        "vocoder": '"torch"',
+        "repeats": 2,
+        "warmup": 0,
+        "timing": "",
+        "reference": REFERENCE,
+        "reference_text": REFERENCE_TEXT,
+        "text": "A short sentence to speak.",
+        "extra": "",
+    }
+    values.update(overrides)
+    return values
+
+
 @pytest.fixture
 def write_suite(tmp_path: Path) -> Callable[..., Path]:
     """Write a small tiny-model suite; keyword arguments fill the template."""
 
     def write(**overrides: object) -> Path:
-        values: dict[str, object] = {
-            "name": "t",
-            "weights": "random",
-            "nfe": "[4]",
-            "precision": '"fp32"',
-            "vocoder": '"torch"',
-            "repeats": 2,
-            "warmup": 0,
-            "timing": "",
-            "reference": REFERENCE,
-            "reference_text": REFERENCE_TEXT,
-            "text": "A short sentence to speak.",
-            "extra": "",
-        }
-        values.update(overrides)
+        values = suite_values(**overrides)
         path = tmp_path / f"{values['name']}.toml"
         path.write_text(SUITE_TEMPLATE.format(**values))
         return path

@@ -257,13 +257,13 @@ def _sweep_watching(
     path.write_text(text.replace('compile = "none"', f'compile = "{compile_mode}"'))
     runner = Runner(load_suite(path), RunOptions(out_dir=tmp_path, progress=False, telemetry=False))
     seen: dict[str, set[object]] = {}
-    real_call = runner._call
+    real_call = runner.call
 
     def watching(synth: object, run: object, *args: object) -> object:
         seen.setdefault(run.id, set()).add(probe())  # type: ignore[attr-defined]
         return real_call(synth, run, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(runner, "_call", watching)
+    monkeypatch.setattr(runner, "call", watching)
     return runner, {r.id: r for r in runner.run().records}, seen
 
 
@@ -555,14 +555,14 @@ def test_a_lost_cuda_context_stops_the_process_and_a_resume_measures_the_rest(
     suite = load_suite(write_suite(nfe="[2, 3, 4]"))
     options = RunOptions(out_dir=tmp_path, progress=False, telemetry=False)
     runner = Runner(suite, options)
-    real_call = runner._call
+    real_call = runner.call
 
     def failing(synth: object, run: object, *args: object) -> object:
         if run.nfe == 3:  # type: ignore[attr-defined]
             raise RuntimeError("CUDA error: an illegal memory access was encountered")
         return real_call(synth, run, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(runner, "_call", failing)
+    monkeypatch.setattr(runner, "call", failing)
     results = runner.run()
     assert [(r.config["nfe"], r.status) for r in results.records] == [(2, "ok"), (3, "error")]
     assert results.status == "stopped"

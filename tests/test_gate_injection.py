@@ -1,28 +1,53 @@
-"""The gate on the real tiny pipeline: a real injected slowdown is caught, a rerun is not."""
+"""The gate on the real tiny pipeline, asserting only what holds with a wide margin on 2 noisy
+cores: a doubling is caught, an unchanged pair is never a regression, a noisy pair is inconclusive.
+How often smaller slowdowns are caught is measured in reports/gate-power, not asserted here."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from harness.ab.interleave import CallFn, pipeline_call, sequential_trial
 from harness.config import load_suite
-from harness.gatecheck import check
 from harness.runner import Runner, RunOptions
+from harness.sequential import GatePolicy
+from tests.conftest import SUITE_TEMPLATE, suite_values
 from tests.test_cli import cli
 
 
-def test_interleaved_gate_catches_ten_percent_and_not_zero(write_suite: Callable[..., Path]) -> None:
-    suite = load_suite(write_suite(name="gate", nfe="[4]"))
-    runner = Runner(suite, RunOptions(out_dir=Path("."), save_audio=False, progress=False, telemetry=False))
+@pytest.fixture(scope="module")
+def tiny_call(tmp_path_factory: pytest.TempPathFactory) -> CallFn:
+    """One built tiny model (NFE 2, warmed up) as a call of the gate's arms."""
+    path = tmp_path_factory.mktemp("gate") / "gate.toml"
+    path.write_text(SUITE_TEMPLATE.format(**suite_values(name="gate", nfe="[2]", warmup=2)))
+    suite = load_suite(path)
+    runner = Runner(suite, RunOptions(out_dir=path.parent, save_audio=False, progress=False, telemetry=False))
     runner.apply_process_settings()
-    trials = check(runner, suite.runs[0], slowdowns=[0.10], repeats=[15], trials=2)
-    assert all(t.ab_regression for t in trials), trials
-    assert not any(t.aa_regression for t in trials), trials
-    assert all(1.05 < t.ab_ratio < 1.2 for t in trials), trials
+    return pipeline_call(runner, suite.runs[0])
+
+
+def test_a_doubling_is_called_a_regression(tiny_call: CallFn) -> None:
+    trial = sequential_trial(tiny_call, 1.0, GatePolicy(alpha=0.01, min_rounds=4, max_rounds=30))
+    assert trial.decision.outcome == "regression", trial
+    assert 1.8 < trial.decision.ratio < 2.2 and trial.injected == pytest.approx(1.0, abs=0.01)
+
+
+def test_an_unchanged_pair_is_never_called_a_regression(tiny_call: CallFn) -> None:
+    trial = sequential_trial(tiny_call, 0.0, GatePolicy(alpha=0.001, max_rounds=20))
+    assert trial.decision.outcome in ("unchanged", "inconclusive"), trial
+
+
+def test_a_noisy_pair_comes_back_inconclusive_not_unchanged(tiny_call: CallFn) -> None:
+    """Up to 50% of random extra time on every call of both arms: no 2% equivalence can be shown."""
+    trial = sequential_trial(tiny_call, 0.0, GatePolicy(max_rounds=12), jitter=0.5, seed=1)
+    assert trial.decision.outcome == "inconclusive", trial
+    assert trial.decision.detectable > 0.05
 
 
 def test_stored_baseline_gate_fails_a_large_slowdown(write_suite: Callable[..., Path], tmp_path: Path) -> None:
-    """Across processes this 2-core machine drifts by up to ~10% (see README), so the stored-baseline
+    """Across processes this 2-core machine drifts by up to ~10% (reports/cpu), so the stored-baseline
     path is exercised with a slowdown well above that drift."""
     suite = write_suite(name="gate", nfe="[4]", repeats=10)
     baselines = tmp_path / "baselines"
@@ -38,4 +63,4 @@ def test_stored_baseline_gate_fails_a_large_slowdown(write_suite: Callable[..., 
     slow = cli("baseline", "compare", str(measure("b", "--inject-slowdown", "0.4")), "--dir", str(baselines))
     assert slow.returncode == 1, slow.stdout + slow.stderr
     assert "| regression |" in slow.stdout
-    assert "tts-harness: error: 1 regression(s)" in slow.stderr
+    assert "tts-harness: error: 1 configuration(s) regression against" in slow.stderr

@@ -18,6 +18,7 @@ from harness.gates import (
     threshold_verdicts,
 )
 from harness.results import Record, Results, RunSample
+from harness.sequential import GatePolicy
 
 
 def results_with(rtfs: dict[str, list[float]], key: str = "cpu-test-1", locked: bool | None = None) -> Results:
@@ -50,15 +51,20 @@ def test_variance_gate_uses_coefficient_of_variation() -> None:
 
 
 def test_baseline_roundtrip_and_regression(tmp_path: Path) -> None:
-    base = results_with({"a": [1.0, 1.01, 0.99, 1.0, 1.02, 0.98, 1.0], "gone": [1.0, 1.0]})
+    base = results_with({"a": [1.0, 1.001, 0.999, 1.0, 1.002, 0.998, 1.0], "gone": [1.0, 1.0]})
     path = save_baseline(base, tmp_path)
     assert path.name == "s--cpu-test-1.json"
-    same = results_with({"a": [1.0, 1.0, 1.01, 0.99, 1.0, 1.02, 0.99], "new": [1.0]})
-    rows = {r.id: r for r in compare_to_baseline(same, load_baseline(path), Thresholds())}
-    assert rows["a"].verdict == "same" and rows["new"].verdict == "new" and rows["gone"].verdict == "missing"
+    same = results_with({"a": [1.0, 1.0, 1.001, 0.999, 1.0, 1.002, 0.999], "new": [1.0]})
+    rows = {r.id: r for r in compare_to_baseline(same, load_baseline(path), GatePolicy())}
+    assert rows["a"].outcome == "unchanged" and rows["new"].outcome == "new" and rows["gone"].outcome == "missing"
+    assert rows["a"].detectable is not None and 0.02 < rows["a"].detectable < 0.03
+    noisy = results_with({"a": [1.0, 1.3, 0.8, 1.1, 0.9, 1.2, 0.95]})
+    rows = {r.id: r for r in compare_to_baseline(noisy, load_baseline(path), GatePolicy())}
+    assert rows["a"].outcome == "inconclusive"  # not "unchanged": the noise hides a 5% slowdown
+    assert rows["a"].detectable is not None and rows["a"].detectable > 0.05
     slower = results_with({"a": [1.2, 1.21, 1.19, 1.2, 1.22, 1.18, 1.2]})
-    rows = {r.id: r for r in compare_to_baseline(slower, load_baseline(path), Thresholds())}
-    assert rows["a"].verdict == "regression" and rows["a"].ratio == pytest.approx(1.2, abs=0.01)
+    rows = {r.id: r for r in compare_to_baseline(slower, load_baseline(path), GatePolicy())}
+    assert rows["a"].outcome == "regression" and rows["a"].ratio == pytest.approx(1.2, abs=0.01)
 
 
 def test_a_baseline_of_repeated_sweeps_counts_their_spread_as_noise(tmp_path: Path) -> None:
@@ -67,13 +73,15 @@ def test_a_baseline_of_repeated_sweeps_counts_their_spread_as_noise(tmp_path: Pa
 
     candidate = results_with({"a": steady(1.12)})
     one = save_baseline(results_with({"a": steady(1.0)}), tmp_path / "one")
-    assert compare_to_baseline(candidate, load_baseline(one), Thresholds())[0].verdict == "regression"
-    # Three sweeps of the same code whose medians moved by 15%: a 12% change is within that.
+    assert compare_to_baseline(candidate, load_baseline(one), GatePolicy())[0].outcome == "regression"
+    # Three sweeps of the same code whose medians moved by 15%: a 12% change is within that noise,
+    # which hides it: neither a regression nor unchanged.
     sweeps = [results_with({"a": steady(centre)}) for centre in (0.95, 1.0, 1.1)]
     three = save_baseline(sweeps, tmp_path / "three")
     assert load_baseline(three)["sweeps"] == 3
-    assert compare_to_baseline(candidate, load_baseline(three), Thresholds())[0].verdict == "same"
-    assert compare_to_baseline(results_with({"a": steady(1.6)}), load_baseline(three), Thresholds())[0].verdict == (
+    assert compare_to_baseline(candidate, load_baseline(three), GatePolicy())[0].outcome == "inconclusive"
+    # Three sweeps against one leave two degrees of freedom: at alpha 0.01 only a large change shows.
+    assert compare_to_baseline(results_with({"a": steady(3.0)}), load_baseline(three), GatePolicy())[0].outcome == (
         "regression"
     )
     with pytest.raises(InputError, match="one suite on one fingerprint"):
@@ -97,13 +105,13 @@ def test_a_rolling_baseline_keeps_the_newest_sweeps(tmp_path: Path) -> None:
 def test_other_fingerprint_is_refused(tmp_path: Path) -> None:
     path = save_baseline(results_with({"a": [1.0, 1.0]}, key="jetson-agx-orin-1"), tmp_path)
     with pytest.raises(InputError, match="different platforms are not compared"):
-        compare_to_baseline(results_with({"a": [1.0]}, key="h100-2"), load_baseline(path), Thresholds())
+        compare_to_baseline(results_with({"a": [1.0]}, key="h100-2"), load_baseline(path), GatePolicy())
 
 
 def test_unlocked_results_are_not_compared_with_a_locked_baseline(tmp_path: Path) -> None:
     path = save_baseline(results_with({"a": [1.0, 1.0]}, locked=True), tmp_path)
     with pytest.raises(InputError, match="clocks unlocked"):
-        compare_to_baseline(results_with({"a": [1.0]}, locked=False), load_baseline(path), Thresholds())
+        compare_to_baseline(results_with({"a": [1.0]}, locked=False), load_baseline(path), GatePolicy())
 
 
 @pytest.mark.parametrize("content", ["{ not json", json.dumps({"schema": "other"}), json.dumps([1, 2])])

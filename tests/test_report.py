@@ -108,13 +108,16 @@ def test_parts_merge_into_one_report(sweep: Path, tmp_path: Path) -> None:
 
 
 def test_compare_two_sweeps(sweep: Path, tmp_path: Path) -> None:
-    proc = cli("compare", str(sweep), str(sweep))
-    assert proc.returncode == 0 and "| 1.000 |" in proc.stdout and "| same |" in proc.stdout
+    proc = cli("compare", str(sweep), str(sweep), "--json", str(tmp_path / "same.json"))
+    assert proc.returncode == 0 and "| 1.000 |" in proc.stdout
+    rows = json.loads((tmp_path / "same.json").read_text())
+    assert {row["outcome"] for row in rows} <= {"unchanged", "inconclusive"} and all(r["ratio"] == 1 for r in rows)
+    assert all(row["detectable"] > 0.02 for row in rows)  # and how large a slowdown it could have missed
     timed = Results.load(sweep).sweep_cost_s["timed_s"]
     assert f"| timed | {timed:.1f} | {timed:.1f} |" in proc.stdout  # the two sweeps' cost side by side
     assert "one sweep a side" in proc.stdout
     repeated = cli("compare", f"{sweep},{sweep}", str(sweep))
-    assert repeated.returncode == 0 and "| 2+1 | 1.00 / - | same |" in repeated.stdout
+    assert repeated.returncode == 0 and "| 2+1 | 1.00 / - | inconclusive |" in repeated.stdout
     assert "one sweep a side" not in repeated.stdout
     plotted = cli("compare", str(sweep), str(sweep), "--plot", str(tmp_path / "ratios.png"))
     assert plotted.returncode == 0 and (tmp_path / "ratios.png").read_bytes().startswith(b"\x89PNG")
@@ -166,9 +169,9 @@ def test_ratio_plot_draws_intervals_and_points_past_its_axis(tmp_path: Path) -> 
     from harness.report.plots import ratio_intervals
 
     rows = [
-        ("wide", 0.9, 0.19, 4.4, "same"),  # two sweeps against one: Student's t with one degree of freedom
-        ("far-faster", 0.1, 0.08, 0.12, "faster"),  # past the 0.25 edge altogether
-        ("slower", 1.3, 1.2, 1.4, "slower"),
+        ("wide", 0.9, 0.19, 4.4, "inconclusive"),  # two sweeps against one: Student's t with one degree of freedom
+        ("far-faster", 0.1, 0.08, 0.12, "improvement"),  # past the 0.25 edge altogether
+        ("slower", 1.3, 1.2, 1.4, "regression"),
     ]
     path = ratio_intervals(rows, tmp_path / "ratios.png")
     assert path.read_bytes().startswith(b"\x89PNG")

@@ -63,7 +63,7 @@ def _sweep_rates(effect: float, sweeps: int, trials: int = 200) -> float:
         def side(e: float) -> list[np.ndarray]:
             return [rng.normal(1.0, 0.02, 100) * np.exp(rng.normal(0, 0.08)) * (1 + e) for _ in range(sweeps)]
 
-        result = compare_repeated(side(0.0), side(effect), min_effect=0.05, seed=trial)
+        result = compare_repeated(side(0.0), side(effect), min_effect=0.05, alpha=0.05, seed=trial)
         flagged += result.regression or (effect == 0 and result.improvement)
     return flagged / trials
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from harness.errors import InputError
 from harness.report.summary import cost_split
 from harness.results import Results
+from harness.sequential import GatePolicy
 from harness.stats import Comparison, compare_repeated
 
 
@@ -46,15 +48,20 @@ class ComparedConfig:
 
     @property
     def a_rtf(self) -> float:
-        return _geometric_median_rtf(self.sweeps[0])
+        return _geometric_mean_of_medians(self.sweeps[0])
 
     @property
     def b_rtf(self) -> float:
-        return _geometric_median_rtf(self.sweeps[1])
+        return _geometric_mean_of_medians(self.sweeps[1])
 
-    @property
-    def verdict(self) -> str:
-        return "slower" if self.result.regression else "faster" if self.result.improvement else "same"
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "a_rtf": self.a_rtf,
+            "b_rtf": self.b_rtf,
+            "sweeps": [len(self.sweeps[0]), len(self.sweeps[1])],
+            **self.result.as_dict(),
+        }
 
 
 def _runs_by_id(side: list[Results]) -> dict[str, list[list[float]]]:
@@ -68,7 +75,7 @@ def _runs_by_id(side: list[Results]) -> dict[str, list[list[float]]]:
 
 
 def compared(
-    ours: dict[str, list[list[float]]], theirs: dict[str, list[list[float]]], min_effect: float, alpha: float
+    ours: dict[str, list[list[float]]], theirs: dict[str, list[list[float]]], policy: GatePolicy
 ) -> list[ComparedConfig]:
     """Every configuration measured on both sides (``_runs_by_id`` of each), compared."""
     common = sorted(set(ours) & set(theirs))
@@ -77,19 +84,28 @@ def compared(
     return [
         ComparedConfig(
             run_id,
-            compare_repeated(ours[run_id], theirs[run_id], min_effect, alpha),
+            compare_repeated(ours[run_id], theirs[run_id], policy.min_effect, policy.alpha, power=policy.power),
             (ours[run_id], theirs[run_id]),
         )
         for run_id in common
     ]
 
 
+@dataclass(frozen=True)
+class SweepComparison:
+    """``compare A B``: the rows, and the table (with notes and the sweep cost) as markdown."""
+
+    rows: list[ComparedConfig]
+    text: str
+
+
 def compare_sweeps(
-    a: list[Results], b: list[Results], min_effect: float = 0.05, alpha: float = 0.05, plot: Path | None = None
-) -> str:
-    """The comparison as markdown (and, with ``plot``, a PNG of every ratio with its interval)."""
+    a: list[Results], b: list[Results], policy: GatePolicy | None = None, plot: Path | None = None
+) -> SweepComparison:
+    """The comparison (and, with ``plot``, a PNG of every ratio with its interval)."""
+    policy = policy or GatePolicy()
     ours, theirs = _runs_by_id(a), _runs_by_id(b)
-    rows = compared(ours, theirs, min_effect, alpha)
+    rows = compared(ours, theirs, policy)
     lines = []
     keys = {results.platform.get("key") for results in [*a, *b]}
     if len(keys) > 1:
@@ -98,16 +114,21 @@ def compare_sweeps(
     if len(a) == len(b) == 1:
         lines.append(_ONE_SWEEP_NOTE + "\n")
     lines += [
-        "| configuration | A RTF | B RTF | B/A | 95% CI | p | sweeps A+B | spread A / B | verdict |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"| configuration | A RTF | B RTF | B/A | {1 - policy.alpha:.0%} CI | p | sweeps A+B | spread A / B | "
+        "outcome | detectable slowdown |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         c, (sweeps_a, sweeps_b) = row.result, row.sweeps
         lines.append(
             f"| {row.id} | {row.a_rtf:.4g} | {row.b_rtf:.4g} | {c.ratio:.3f} | {c.ci_low:.3f}-{c.ci_high:.3f} | "
             f"{c.p_value:.3g} | {len(sweeps_a)}+{len(sweeps_b)} | {_spread(sweeps_a)} / {_spread(sweeps_b)} | "
-            f"{row.verdict} |"
+            f"{c.outcome} | {c.detectable:.1%} |"
         )
+    lines.append(
+        f"\nmargin {policy.min_effect:.0%}: slower by more and significant is a regression, an interval inside "
+        f"+/-{policy.min_effect:.0%} is unchanged; detectable slowdown at {policy.power:.0%} power"
+    )
     only_a, only_b = sorted(set(ours) - set(theirs)), sorted(set(theirs) - set(ours))
     if only_a or only_b:
         lines.append("")
@@ -118,12 +139,13 @@ def compare_sweeps(
     if plot is not None:
         from harness.report.plots import ratio_intervals
 
-        ratio_intervals([(r.id, r.result.ratio, r.result.ci_low, r.result.ci_high, r.verdict) for r in rows], plot)
+        intervals = [(r.id, r.result.ratio, r.result.ci_low, r.result.ci_high, r.result.outcome) for r in rows]
+        ratio_intervals(intervals, plot)
         lines += ["", f"plot: {plot}"]
-    return "\n".join(lines)
+    return SweepComparison(rows, "\n".join(lines))
 
 
-def _geometric_median_rtf(sweeps: list[list[float]]) -> float:
+def _geometric_mean_of_medians(sweeps: list[list[float]]) -> float:
     """A side's RTF: the geometric mean of its sweeps' medians (one sweep: its median)."""
     return float(np.exp(np.mean(np.log([np.median(runs) for runs in sweeps]))))
 

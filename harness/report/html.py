@@ -12,7 +12,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from harness.errors import InputError
-from harness.gates import BaselineRow, compare_to_baseline, load_baseline, rows_markdown
+from harness.gates import BaselineRow, compare_to_baseline, load_baseline, recorded_policy, rows_markdown
 from harness.report.plots import all_plots
 from harness.report.summary import cost_note, cost_split, markdown, stock_speedups, verdict
 from harness.results import Results
@@ -117,11 +117,10 @@ def _cost_html(cost: dict[str, float]) -> str:
 
 
 def _baseline_rows(results: Results, baseline: Path | None) -> list[BaselineRow] | None:
+    """Against a baseline under the gate policy the sweep recorded: the same rows `baseline compare` gives."""
     if baseline is None or not baseline.is_file():
         return None
-    from harness.config import Thresholds
-
-    return compare_to_baseline(results, load_baseline(baseline), Thresholds(), source=str(baseline))
+    return compare_to_baseline(results, load_baseline(baseline), recorded_policy(results), source=str(baseline))
 
 
 def write_html(results: Results, out: Path, plots: dict[str, Path], rows: list[BaselineRow] | None) -> Path:
@@ -134,14 +133,15 @@ def write_html(results: Results, out: Path, plots: dict[str, Path], rows: list[B
     baseline_html = ""
     if rows:
         cells = "".join(
-            f"<tr><td>{html.escape(r.id)}</td><td>{r.verdict}</td>"
+            f"<tr><td>{html.escape(r.id)}</td><td>{r.outcome}</td>"
             f"<td>{'' if r.ratio is None else f'{r.ratio:.3f}'}</td>"
-            f"<td>{'' if r.ci is None else f'{r.ci[0]:.3f}-{r.ci[1]:.3f}'}</td></tr>"
+            f"<td>{'' if r.ci is None else f'{r.ci[0]:.3f}-{r.ci[1]:.3f}'}</td>"
+            f"<td>{'' if r.detectable is None else f'{r.detectable:.1%}'}</td></tr>"
             for r in rows
         )
         baseline_html = (
-            '<h2>Against the baseline</h2><table id="baseline"><tr><th>configuration</th><th>verdict</th>'
-            f"<th>RTF ratio</th><th>95% CI</th></tr>{cells}</table>"
+            '<h2>Against the baseline</h2><table id="baseline"><tr><th>configuration</th><th>outcome</th>'
+            f"<th>RTF ratio</th><th>CI</th><th>detectable slowdown</th></tr>{cells}</table>"
         )
     doc = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>tts-harness: {html.escape(str(results.suite.get("name")))}</title>
@@ -206,7 +206,7 @@ def report(dirs: list[Path], out: Path | None = None, baseline: Path | None = No
     rows = _baseline_rows(results, baseline)
     summary = markdown(results)
     if rows:
-        summary += "\n## Against the baseline\n\n" + rows_markdown(rows) + "\n"
+        summary += "\n## Against the baseline\n\n" + rows_markdown(rows, recorded_policy(results)) + "\n"
     (out / "summary.md").write_text(summary)
     page = write_html(results, out, plots, rows)
     junit = write_junit(results, out)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.results import Record
+
+if TYPE_CHECKING:
+    from harness.ab.interleave import Trial
+    from harness.sequential import GatePolicy
 
 STAGE_ORDER = ("audio_prep", "text_to_tokens", "ode", "vocoder", "injected_delay")
 
@@ -152,16 +157,16 @@ def speedup_bars(records: list[Record], path: Path) -> Path | None:
 
 
 def ratio_intervals(rows: list[tuple[str, float, float, float, str]], path: Path) -> Path:
-    """B/A per configuration with its 95% interval on a log axis, coloured by verdict: the changes
+    """B/A per configuration with its interval on a log axis, coloured by outcome: the changes
     a comparison calls stand apart from those inside the noise."""
     plt = _plt()
-    colours = {"slower": "tab:red", "faster": "tab:green", "same": "tab:gray"}
+    colours = {"regression": "tab:red", "improvement": "tab:green", "unchanged": "tab:blue", "inconclusive": "tab:gray"}
     low = max(0.25, min(row[2] for row in rows) / 1.05)  # intervals wider than 4x run off the edge
     high = min(4.0, max(row[3] for row in rows) * 1.05)
     left, right = min(low, 0.9), max(high, 1.1)
     fig, ax = plt.subplots(figsize=(8, 1.5 + 0.25 * len(rows)))
-    for y, (_, ratio, lo, hi, verdict) in enumerate(rows):
-        colour = colours[verdict]
+    for y, (_, ratio, lo, hi, outcome) in enumerate(rows):
+        colour = colours[outcome]
         lo_shown, hi_shown = max(lo, left), min(hi, right)
         xerr = [[max(0.0, ratio - lo_shown)], [max(0.0, hi_shown - ratio)]]
         ax.errorbar(ratio, y, xerr=xerr, fmt="o", color=colour, capsize=2)
@@ -178,7 +183,7 @@ def ratio_intervals(rows: list[tuple[str, float, float, float, str]], path: Path
     ax.xaxis.set_minor_formatter("")
     ax.set_yticks(range(len(rows)), [row[0] for row in rows], fontsize=7)
     ax.invert_yaxis()
-    ax.set_xlabel("RTF ratio B / A (log; 95% interval; red slower, green faster, grey same)")
+    ax.set_xlabel("RTF ratio B / A (log; red regression, green improvement, blue unchanged, grey inconclusive)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -195,3 +200,42 @@ def all_plots(records: list[Record], directory: Path) -> dict[str, Path]:
         "speedup": speedup_bars(records, directory / "speedup.png"),
     }
     return {k: v for k, v in made.items() if v is not None}
+
+
+def power_curve(trials: Sequence[Trial], path: Path, policy: GatePolicy) -> Path:
+    """How often the gate called each injected slowdown a regression (95% Wilson intervals), with
+    the margin and the alpha the gate was run at."""
+    import numpy as np
+
+    from harness.ab.interleave import wilson
+
+    plt = _plt()
+    levels = sorted({t.slowdown for t in trials})
+    rates, lows, highs, labels = [], [], [], []
+    for level in levels:
+        group = [t for t in trials if t.slowdown == level]
+        hits = sum(t.decision.outcome == "regression" for t in group)
+        low, high = wilson(hits, len(group))
+        rates.append(hits / len(group))
+        lows.append(hits / len(group) - low)
+        highs.append(high - hits / len(group))
+        labels.append(f"n={len(group)}, {np.median([t.decision.rounds for t in group]):.0f} rounds")
+    x = [100 * level for level in levels]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.errorbar(x, rates, yerr=[lows, highs], fmt="o-", capsize=4, color="tab:red", label="called regression")
+    for xi, rate, label in zip(x, rates, labels, strict=True):
+        ax.annotate(label, (xi, rate), textcoords="offset points", xytext=(6, -12), fontsize=9)
+    ax.axvline(100 * policy.min_effect, color="gray", linestyle="--", label=f"margin {policy.min_effect:.0%}")
+    ax.axhline(policy.power, color="tab:green", linestyle=":", label=f"aim {policy.power:.0%}")
+    ax.axhline(policy.alpha, color="tab:blue", linestyle=":", label=f"alpha {policy.alpha:g}")
+    ax.set_xlabel("injected slowdown (%)", fontsize=11)
+    ax.set_ylabel("fraction of trials called regression", fontsize=11)
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_title("Sequential gate: power against the injected slowdown", fontsize=12)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=9, loc="center right")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
