@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from harness.config import parse_list
+from harness.config import NARROWING, parse_list
 from harness.errors import ConfigError, GateFailure
 from harness.sequential import GatePolicy
 
@@ -156,6 +158,72 @@ def cmd_gate_check(args: argparse.Namespace) -> int:
         from harness.report.plots import power_curve
 
         print(f"plot: {power_curve(trials, Path(args.plot), policy)}")
+    return 0
+
+
+def cmd_ab(args: argparse.Namespace) -> int:
+    """Check everything that can refuse first (revisions, dirty trees, suites, budget); then check out,
+    prime compiled graphs and alternate the sides' blocks."""
+    import tempfile
+
+    from tqdm import tqdm
+
+    from harness.ab import gate, sides
+    from harness.ab.blocks import block_suite, run_block
+    from harness.config import load_suite
+
+    repo = Path(sides.git(Path.cwd(), "rev-parse", "--show-toplevel"))
+    base = sides.resolve("base", args.base, repo, args.allow_dirty)
+    head = sides.resolve("head", args.head, repo, args.allow_dirty)
+    text = sides.same_suite(base, head, args.suite, repo).decode()
+    with tempfile.TemporaryDirectory() as tmp:  # the suite must load here before any block runs
+        probe = Path(tmp) / "suite.toml"
+        probe.write_text(text)
+        suite = load_suite(probe)
+    policy = policy_with_budget(suite.gate, args)
+    if args.inject_slowdown < 0:
+        raise ConfigError("--inject-slowdown must be >= 0")
+    extra = [
+        part
+        for name, (option, _) in NARROWING.items()
+        if getattr(args, name)
+        for part in (option, ",".join(map(str, getattr(args, name))))
+    ]
+    suite.narrowed(**{name: getattr(args, name) for name in NARROWING})  # an empty matrix fails here
+    out = Path(args.resume or args.out or Path("reports/runs") / f"ab-{suite.name}")
+    if args.resume:
+        state = gate.load_state(out, base, head, text)
+    elif (out / gate.AB_FILE).exists():
+        raise ConfigError(f"{out} holds an earlier comparison: --resume {out}, or choose another --out")
+    else:
+        state = gate.new_state(base, head, text, policy, extra, args.inject_slowdown)
+    out.mkdir(parents=True, exist_ok=True)
+    block_path = out / "block-suite.toml"
+    block_path.write_text(block_suite(text, policy))
+    chosen = {"base": sides.checkout(base, repo), "head": sides.checkout(head, repo)}
+    print(f"base: {base.label}\nhead: {head.label}\nresults: {out}", file=sys.stderr)
+    if not args.resume and any(r.compile_mode != "none" for r in suite.runs):
+        for name, side in chosen.items():  # compile once per side, untimed: later blocks load the graphs
+            run_block(side, block_path, out / "blocks" / f"prime-{name}", extra)
+    try:
+        with tqdm(total=policy.max_rounds, initial=len(state["rounds"]), unit="round", disable=args.no_progress) as bar:
+            state = gate.run_rounds(chosen, state, policy, block_path, out, on_round=lambda _: bar.update(1))
+    except KeyboardInterrupt:
+        print(
+            f"interrupted: rounds so far are in {out}; continue with `tts-harness ab {args.base} {args.head} "
+            f"{args.suite} --resume {out}`",
+            file=sys.stderr,
+        )
+        return 130
+    text = gate.markdown(state)
+    (out / "summary.md").write_text(text + "\n")
+    print(text)
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a") as handle:
+            handle.write(text + "\n")
+    outcomes = gate.outcomes(state)
+    fail_on({k: "regression" if v == "broken" else v for k, v in outcomes.items()}, policy, args.strict, base.spec)
     return 0
 
 
@@ -317,6 +385,29 @@ def register(sub: Any) -> None:
         "--tracking-uri", help="MLflow URI for run ids (default: $MLFLOW_TRACKING_URI or reports/mlflow.db)"
     )
     cmp_.set_defaults(func=cmd_compare)
+
+    ab = sub.add_parser(
+        "ab",
+        help="compare two revisions on this machine: alternating processes, sequential gate; exit 1 on a regression",
+    )
+    ab.add_argument("base", help="git revision (e.g. the merge base) or a project folder")
+    ab.add_argument("head", help="git revision or a project folder (e.g. . for the work tree)")
+    ab.add_argument("suite", help="suite file or name, read from each side (it must be the same on both)")
+    ab.add_argument("--out", help="results folder (default: reports/runs/ab-<suite name>)")
+    ab.add_argument("--resume", metavar="DIR", help="continue an interrupted comparison in DIR")
+    ab.add_argument("--allow-dirty", action="store_true", help="measure a folder with uncommitted changes as it is")
+    ab.add_argument(
+        "--inject-slowdown",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="slow head's calls by FRACTION inside the timed region (to see the gate catch it; default 0)",
+    )
+    ab.add_argument("--strict", action="store_true", help=STRICT_HELP)
+    ab.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_budget(ab)
+    add_narrowing(ab)
+    ab.set_defaults(func=cmd_ab)
 
     prof = sub.add_parser("profile", help="torch.profiler trace and operator table of one configuration")
     prof.add_argument("suite", help="suite TOML file or name; the first configuration after narrowing is profiled")

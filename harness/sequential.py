@@ -129,7 +129,8 @@ class Decision:
     method: str = METHOD
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain JSON: what is not finite yet (before two rounds) is None."""
+        return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in asdict(self).items()}
 
 
 class SequentialTest:

@@ -1,0 +1,184 @@
+"""``tts-harness ab BASE HEAD SUITE``: two code revisions on one machine, in one job.
+
+Blocks alternate base, head, head, base (a round); every round gives each configuration one
+paired log ratio of head's RTF over base's, and each configuration's sequential test stops it at an
+outcome or at the budget. ABBA order cancels drift that is linear over a round; fresh processes
+make per-process offsets noise. ``ab.json`` is rewritten after every block, so an interrupted
+comparison resumes (``--resume OUT``) with the rounds it had.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.ab.blocks import Block, run_block
+from harness.ab.sides import Side
+from harness.errors import ConfigError, InputError
+from harness.results import utc_now
+from harness.sequential import Decision, GatePolicy, SequentialTest, round_log_ratio
+
+AB_SCHEMA = "tts-harness/ab"
+AB_FILE = "ab.json"
+ORDER = ("base", "head", "head", "base")
+
+
+def _save(state: dict[str, Any], out: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=out, prefix=".ab-", suffix=".json")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(state, handle, indent=1)
+    os.replace(tmp, out / AB_FILE)
+
+
+def new_state(
+    base: Side, head: Side, suite_text: str, policy: GatePolicy, extra: list[str], inject: float
+) -> dict[str, Any]:
+    return {
+        "schema": AB_SCHEMA,
+        "schema_version": 1,
+        "base": base.as_dict(),
+        "head": head.as_dict(),
+        "suite_sha256": hashlib.sha256(suite_text.encode()).hexdigest(),
+        "policy": asdict(policy),
+        "options": {"narrowing": extra, "inject_slowdown": inject},
+        "created_utc": utc_now(),
+        "finished_utc": "",
+        "status": "running",
+        "measure_s": 0.0,
+        "rounds": [],
+        "configs": {},
+    }
+
+
+def load_state(out: Path, base: Side, head: Side, suite_text: str) -> dict[str, Any]:
+    """An interrupted comparison's state; refuses one of other sides or another suite."""
+    path = out / AB_FILE
+    if not path.is_file():
+        raise InputError(f"no {AB_FILE} in {out}: nothing to resume")
+    state: dict[str, Any] = json.loads(path.read_text())
+    if state.get("schema") != AB_SCHEMA:
+        raise InputError(f"{path} is not a tts-harness ab file")
+    then = (state["base"]["commit"], state["head"]["commit"], state["suite_sha256"])
+    now = (base.commit, head.commit, hashlib.sha256(suite_text.encode()).hexdigest())
+    if then != now:
+        raise ConfigError(f"{path} compared other commits or another suite: start a new comparison with another --out")
+    return state
+
+
+def _decided(state: dict[str, Any]) -> bool:
+    configs = state["configs"]
+    return bool(configs) and all(c["decision"]["stopped_by"] or c.get("error") for c in configs.values())
+
+
+def run_rounds(
+    sides: dict[str, Side],
+    state: dict[str, Any],
+    policy: GatePolicy,
+    suite: Path,
+    out: Path,
+    on_round: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Rounds of blocks until every configuration has an outcome or the budget is spent."""
+    tests: dict[str, SequentialTest] = {}
+    for past in state["rounds"]:  # a resumed comparison starts from the rounds it had
+        for run_id, log_ratio in past["log_ratios"].items():
+            tests.setdefault(run_id, SequentialTest(policy)).add(log_ratio)
+    extra, inject = state["options"]["narrowing"], state["options"]["inject_slowdown"]
+    while not _decided(state) and len(state["rounds"]) < policy.max_rounds and state["measure_s"] < policy.max_seconds:
+        number = len(state["rounds"])
+        blocks: list[Block] = []
+        for position, name in enumerate(ORDER):
+            folder = out / "blocks" / f"r{number:03d}-{position}-{name}"
+            block = run_block(sides[name], suite, folder, extra, inject if name == "head" else 0.0)
+            blocks.append(block)
+            state["measure_s"] += block.seconds
+        state["rounds"].append(_round(blocks, tests, state, policy))
+        _save(state, out)
+        if on_round:
+            on_round(state)
+    for config in state["configs"].values():  # the budget ended what had no outcome yet
+        if not config["decision"]["stopped_by"] and not config.get("error"):
+            reason = "rounds" if len(state["rounds"]) >= policy.max_rounds else "seconds"
+            config["decision"]["stopped_by"] = reason
+    state["status"] = "complete"
+    state["finished_utc"] = utc_now()
+    _save(state, out)
+    return state
+
+
+def _round(
+    blocks: list[Block], tests: dict[str, SequentialTest], state: dict[str, Any], policy: GatePolicy
+) -> dict[str, Any]:
+    """Fold one round's blocks into every configuration's test; returns the round's record."""
+    ids = sorted({run_id for b in blocks for run_id in (*b.rtf, *b.errors)})
+    log_ratios: dict[str, float] = {}
+    for run_id in ids:
+        config = state["configs"].setdefault(run_id, {"base_rtf": [], "head_rtf": [], "decision": {}})
+        failed = {b.side: b.errors[run_id] for b in blocks if run_id in b.errors}
+        if failed:
+            # head failing where base ran is a break the gate fails on; base failing, no comparison
+            config["error"] = {"outcome": "broken" if "base" not in failed else "error", "messages": failed}
+            continue
+        if config["decision"].get("stopped_by"):
+            continue  # decided in an earlier round: its outcome stands
+        calls = {name: [x for b in blocks if b.side == name for x in b.rtf[run_id]] for name in ("base", "head")}
+        config["base_rtf"] += calls["base"]
+        config["head_rtf"] += calls["head"]
+        log_ratios[run_id] = round_log_ratio(calls["base"], calls["head"])
+        test = tests.setdefault(run_id, SequentialTest(policy))
+        test.add(log_ratios[run_id])
+        config["decision"] = test.decision(state["measure_s"]).as_dict()
+    return {"blocks": [{"side": b.side, "seconds": round(b.seconds, 3)} for b in blocks], "log_ratios": log_ratios}
+
+
+def outcomes(state: dict[str, Any]) -> dict[str, str]:
+    """Each configuration's outcome (``broken``: head fails where base runs)."""
+    return {
+        run_id: c["error"]["outcome"] if c.get("error") else c["decision"].get("outcome", "inconclusive")
+        for run_id, c in sorted(state["configs"].items())
+    }
+
+
+def markdown(state: dict[str, Any]) -> str:
+    """The comparison as a table, with the sides, the policy and what it cost."""
+    policy = GatePolicy(**state["policy"])
+    base, head = state["base"], state["head"]
+    lines = [
+        f"# ab: head {head['spec']} ({head['commit'][:10] or 'no git'}) against base {base['spec']} "
+        f"({base['commit'][:10] or 'no git'})",
+        "",
+        f"{len(state['rounds'])} rounds of 4 blocks (base, head, head, base; {policy.block_calls} calls per "
+        f"configuration each, a fresh process per block), {state['measure_s']:.0f} s of blocks; margin "
+        f"{policy.min_effect:.0%}, alpha {policy.alpha:g} over all rounds, detectable slowdown at "
+        f"{policy.power:.0%} power. Method: {Decision.__dataclass_fields__['method'].default}.",
+    ]
+    if state["options"]["inject_slowdown"]:
+        lines.append(f"\nhead's calls carry an injected slowdown of {state['options']['inject_slowdown']:.0%}.")
+    lines += [
+        "",
+        "| configuration | outcome | head / base | CI | rounds | detectable slowdown | base RTF | head RTF |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for run_id, outcome in outcomes(state).items():
+        config = state["configs"][run_id]
+        d = config["decision"]
+        if config.get("error"):
+            messages = "; ".join(f"{side}: {text}" for side, text in config["error"]["messages"].items())
+            lines.append(f"| {run_id} | {outcome} | - | - | - | - | - | {messages[:200]} |")
+            continue
+        if d.get("ratio") is None:  # fewer than two rounds
+            lines.append(f"| {run_id} | {outcome} | - | - | {d.get('rounds', 0)} | - | - | - |")
+            continue
+        lines.append(
+            f"| {run_id} | {outcome} | {d['ratio']:.4f} | {d['ci_low']:.4f}-{d['ci_high']:.4f} | {d['rounds']} | "
+            f"{d['detectable']:.1%} | {np.median(config['base_rtf']):.4g} | {np.median(config['head_rtf']):.4g} |"
+        )
+    return "\n".join(lines)
