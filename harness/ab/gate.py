@@ -91,6 +91,10 @@ def run_rounds(
     for past in state["rounds"]:  # a resumed comparison starts from the rounds it had
         for run_id, log_ratio in past["log_ratios"].items():
             tests.setdefault(run_id, SequentialTest(policy)).add(log_ratio)
+    for config in state["configs"].values():  # an earlier budget's end is not an outcome: go on
+        if config["decision"].get("stopped_by") in ("rounds", "seconds"):
+            config["decision"]["stopped_by"] = ""
+    state["status"] = "running"
     extra, inject = state["options"]["narrowing"], state["options"]["inject_slowdown"]
     while not _decided(state) and len(state["rounds"]) < policy.max_rounds and state["measure_s"] < policy.max_seconds:
         number = len(state["rounds"])

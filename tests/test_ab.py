@@ -1,0 +1,130 @@
+"""``tts-harness ab``: bad input refused before anything is written, worktrees of revisions, and a
+real comparison in alternating processes (a doubling, with a resume)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.ab.sides import checkout, resolve, same_suite
+from harness.errors import ConfigError
+from tests.conftest import SUITE_TEMPLATE, suite_values
+from tests.test_cli import ROOT, assert_one_line_error
+
+# alpha 0.05 and 3 rounds at least: a doubling is decided in 3-4 rounds at this machine's
+# process-to-process noise (per-round log ratios scatter by about 0.12 here).
+GATE = "[gate]\nalpha = 0.05\nmin_rounds = 3\nmax_rounds = 1\nblock_calls = 2\n"
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A small project repository: a harness/ package and a suite, two commits."""
+    root = tmp_path / "repo"
+    (root / "harness").mkdir(parents=True)
+    (root / "harness" / "__init__.py").write_text("")
+    (root / "suites").mkdir()
+    (root / "suites" / "s.toml").write_text(SUITE_TEMPLATE.format(**suite_values(name="s")))
+    git(tmp_path, "init", "-q", str(root))
+    git(root, "-c", "user.email=t@t", "-c", "user.name=t", "add", ".")
+    git(root, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "one")
+    (root / "harness" / "fast.py").write_text("FAST = True\n")
+    git(root, "-c", "user.email=t@t", "-c", "user.name=t", "add", ".")
+    git(root, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "two")
+    return root
+
+
+def ab(repo: Path, *args: str, cache: Path) -> subprocess.CompletedProcess[str]:
+    """``tts-harness ab`` run in ``repo``, this project's harness imported (``-P``: the folder's own
+    harness/ package does not shadow it)."""
+    return subprocess.run(
+        [sys.executable, "-P", "-m", "harness", "ab", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "TTS_HARNESS_CACHE": str(cache), "PYTHONPATH": str(ROOT)},
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["nosuchrev", "HEAD", "s"], "base: no revision or project folder 'nosuchrev'"),
+        (["HEAD~1", "HEAD", "nosuite"], "has no suite 'nosuite'"),
+        (["HEAD~1", "HEAD", "s", "--max-rounds", "0"], "the gate's budget must be positive"),
+        (["HEAD~1", "HEAD", "s", "--max-seconds", "0"], "the gate's budget must be positive"),
+        (["HEAD~1", "HEAD", "s", "--nfe", "99"], "the matrix is empty after narrowing"),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(repo: Path, tmp_path: Path, args: list[str], needle: str) -> None:
+    cache = tmp_path / "cache"
+    assert_one_line_error(ab(repo, *args, "--out", str(tmp_path / "out"), cache=cache), needle)
+    assert not (tmp_path / "out").exists() and not cache.exists()
+    assert len(git(repo, "worktree", "list").splitlines()) == 1  # no worktree made
+
+
+def test_a_dirty_tree_is_refused_unless_allowed(repo: Path, tmp_path: Path) -> None:
+    (repo / "harness" / "fast.py").write_text("FAST = False\n")
+    out = str(tmp_path / "out")
+    assert_one_line_error(ab(repo, "HEAD~1", ".", "s", "--out", out, cache=tmp_path), "head . has uncommitted changes")
+    assert_one_line_error(ab(repo, "HEAD~1", "HEAD", "s", "--out", out, cache=tmp_path), "does not hold")
+    assert resolve("head", str(repo), repo, allow_dirty=True).dirty
+    assert not Path(out).exists()
+
+
+def test_sides_whose_suites_differ_are_refused(repo: Path, tmp_path: Path) -> None:
+    suite = repo / "suites" / "s.toml"
+    suite.write_text(suite.read_text().replace("repeats = 2", "repeats = 3"))
+    git(repo, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qam", "three")
+    proc = ab(repo, "HEAD~1", "HEAD", "s", "--out", str(tmp_path / "out"), cache=tmp_path / "c")
+    assert_one_line_error(proc, "the suite 's' differs between base HEAD~1 and head HEAD")
+    base, head = resolve("base", "HEAD~1", repo, False), resolve("head", "HEAD", repo, False)
+    with pytest.raises(ConfigError, match="differs"):
+        same_suite(base, head, "s", repo)
+    assert same_suite(base, head, str(suite), repo) == suite.read_bytes()  # an absolute path: one file for both
+
+
+def test_a_revision_is_checked_out_once_and_reused(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TTS_HARNESS_CACHE", str(tmp_path / "cache"))
+    side = checkout(resolve("base", "HEAD~1", repo, False), repo)
+    assert not (side.root / "harness" / "fast.py").exists() and (side.root / "suites" / "s.toml").is_file()
+    assert checkout(resolve("base", "HEAD~1", repo, False), repo).root == side.root  # the same worktree again
+    assert git(side.root, "rev-parse", "HEAD") == git(repo, "rev-parse", "HEAD~1")
+
+
+@pytest.mark.slow
+def test_a_doubling_between_two_folders_is_a_regression_and_a_comparison_resumes(tmp_path: Path) -> None:
+    """The real pipeline in fresh processes: one round is too few to decide (inconclusive, which
+    --strict fails); resumed with a larger budget, the doubling is called a regression."""
+    suite = tmp_path / "ab.toml"
+    suite.write_text(SUITE_TEMPLATE.format(**suite_values(name="ab", nfe="[2]", warmup=1, extra=GATE)))
+    out = tmp_path / "out"
+    common = ["--allow-dirty", "--inject-slowdown", "1.0", "--no-progress"]
+    first = ab(ROOT, str(ROOT), str(ROOT), str(suite), "--out", str(out), "--strict", *common, cache=tmp_path)
+    assert first.returncode == 1 and "inconclusive" in first.stderr, first.stderr
+    state = json.loads((out / "ab.json").read_text())
+    assert len(state["rounds"]) == 1 and [b["side"] for b in state["rounds"][0]["blocks"]] == [
+        "base",
+        "head",
+        "head",
+        "base",
+    ]
+    (log_ratio,) = state["rounds"][0]["log_ratios"].values()
+    assert 0.3 < log_ratio < 1.2  # log 2 = 0.69, give or take this machine's process-to-process drift
+    again = ab(
+        ROOT, str(ROOT), str(ROOT), str(suite), "--resume", str(out), "--max-rounds", "8", *common, cache=tmp_path
+    )
+    assert again.returncode == 1, again.stderr
+    assert "| regression |" in again.stdout and "1 configuration(s) regression" in again.stderr
+    state = json.loads((out / "ab.json").read_text())
+    assert 3 <= len(state["rounds"]) <= 8 and state["status"] == "complete"
+    assert (out / "summary.md").read_text().startswith("# ab: head")
