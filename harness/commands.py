@@ -118,7 +118,7 @@ def policy_with_budget(policy: GatePolicy, args: argparse.Namespace) -> GatePoli
 def cmd_gate_check(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from harness.ab.interleave import pipeline_call, power_check, power_table
+    from harness.ab.interleave import Trial, pipeline_call, power_check, power_table
     from harness.cli import narrowed_suite
 
     suite = narrowed_suite(args)
@@ -133,8 +133,17 @@ def cmd_gate_check(args: argparse.Namespace) -> int:
     total = sum(aa_trials if s == 0 else args.trials for s in args.slowdown)
     started = time.perf_counter()
     call = pipeline_call(runner, run)
+    done: list[Trial] = []
+
+    def save(trial: Trial) -> None:  # after every trial: a run cut short keeps what it measured
+        done.append(trial)
+        bar.update(1)
+        if args.json:
+            record = {"config": run.full_id, "policy": asdict(policy), "wall_s": time.perf_counter() - started}
+            Path(args.json).write_text(json.dumps({**record, "trials": [t.as_dict() for t in done]}, indent=1))
+
     with tqdm(total=total, unit="trial", disable=args.no_progress) as bar:
-        trials = power_check(call, args.slowdown, args.trials, aa_trials, policy, on_trial=lambda _: bar.update(1))
+        trials = power_check(call, args.slowdown, args.trials, aa_trials, policy, on_trial=save)
     seconds = time.perf_counter() - started
     print(
         f"{run.full_id}: margin {policy.min_effect:.0%}, alpha {policy.alpha}, power {policy.power:.0%}, "
@@ -142,18 +151,6 @@ def cmd_gate_check(args: argparse.Namespace) -> int:
     )
     print(power_table(trials))
     print(f"{len(trials)} trials in {seconds:.0f} s (prepare and warm-up included)")
-    if args.json:
-        Path(args.json).write_text(
-            json.dumps(
-                {
-                    "config": run.full_id,
-                    "policy": asdict(policy),
-                    "wall_s": seconds,
-                    "trials": [t.as_dict() for t in trials],
-                },
-                indent=1,
-            )
-        )
     if args.plot:
         from harness.report.plots import power_curve
 

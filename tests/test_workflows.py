@@ -46,5 +46,8 @@ def test_perf_gate_runs_on_the_jetson_runner_with_the_production_suite() -> None
     assert job["runs-on"] == ["self-hosted", "linux", "ARM64", "jetson"]
     runs = " ".join(s.get("run", "") for s in job["steps"])
     assert "preflight --policy fail --power-mode MAXN" in runs
-    assert "suites/jetson-orin.toml" in runs and "baseline compare" in runs
-    assert (ROOT / "suites/jetson-orin.toml").is_file()
+    assert "suites/jetson-orin.toml" in runs and (ROOT / "suites/jetson-orin.toml").is_file()
+    # the gate: this change against its merge base on the device, strict; the checkout has the history
+    assert "git merge-base" in runs and 'tts-harness ab "$base" HEAD suites/jetson-orin.toml' in runs
+    assert "--strict" in runs.split("tts-harness ab")[1].splitlines()[0]
+    assert job["steps"][0]["with"]["fetch-depth"] == 0

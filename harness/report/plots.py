@@ -231,6 +231,7 @@ def power_curve(trials: Sequence[Trial], path: Path, policy: GatePolicy) -> Path
     ax.set_xlabel("injected slowdown (%)", fontsize=11)
     ax.set_ylabel("fraction of trials called regression", fontsize=11)
     ax.set_ylim(-0.03, 1.03)
+    ax.set_xlim(-0.5, max(x) * 1.25 + 0.5)
     ax.set_title("Sequential gate: power against the injected slowdown", fontsize=12)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=9, loc="center right")
