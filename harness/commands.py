@@ -58,7 +58,14 @@ def fail_on(outcomes: dict[str, str], policy: GatePolicy, strict: bool, against:
 
 
 def cmd_baseline_compare(args: argparse.Namespace) -> int:
-    from harness.gates import baseline_path, compare_to_baseline, load_baseline, recorded_policy, rows_markdown
+    from harness.gates import (
+        baseline_path,
+        compare_to_baseline,
+        load_baseline,
+        recorded_policy,
+        rows_markdown,
+        save_comparison,
+    )
     from harness.results import Results
 
     results = Results.load(Path(args.results))
@@ -70,6 +77,8 @@ def cmd_baseline_compare(args: argparse.Namespace) -> int:
     policy = gate_policy(args, recorded_policy(results))
     rows = compare_to_baseline(results, load_baseline(path), policy, source=str(path))
     print(rows_markdown(rows, policy))
+    if Path(args.results).is_dir():
+        save_comparison(Path(args.results), rows, policy, str(path))
     fail_on({r.id: r.outcome for r in rows}, policy, args.strict, str(path))
     return 0
 

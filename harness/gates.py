@@ -211,6 +211,27 @@ def compare_to_baseline(
     return rows
 
 
+COMPARISON_FILE = "comparison.json"
+
+
+def save_comparison(results_dir: Path, rows: list[BaselineRow], policy: GatePolicy, against: str) -> Path:
+    """The gate's rows beside the results they judge: ``report`` (JUnit) and ``sync`` (MLflow) show them."""
+    from dataclasses import asdict
+
+    path = results_dir / COMPARISON_FILE
+    data = {"against": against, "policy": asdict(policy), "saved_utc": utc_now(), "rows": [asdict(r) for r in rows]}
+    path.write_text(json.dumps(data, indent=1))
+    return path
+
+
+def load_comparison(results_dir: Path) -> dict[str, dict[str, Any]]:
+    """The saved gate rows of a results folder by configuration id (none saved: empty)."""
+    path = results_dir / COMPARISON_FILE
+    if not path.is_file():
+        return {}
+    return {row["id"]: row for row in json.loads(path.read_text())["rows"]}
+
+
 def rows_markdown(rows: list[BaselineRow], policy: GatePolicy) -> str:
     level = f"{1 - policy.alpha:.0%}"
     lines = [

@@ -12,7 +12,14 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from harness.errors import InputError
-from harness.gates import BaselineRow, compare_to_baseline, load_baseline, recorded_policy, rows_markdown
+from harness.gates import (
+    BaselineRow,
+    compare_to_baseline,
+    load_baseline,
+    recorded_policy,
+    rows_markdown,
+    save_comparison,
+)
 from harness.report.plots import all_plots
 from harness.report.summary import cost_note, cost_split, markdown, stock_speedups, verdict
 from harness.results import Results
@@ -165,9 +172,11 @@ clocks locked: {results.platform.get("clocks_locked")}. Git {html.escape(str(res
     return path
 
 
-def write_junit(results: Results, out: Path) -> Path:
-    suite = ET.Element("testsuite", name=f"tts-harness.{results.suite.get('name')}", tests=str(len(results.records)))
-    failures = errors = 0
+def write_junit(results: Results, out: Path, rows: list[BaselineRow] | None = None) -> Path:
+    """A test case per configuration (thresholds), and one per baseline comparison (the gate):
+    a regression fails, an inconclusive comparison is skipped with the slowdown it could not rule out."""
+    suite = ET.Element("testsuite", name=f"tts-harness.{results.suite.get('name')}")
+    failures = errors = skipped = 0
     for r in sorted(results.records, key=lambda r: r.id):
         case = ET.SubElement(
             suite,
@@ -184,8 +193,20 @@ def write_junit(results: Results, out: Path) -> Path:
             failures += 1
             bad = [k for k, x in r.verdicts.items() if x.get("level") == "critical"]
             ET.SubElement(case, "failure", message=f"critical: {', '.join(bad)}")
+    for row in rows or []:
+        case = ET.SubElement(suite, "testcase", classname=f"{results.suite.get('name')}.baseline", name=row.id)
+        text = "" if row.ratio is None else f"ratio {row.ratio:.4f}, detectable slowdown {row.detectable:.1%}"
+        if row.outcome == "regression":
+            failures += 1
+            ET.SubElement(case, "failure", message=f"regression: {text}")
+        elif row.outcome == "inconclusive":
+            skipped += 1
+            ET.SubElement(case, "skipped", message=f"inconclusive: {text}")
+        ET.SubElement(case, "system-out").text = f"{row.outcome}: {text}"
+    suite.set("tests", str(len(results.records) + len(rows or [])))
     suite.set("failures", str(failures))
     suite.set("errors", str(errors))
+    suite.set("skipped", str(skipped))
     path = out / "junit.xml"
     ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
     return path
@@ -207,9 +228,10 @@ def report(dirs: list[Path], out: Path | None = None, baseline: Path | None = No
     summary = markdown(results)
     if rows:
         summary += "\n## Against the baseline\n\n" + rows_markdown(rows, recorded_policy(results)) + "\n"
+        save_comparison(out, rows, recorded_policy(results), str(baseline))
     (out / "summary.md").write_text(summary)
     page = write_html(results, out, plots, rows)
-    junit = write_junit(results, out)
+    junit = write_junit(results, out, rows)
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         with open(step_summary, "a") as handle:

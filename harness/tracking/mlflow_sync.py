@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import InputError, first_line
+from harness.gates import load_comparison
 from harness.results import Record, Results
 
 DEFAULT_URI = "sqlite:///reports/mlflow.db"
@@ -117,10 +118,12 @@ def sync(results_dir: Path, uri: str | None = None) -> dict[str, Any]:
     if parent is None:
         parent = client.create_run(experiment, run_name=f"{results.suite.get('name')} {results.created_utc}", tags=tags)
     parent_id = parent.info.run_id
+    gate = load_comparison(results_dir)
     logged = skipped = 0
     for record in results.records:
         done = children.get(record.id)
         if done is not None and done.data.tags.get(STATUS_TAG) == "logged":
+            _log_gate(client, done.info.run_id, gate.get(record.id))  # a comparison made after the sweep
             skipped += 1
             continue
         run = done or client.create_run(
@@ -142,6 +145,7 @@ def sync(results_dir: Path, uri: str | None = None) -> dict[str, Any]:
         client.log_batch(run_id, metrics=metrics, params=params if done is None else [])
         if record.error:
             client.set_tag(run_id, "error", record.error.get("message", "")[:500])
+        _log_gate(client, run_id, gate.get(record.id))
         for sample in record.samples:
             path = results_dir / sample
             if path.is_file():
@@ -159,8 +163,18 @@ def sync(results_dir: Path, uri: str | None = None) -> dict[str, Any]:
     return {"experiment": experiment, "parent_run": parent_id, "logged": logged, "skipped": skipped, "uri": uri}
 
 
+def _log_gate(client: Any, run_id: str, row: dict[str, Any] | None) -> None:
+    """The baseline gate's outcome (a tag) and its ratio and detectable slowdown (metrics)."""
+    if not row:
+        return
+    client.set_tag(run_id, "gate.outcome", row["outcome"])
+    for name in ("ratio", "detectable"):
+        if row.get(name) is not None:
+            client.log_metric(run_id, f"gate.{name}", float(row[name]))
+
+
 def _parent_artifacts(client: Any, run_id: str, results_dir: Path, results: Results) -> None:
-    for name in ("results.json", "summary.md", "report.html", "junit.xml"):
+    for name in ("results.json", "summary.md", "report.html", "junit.xml", "comparison.json"):
         if (results_dir / name).is_file():
             client.log_artifact(run_id, str(results_dir / name))
     plots = results_dir / "plots"
