@@ -18,6 +18,7 @@ from typing import Any
 import tomllib
 
 from harness.errors import ConfigError
+from harness.pipeline.quant import QUANTS
 from harness.sequential import GatePolicy
 
 PRECISIONS = ("fp32", "fp16", "bf16", "amp-fp16", "amp-bf16")
@@ -39,6 +40,7 @@ NARROWING = {
     "device": ("--device", "devices"),
     "attention": ("--attention", "attention backends"),
     "pos_conv": ("--pos-conv", "position-convolution forms (conv, gemm)"),
+    "quant": ("--quant", "quantizations (none, int8-weight, int8-dynamic, fp8)"),
 }
 _DEVICE_RE = re.compile(r"^(cpu|cuda(:\d+)?)$")
 
@@ -100,6 +102,7 @@ class RunConfig:
     attention: str = "auto"  # the one SDPA kernel allowed (flash, efficient, cudnn, math), or torch's choice
     pos_conv: str = "conv"  # "gemm": the position-embedding convolutions as one GEMM and a shifted sum
     freezing: bool = False  # Inductor's freezing: weights as constants, what depends on them alone folded
+    quant: str = "none"  # torchao on the DiT's per-frame linears: int8-weight, int8-dynamic or fp8
 
     def __post_init__(self) -> None:
         check_choice("model preset", self.model, MODEL_PRESETS)
@@ -113,6 +116,7 @@ class RunConfig:
             raise ConfigError(f"batch_size must be an integer >= 1, got {self.batch_size!r}")
         check_choice("pipeline", self.pipeline, PIPELINES)
         check_choice("pos_conv", self.pos_conv, POS_CONVS)
+        check_choice("quant", self.quant, QUANTS)
         if self.freezing and self.compile_mode == "none":
             raise ConfigError("freezing is an Inductor option: it needs a compile mode other than 'none'")
         if self.pipeline == "stock" and (
@@ -140,6 +144,8 @@ class RunConfig:
             flags += f"-{self.pos_conv}"
         if self.freezing:
             flags += "-frozen"
+        if self.quant != "none":
+            flags += f"-{self.quant}"
         return (self.model, self.weights, self.precision, self.compile_mode, self.device, flags)
 
     @property
@@ -165,6 +171,8 @@ class RunConfig:
             parts.append(f"posconv_{self.pos_conv}")
         if self.freezing:
             parts.append("frozen")
+        if self.quant != "none":
+            parts.append(f"quant_{self.quant}")
         if self.pipeline != "harness":
             parts.append(self.pipeline)
         return "-".join(parts)
@@ -254,6 +262,7 @@ class Thresholds:
     max_mcd_db: float | None = None
     max_lsd_db: float | None = None
     min_speaker_similarity: float | None = None
+    min_quant_speedup: float | None = None  # a quantized row against its unquantized twin (RTF ratio)
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -264,6 +273,21 @@ class Thresholds:
                 and (not isinstance(value, (int, float)) or isinstance(value, bool))
             ):
                 raise ConfigError(f"threshold {f.name} must be a number, got {value!r}")
+
+
+@dataclass(frozen=True)
+class RooflineConfig:
+    """``[roofline]``: the card's ceilings where the table has none, or others than it has."""
+
+    card: str | None = None  # a label for the override
+    tflops: float | dict[str, float] | None = None  # one peak, or one per format (fp16, bf16, int8, ...)
+    bandwidth_gbs: float | None = None
+
+    def __post_init__(self) -> None:
+        values = self.tflops.values() if isinstance(self.tflops, dict) else [self.tflops]
+        for value in [*values, self.bandwidth_gbs]:
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+                raise ConfigError(f"[roofline] peaks must be positive numbers, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -316,6 +340,7 @@ class SuiteConfig:
     quality: QualityConfig = field(default_factory=QualityConfig)
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
     gate: GatePolicy = field(default_factory=GatePolicy)
+    roofline: RooflineConfig = field(default_factory=RooflineConfig)
     vocoder_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     description: str = ""
     sha256: str = ""
@@ -392,6 +417,7 @@ _MATRIX_AXES = {
     "attention": "attention",
     "pos_conv": "pos_conv",
     "freezing": "freezing",
+    "quant": "quant",
 }
 _SYNTHESIS_KEYS = ("cfg_strength", "sway_sampling_coef", "use_epss", "seed")
 _TOP_KEYS = (
@@ -407,6 +433,7 @@ _TOP_KEYS = (
     "quality",
     "scenario",
     "gate",
+    "roofline",
 )
 # Keys that moved to another table: the error says where they went.
 _MOVED = {"min_effect": "[gate]", "alpha": "[gate]"}
@@ -471,6 +498,8 @@ def load_suite(name: str | Path) -> SuiteConfig:
     _check_keys(thresholds_raw, [f.name for f in fields(Thresholds)], "[thresholds]", path)
     gate_raw = data.get("gate", {})
     _check_keys(gate_raw, [f.name for f in fields(GatePolicy)], "[gate]", path)
+    roofline_raw = data.get("roofline", {})
+    _check_keys(roofline_raw, [f.name for f in fields(RooflineConfig)], "[roofline]", path)
     scenario_raw = data.get("scenario", {})
     _check_keys(scenario_raw, [f.name for f in fields(ScenarioConfig)], "[scenario]", path)
     quality_raw = data.get("quality", {})
@@ -514,6 +543,7 @@ def load_suite(name: str | Path) -> SuiteConfig:
         quality = QualityConfig(**quality_raw)
         scenario = ScenarioConfig(**scenario_raw)
         gate = GatePolicy(**gate_raw)
+        roofline = RooflineConfig(**roofline_raw)
         thresholds = Thresholds(
             rtf=_level(thresholds_raw.get("rtf"), "rtf", path),
             cv=_level(thresholds_raw.get("cv"), "cv", path),
@@ -551,6 +581,7 @@ def load_suite(name: str | Path) -> SuiteConfig:
         quality=quality,
         scenario=scenario,
         gate=gate,
+        roofline=roofline,
         vocoder_options=vocoder_options,
         sha256=hashlib.sha256(raw_bytes).hexdigest(),
     )

@@ -31,6 +31,10 @@ class BackendUnavailable(HarnessError):
     """A vocoder, ASR or telemetry backend cannot run on this machine."""
 
 
+class NonFiniteOutput(HarnessError):
+    """A configuration produced NaN or Inf in its mel or waveform."""
+
+
 class GateFailure(HarnessError):
     """A threshold or baseline gate failed; the message names the measurement."""
 

@@ -15,6 +15,7 @@ from statistics import median
 from typing import Any
 
 from harness.errors import InputError
+from harness.latency import fit as latency_fit
 from harness.stats import Summary
 
 SCHEMA = "tts-harness/results"
@@ -59,6 +60,8 @@ class Record:
     verdicts: dict[str, Any] = field(default_factory=dict)
     scenario: dict[str, Any] = field(default_factory=dict)
     memory: dict[str, Any] = field(default_factory=dict)
+    roofline: dict[str, Any] = field(default_factory=dict)  # FLOPs per step, achieved and peak TFLOP/s, RTF floor
+    latency: dict[str, Any] = field(default_factory=dict)  # fixed + per-second fit over texts of several lengths
     part: dict[str, Any] = field(default_factory=dict)  # in a merged sweep: the part (and GPU) that measured it
     started_utc: str = ""
     finished_utc: str = ""
@@ -71,6 +74,7 @@ class Record:
         names = sorted({name for r in self.runs for name in r.stages_s})
         self.stages_ms = {name: 1000.0 * median(r.stages_s.get(name, 0.0) for r in self.runs) for name in names}
         self.stages_ms["total"] = 1000.0 * median(r.total_s for r in self.runs)
+        self.latency = latency_fit(self.runs)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Record:

@@ -16,7 +16,7 @@ import numpy as np
 
 from harness.config import RunConfig, SuiteConfig, compile_cost_s
 from harness.errors import HarnessError, first_line
-from harness.gates import threshold_verdicts
+from harness.gates import apply_cross_verdicts, threshold_verdicts
 from harness.pipeline import flags
 from harness.pipeline.build import check_device
 from harness.pipeline.cache import BuildCache, peak_memory, reset_peak_memory
@@ -103,6 +103,7 @@ class Runner:
         self.on_round: Callable[[], None] | None = None
         self.on_rounds_planned: Callable[[int], None] | None = None
         self.cost = {"build_s": 0.0, "first_call_s": 0.0, "warmup_s": 0.0, "timed_s": 0.0, "other_s": 0.0}
+        self.card = "unknown"  # the accelerator's name (fingerprint), for its roofline ceilings
 
     # ---- one configuration ---------------------------------------------------------------
 
@@ -181,7 +182,9 @@ class Runner:
             warm_key = (self.cache.builds, replace(run, nfe=1))  # any NFE: the same shapes
             done = int(warm_key in self._warm and self.suite.timing.warmup > 0)
             with self._phase("first_call_s"):
-                record.first_call_s = self.call(synth, run, 0).total_s
+                first = self.call(synth, run, 0)
+            first.check_finite()
+            record.first_call_s = first.total_s
             if built:
                 self.observe_compile(run.compile_mode, record.first_call_s)
             with self._phase("warmup_s"):
@@ -208,7 +211,10 @@ class Runner:
 
             def timed() -> None:
                 if self.suite.scenario.kind == "server":
-                    record.scenario = serve(lambda i: one_request(i % len(self.suite.texts)), self.suite.scenario)
+                    texts = self.suite.texts
+                    record.scenario = serve(
+                        lambda i: one_request(i % len(texts)), self.suite.scenario, lambda i: texts[i % len(texts)].id
+                    )
                 else:
                     (timed_rounds or _loop)(one_round, rounds)
 
@@ -221,12 +227,15 @@ class Runner:
                     record.telemetry = sampler.summary(sum(r.audio_s for r in record.runs))
                 else:
                     timed()
+            for result in last.values():
+                result.check_finite()
             self._warm.add(warm_key)
             record.memory = peak_memory(model.device)
             record.vocoder = dict(vocoder.info)
             if self.options.save_audio and last:
                 record.samples = self._save_audio(run, last[0])
             record.summarize()
+            record.roofline = self._roofline(run, record, synth, last)
             if self.suite.quality.enabled:
                 record.quality = self._quality(run, synth, last)
             record.verdicts = threshold_verdicts(record, self.suite.thresholds)
@@ -235,6 +244,33 @@ class Runner:
             _error_record(record, exc)
         record.finished_utc = utc_now()
         return record
+
+    def _roofline(self, run: RunConfig, record: Record, synth: AnySynth, last: dict[int, Synthesis]) -> dict[str, Any]:
+        """FLOPs per step at each text's shapes against the card: how far the row is from its floor."""
+        from harness.roofline import roofline
+
+        texts = len(self.suite.texts)
+        if record.rtf is None:
+            return {}
+        calls = []
+        for index in range(texts):
+            shape = last[index].shape if index in last else None
+            if shape is None:
+                return {}
+            ode = [r.stages_s["ode"] for r in record.runs[index::texts] if "ode" in r.stages_s]
+            calls.append((shape, float(np.median(ode)) if ode else None, last[index].audio_s))
+        return roofline(
+            model=run.model,
+            vocab_size=len(synth.model.vocab_char_map),
+            calls=calls,
+            nfe=run.nfe,
+            precision=run.precision,
+            quant=run.quant,
+            matmul_precision=self.suite.timing.matmul_precision,
+            card_name=self.card,
+            override=self.suite.roofline,
+            rtf=record.rtf["median"],
+        )
 
     @contextlib.contextmanager
     def _phase(self, name: str) -> Iterator[None]:
@@ -259,6 +295,7 @@ class Runner:
             attention="auto",
             pos_conv="conv",
             freezing=False,
+            quant="none",
             precision=q.reference_precision,
             compile_mode=q.reference_compile,
             vocoder=q.reference_vocoder,
@@ -360,6 +397,7 @@ class Runner:
                 options={"inject_slowdown": self.options.inject_slowdown},
             )
         results.options["process"] = self.apply_process_settings()
+        self.card = fingerprint.accelerator_name(results.platform)
         self.preflight(results)
         results.status = "running"
         results.save(self.options.out_dir)
@@ -500,6 +538,7 @@ class Runner:
                 self.on_round = lambda: bar.update_runs(1)
                 record = self.measure(run)
                 results.upsert(record)
+                apply_cross_verdicts(results.records, self.suite.thresholds)
                 results.sweep_cost_s = cost()  # kept if killed
                 results.save(self.options.out_dir)
                 self.track()

@@ -25,8 +25,11 @@ def arrivals(config: ScenarioConfig) -> np.ndarray:
     return np.asarray(np.cumsum(gaps) - gaps[0])
 
 
-def serve(request: Callable[[int], Any], config: ScenarioConfig) -> dict[str, Any]:
-    """Replay the arrival schedule in real time; ``request(i)`` synthesizes request i."""
+def serve(
+    request: Callable[[int], Any], config: ScenarioConfig, group: Callable[[int], str] | None = None
+) -> dict[str, Any]:
+    """Replay the arrival schedule in real time; ``request(i)`` synthesizes request i; ``group(i)``
+    names what request i is (its text) for time to audio per group."""
     schedule = arrivals(config)
     start = time.perf_counter()
     latencies, waits = [], []
@@ -41,6 +44,9 @@ def serve(request: Callable[[int], Any], config: ScenarioConfig) -> dict[str, An
         latencies.append(done - due)
     lat = np.asarray(latencies)
     span = time.perf_counter() - start
+    by_group: dict[str, list[float]] = {}
+    for i, latency in enumerate(latencies):
+        by_group.setdefault(group(i) if group else "all", []).append(latency)
     return {
         "kind": "server",
         "rate_per_s": config.rate_per_s,
@@ -48,6 +54,10 @@ def serve(request: Callable[[int], Any], config: ScenarioConfig) -> dict[str, An
         "latency_s": {q: float(np.percentile(lat, int(q[1:]))) for q in ("p50", "p90", "p99")}
         | {"mean": float(lat.mean()), "max": float(lat.max())},
         "time_to_first_audio_s": {"p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99))},
+        "time_to_audio_by_text_s": {
+            name: {"p50": float(np.percentile(v, 50)), "p90": float(np.percentile(v, 90)), "requests": len(v)}
+            for name, v in sorted(by_group.items())
+        },
         "queue_wait_s": {"p50": float(np.percentile(waits, 50)), "p99": float(np.percentile(waits, 99))},
         "achieved_rate_per_s": config.requests / span,
         "clock": "perf_counter, arrival to completion",

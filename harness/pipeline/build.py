@@ -11,6 +11,7 @@ from harness.errors import BackendUnavailable
 from harness.pipeline import f5
 from harness.pipeline.pos_conv import use_gemm_pos_conv
 from harness.pipeline.presets import ModelPreset, get_preset
+from harness.pipeline.quant import quantize_dit
 from harness.pipeline.weights import ResolvedWeights, resolve
 
 if TYPE_CHECKING:
@@ -137,6 +138,7 @@ def build_model(
     seed: int = 0,
     ode_fp32: bool = False,
     pos_conv: str = "conv",
+    quant: str = "none",
 ) -> BuiltModel:
     import torch
 
@@ -159,6 +161,7 @@ def build_model(
             f5.new_cfm(preset.dit, preset.mel, vocab_char_map), resolved.checkpoint, str(dev), weight_dtype
         )
     cfm.eval()
+    quantize_dit(cfm.transformer, quant, dev)
     if pos_conv == "gemm":
         use_gemm_pos_conv(cfm.transformer)
     if compile_mode != "none":

@@ -36,6 +36,7 @@ class BuildCache:
             run.seed,
             ode_fp32=run.ode_fp32,
             pos_conv=run.pos_conv,
+            quant=run.quant,
         )
         self.builds += 1
         self._model = (run.build_key, built)

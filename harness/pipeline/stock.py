@@ -14,6 +14,7 @@ import numpy as np
 
 from harness.pipeline.audio import read_audio
 from harness.pipeline.f5 import quiet, stock_inference
+from harness.pipeline.flops import StepShape
 from harness.pipeline.synth import Synthesis
 from harness.timing import StageTimer
 
@@ -75,6 +76,9 @@ class StockSynthesizer:
                 )
             )
         waveform = np.asarray(wave, dtype=np.float32)[None, :]
+        hop = int(self.model.preset.mel["hop_length"])
+        frames = int((ref_seconds + waveform.shape[1] / sr) * sr / hop)
+        tokens = len((reference_text + " " + text).encode("utf-8"))
         return Synthesis(
             waveform=waveform,
             sample_rate=int(sr),
@@ -82,4 +86,5 @@ class StockSynthesizer:
             total_s=timer.total_s,
             stages_s=timer.stages_s(),
             clock=timer.clock,
+            shape=StepShape(1, frames, tokens, cfg_strength >= 1e-5, estimated=True),
         )

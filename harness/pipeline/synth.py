@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from harness.errors import InputError
+from harness.errors import InputError, NonFiniteOutput
 from harness.pipeline.audio import read_audio
 from harness.pipeline.f5 import tokenize
+from harness.pipeline.flops import StepShape
 from harness.timing import StageTimer
 
 if TYPE_CHECKING:
@@ -41,10 +42,25 @@ class Synthesis:
     total_s: float
     stages_s: dict[str, float]
     clock: str
+    mel: Any = None  # the generated mel on the device (None where the pipeline does not expose it)
+    shape: StepShape | None = None  # what one ODE step of this call ran on
 
     @property
     def rtf(self) -> float:
         return self.total_s / self.audio_s
+
+    def check_finite(self) -> None:
+        """Raise ``NonFiniteOutput`` when the mel or the waveform holds a NaN or an infinity (a
+        precision or a quantization that broke the numbers is a failed configuration, not a timing)."""
+        import torch
+
+        bad = []
+        if self.mel is not None and not bool(torch.isfinite(self.mel).all()):
+            bad.append("mel")
+        if not np.isfinite(self.waveform).all():
+            bad.append("waveform")
+        if bad:
+            raise NonFiniteOutput(f"non-finite output: NaN or Inf in the {' and the '.join(bad)}")
 
 
 class Synthesizer:
@@ -156,4 +172,6 @@ class Synthesizer:
             total_s=timer.total_s,
             stages_s=timer.stages_s(),
             clock=timer.clock,
+            mel=mel,
+            shape=StepShape(batch_size, run_frames, int(tokens.shape[1]), cfg_strength >= 1e-5),
         )

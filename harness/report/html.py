@@ -123,6 +123,43 @@ def _cost_html(cost: dict[str, float]) -> str:
     )
 
 
+def markdown_html(text: str) -> str:
+    """A summary section (``## title``, pipe tables, paragraphs) as escaped HTML."""
+    out: list[str] = []
+    table: list[str] = []
+
+    def flush() -> None:
+        if table:
+            head, *body = [[html.escape(c.strip()) for c in row.strip("|").split("|")] for row in table]
+            out.append(
+                "<table><tr>"
+                + "".join(f"<th>{c}</th>" for c in head)
+                + "</tr>"
+                + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in body)
+                + "</table>"
+            )
+            table.clear()
+
+    for line in text.splitlines():
+        if line.startswith("|"):
+            if not set(line) <= set("|-: "):
+                table.append(line)
+            continue
+        flush()
+        if line.startswith("## "):
+            out.append(f"<h2>{html.escape(line[3:])}</h2>")
+        elif line.strip():
+            out.append(f"<p>{html.escape(line)}</p>")
+    flush()
+    return "\n".join(out)
+
+
+def _sections_html(results: Results) -> str:
+    from harness.report.limits import latency_table, roofline_table
+
+    return "\n".join(markdown_html(section) for section in (roofline_table(results), latency_table(results)) if section)
+
+
 def _baseline_rows(results: Results, baseline: Path | None) -> list[BaselineRow] | None:
     """Against a baseline under the gate policy the sweep recorded: the same rows `baseline compare` gives."""
     if baseline is None or not baseline.is_file():
@@ -163,6 +200,7 @@ fingerprint <code>{html.escape(str(results.platform.get("key")))}</code>,
 clocks locked: {results.platform.get("clocks_locked")}. Git {html.escape(str(results.git.get("commit")))}.
 {html.escape(results.created_utc)} to {html.escape(results.finished_utc or "-")}.</p>
 {_table(results)}
+{_sections_html(results)}
 {_cost_html(results.sweep_cost_s)}
 <h2>Plots</h2>{figures}
 {baseline_html}

@@ -198,8 +198,73 @@ def all_plots(records: list[Record], directory: Path) -> dict[str, Path]:
         "stages": stage_bars(records, directory / "stages.png"),
         "rtf_vs_quality": rtf_vs_quality(records, directory / "rtf_vs_quality.png"),
         "speedup": speedup_bars(records, directory / "speedup.png"),
+        "roofline": roofline_bars(records, directory / "roofline.png"),
+        "latency": latency_lines(records, directory / "latency.png"),
     }
     return {k: v for k, v in made.items() if v is not None}
+
+
+def roofline_bars(records: list[Record], path: Path) -> Path | None:
+    """Every row's RTF beside the floor its card's peak implies (log axis): the gap is what is left."""
+    rtf = {r.id: float(r.rtf["median"]) for r in records if r.rtf and "rtf_floor" in r.roofline}
+    rows = sorted((r for r in records if r.id in rtf), key=lambda r: -rtf[r.id])
+    if not rows:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(9, 2.2 + 0.32 * len(rows)))
+    y = list(range(len(rows)))
+    ax.barh(y, [rtf[r.id] for r in rows], color="tab:blue", label="measured RTF (median)")
+    floors = [r.roofline["rtf_floor"] for r in rows]
+    ax.scatter(
+        floors, y, color="black", marker="|", s=200, zorder=3, label="floor: ODE at the dense peak (or bandwidth)"
+    )
+    for yi, r in zip(y, rows, strict=True):
+        note = f"{r.roofline['times_floor']:.1f}x floor, {r.roofline.get('fraction_of_peak', 0):.0%} of peak"
+        ax.annotate(note, (rtf[r.id], yi), textcoords="offset points", xytext=(4, -3), fontsize=8)
+    ax.set_yticks(y, [r.id for r in rows], fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("RTF (log)", fontsize=10)
+    ax.set_title(f"How far each row is from {rows[0].roofline['card']}'s limit", fontsize=11)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18 - 0.6 / len(rows)), ncol=2)
+    ax.set_xlim(min(floors) / 1.5, max(rtf.values()) * 4)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def latency_lines(records: list[Record], path: Path) -> Path | None:
+    """Latency against the utterance's length per row: medians per length and the fitted line."""
+    rows = sorted((r for r in records if r.latency), key=lambda r: r.id)
+    if not rows:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 5))
+    colours = plt.get_cmap("tab10")
+    for index, r in enumerate(rows):
+        fit, colour = r.latency, colours(index % 10)
+        lengths = fit["lengths_s"]
+        medians = [fit["median_total_s_by_length"][f"{x:g}"] for x in lengths]
+        ax.plot(lengths, medians, "o", color=colour)
+        line = [fit["fixed_s"] + fit["per_audio_s"] * x for x in (0.0, max(lengths))]
+        ax.plot(
+            [0.0, max(lengths)],
+            line,
+            "-",
+            color=colour,
+            label=f"{r.id}: {fit['fixed_s']:.3f} s + {fit['per_audio_s']:.4f} s/s",
+        )
+    ax.set_xlabel("audio seconds generated", fontsize=10)
+    ax.set_ylabel("latency per call (s)", fontsize=10)
+    ax.set_title("Latency by utterance length: the intercept is the fixed cost", fontsize=11)
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def power_curve(trials: Sequence[Trial], path: Path, policy: GatePolicy) -> Path:

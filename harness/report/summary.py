@@ -194,5 +194,13 @@ def markdown(results: Results) -> str:
         head.append(
             f"- not measured yet ({len(missing)}; `tts-harness run --resume` completes them): {', '.join(missing)}"
         )
-    extra = [part for part in (scenario_tables(results), cost_table(results.sweep_cost_s)) if part]
+    from harness.report.limits import latency_table, roofline_table
+
+    sections = (
+        roofline_table(results),
+        latency_table(results),
+        scenario_tables(results),
+        cost_table(results.sweep_cost_s),
+    )
+    extra = [part for part in sections if part]
     return "\n".join([*head, "", table(results), "", *(f"{part}\n" for part in extra)])

@@ -1,0 +1,71 @@
+"""Sections of the summary about limits: how far each row is from its card's roofline, and what a
+short utterance costs (the fixed part of the latency)."""
+
+from __future__ import annotations
+
+from harness.gates import quant_speedups
+from harness.latency import fixed_share
+from harness.results import Results
+
+
+def roofline_table(results: Results) -> str:
+    rows = sorted((r for r in results.records if r.roofline), key=lambda r: r.id)
+    if not rows:
+        return ""
+    speedups = quant_speedups(results.records)
+    out = [
+        "## Roofline: how far each row is from the card's limit",
+        "",
+        "| configuration | card, format | dense peak TFLOP/s | TFLOP per step | achieved TFLOP/s | of peak | "
+        "RTF floor | RTF / floor | bound | vs unquantized |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        f = r.roofline
+        peak = f"{f['peak_tflops']:g}" if f.get("peak_tflops") else "-"
+        fraction = f"{f['fraction_of_peak']:.1%}" if "fraction_of_peak" in f else "-"
+        floor = f"{f['rtf_floor']:.3g}" if "rtf_floor" in f else "-"
+        times = f"{f['times_floor']:.1f}x" if "times_floor" in f else "-"
+        speedup = f"{speedups[r.id]:.2f}x" if r.id in speedups else "-"
+        stage = "" if f["timed_stage"] == "ode" else " (whole call)"
+        out.append(
+            f"| {r.id} | {f['card']}, {f['format']} | {peak} | {f['flops_per_step'] / 1e12:.3g} | "
+            f"{f['achieved_tflops']:.3g}{stage} | {fraction} | {floor} | {times} | {f['bound']} | {speedup} |"
+        )
+    sources = sorted({r.roofline["source"] for r in rows if r.roofline.get("source")})
+    out += [
+        "",
+        "TFLOP per step: one DiT evaluation at the row's shapes, CFG included (torch's FlopCounterMode). "
+        "Achieved: FLOPs x NFE over the ODE stage's median time. RTF floor: the ODE stage at the dense peak, "
+        "or at full bandwidth for the weights' bytes where that is longer (vocoder and the rest excluded).",
+        *(f"Peaks: {source}." for source in sources),
+    ]
+    return "\n".join(out)
+
+
+def latency_table(results: Results) -> str:
+    rows = sorted((r for r in results.records if r.latency), key=lambda r: r.id)
+    if not rows:
+        return ""
+    lengths = rows[0].latency["lengths_s"]
+    out = [
+        "## Latency by utterance length (total = fixed + per second x audio seconds)",
+        "",
+        "| configuration | fixed s [95% CI] | s per audio s [95% CI] | fixed by stage (ms) | fixed share of 2 s | "
+        + " | ".join(f"{length:g} s" for length in lengths)
+        + " |",
+        "|---|---|---|---|---|" + "---|" * len(lengths),
+    ]
+    for r in rows:
+        fit = r.latency
+        by_stage = ", ".join(f"{k} {1000 * v:.0f}" for k, v in fit["fixed_by_stage_s"].items() if abs(v) >= 5e-4)
+        medians = fit["median_total_s_by_length"]
+        out.append(
+            f"| {r.id} | {fit['fixed_s']:.3f} [{fit['fixed_ci'][0]:.3f}, {fit['fixed_ci'][1]:.3f}] | "
+            f"{fit['per_audio_s']:.4f} [{fit['per_audio_s_ci'][0]:.4f}, {fit['per_audio_s_ci'][1]:.4f}] | "
+            f"{by_stage} | {fixed_share(fit, 2.0):.0%} | "
+            + " | ".join(f"{medians.get(f'{length:g}', float('nan')):.3f}" for length in lengths)
+            + " |"
+        )
+    out += ["", "Per-length columns: the median latency (s) of the calls of that length."]
+    return "\n".join(out)
