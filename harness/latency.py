@@ -45,7 +45,7 @@ def fit(runs: Sequence[RunSample], seed: int = 0) -> dict[str, Any]:
     stages = sorted({name for r in runs for name in r.stages_s})
     by_stage = {name: _line(x, np.array([r.stages_s.get(name, 0.0) for r in runs])) for name in stages}
     residual = y - (fixed + per_second * x)
-    lengths = sorted({round(float(v), 2) for v in x})
+    texts = sorted({r.text for r in runs}, key=lambda t: float(np.mean([r.audio_s for r in runs if r.text == t])))
     return {
         "fixed_s": fixed,
         "fixed_ci": [float(np.quantile(boot[:, 0], 0.025)), float(np.quantile(boot[:, 0], 0.975))],
@@ -54,9 +54,12 @@ def fit(runs: Sequence[RunSample], seed: int = 0) -> dict[str, Any]:
         "fixed_by_stage_s": {name: line[0] for name, line in by_stage.items()},
         "per_audio_s_by_stage": {name: line[1] for name, line in by_stage.items()},
         "r2": float(1 - residual.var() / y.var()) if y.var() > 0 else 1.0,
-        "lengths_s": lengths,
-        "median_total_s_by_length": {
-            f"{length:g}": float(np.median(y[np.round(x, 2) == length])) for length in lengths
+        "by_text": {
+            text: {
+                "audio_s": float(np.mean([r.audio_s for r in runs if r.text == text])),
+                "median_total_s": float(np.median([r.total_s for r in runs if r.text == text])),
+            }
+            for text in texts
         },
         "method": "least squares over every timed call; 95% bootstrap intervals over calls",
     }

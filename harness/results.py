@@ -35,6 +35,7 @@ class RunSample:
     audio_s: float
     rtf: float
     stages_s: dict[str, float]
+    text: str = ""  # the suite text's id
 
 
 @dataclass

@@ -199,7 +199,8 @@ class Runner:
 
             def one_request(index: int) -> None:
                 result = self.call(synth, run, index, self.options.inject_slowdown)
-                record.runs.append(RunSample(result.total_s, result.audio_s, result.rtf, result.stages_s))
+                text = self.suite.texts[index].id
+                record.runs.append(RunSample(result.total_s, result.audio_s, result.rtf, result.stages_s, text))
                 record.clock = result.clock
                 last[index] = result
 

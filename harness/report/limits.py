@@ -47,25 +47,25 @@ def latency_table(results: Results) -> str:
     rows = sorted((r for r in results.records if r.latency), key=lambda r: r.id)
     if not rows:
         return ""
-    lengths = rows[0].latency["lengths_s"]
+    texts = rows[0].latency["by_text"]
     out = [
         "## Latency by utterance length (total = fixed + per second x audio seconds)",
         "",
         "| configuration | fixed s [95% CI] | s per audio s [95% CI] | fixed by stage (ms) | fixed share of 2 s | "
-        + " | ".join(f"{length:g} s" for length in lengths)
+        + " | ".join(f"{name} ({t['audio_s']:.1f} s)" for name, t in texts.items())
         + " |",
-        "|---|---|---|---|---|" + "---|" * len(lengths),
+        "|---|---|---|---|---|" + "---|" * len(texts),
     ]
     for r in rows:
         fit = r.latency
         by_stage = ", ".join(f"{k} {1000 * v:.0f}" for k, v in fit["fixed_by_stage_s"].items() if abs(v) >= 5e-4)
-        medians = fit["median_total_s_by_length"]
+        medians = {name: t["median_total_s"] for name, t in fit["by_text"].items()}
         out.append(
             f"| {r.id} | {fit['fixed_s']:.3f} [{fit['fixed_ci'][0]:.3f}, {fit['fixed_ci'][1]:.3f}] | "
             f"{fit['per_audio_s']:.4f} [{fit['per_audio_s_ci'][0]:.4f}, {fit['per_audio_s_ci'][1]:.4f}] | "
             f"{by_stage} | {fixed_share(fit, 2.0):.0%} | "
-            + " | ".join(f"{medians.get(f'{length:g}', float('nan')):.3f}" for length in lengths)
+            + " | ".join(f"{medians[name]:.3f}" if name in medians else "-" for name in texts)
             + " |"
         )
-    out += ["", "Per-length columns: the median latency (s) of the calls of that length."]
+    out += ["", "Per-text columns: the median latency (s) of that text's calls (its generated length in the header)."]
     return "\n".join(out)

@@ -243,9 +243,8 @@ def latency_lines(records: list[Record], path: Path) -> Path | None:
     colours = plt.get_cmap("tab10")
     for index, r in enumerate(rows):
         fit, colour = r.latency, colours(index % 10)
-        lengths = fit["lengths_s"]
-        medians = [fit["median_total_s_by_length"][f"{x:g}"] for x in lengths]
-        ax.plot(lengths, medians, "o", color=colour)
+        lengths = [t["audio_s"] for t in fit["by_text"].values()]
+        ax.plot(lengths, [t["median_total_s"] for t in fit["by_text"].values()], "o", color=colour)
         line = [fit["fixed_s"] + fit["per_audio_s"] * x for x in (0.0, max(lengths))]
         ax.plot(
             [0.0, max(lengths)],

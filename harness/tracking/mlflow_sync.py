@@ -77,7 +77,7 @@ def record_metrics(record: Record) -> dict[str, float]:
     _flat("quality", record.quality, out)
     _flat("memory", record.memory, out)
     _flat("roofline", {k: v for k, v in record.roofline.items() if k != "shape"}, out)
-    _flat("latency", {k: v for k, v in record.latency.items() if not k.startswith("median_total")}, out)
+    _flat("latency", {k: v for k, v in record.latency.items() if k != "by_text"}, out)
     _flat("vocoder", {k: v for k, v in record.vocoder.items() if k in ("parity", "alone_ms_per_audio_s")}, out)
     for name in ("first_call_s", "build_s"):
         value = getattr(record, name)
