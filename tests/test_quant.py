@@ -1,0 +1,79 @@
+"""Quantized DiT linears (torchao) and the non-finite gate, on the real tiny pipeline."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.config import load_suite
+from harness.errors import BackendUnavailable, NonFiniteOutput
+from harness.pipeline.synth import Synthesis
+from harness.runner import Runner, RunOptions
+from tests.test_cli import assert_one_line_error, cli
+
+QUANT_AXIS = 'vocoder = "torch"\nquant = ["none", "int8-weight", "int8-dynamic", "fp8"]'
+FIDELITY = '[quality]\nenabled = true\nasr = "none"\nspeaker = "none"\n[thresholds]\nmin_quant_speedup = 100.0'
+
+
+@pytest.mark.slow
+def test_quantized_rows_run_beside_their_twin_and_fp8_is_a_one_line_result(
+    write_suite: Callable[..., Path], tmp_path: Path
+) -> None:
+    """int8 runs on the CPU through torchao's fallback, measurably not the same numbers as the fp32
+    twin; fp8 is refused on the CPU as that configuration's result; the sweep goes on. A speed-up
+    threshold nobody meets fails every quantized row with its measured speed-up."""
+    path = write_suite(nfe="[2]", extra=FIDELITY)
+    path.write_text(path.read_text().replace('vocoder = "torch"', QUANT_AXIS))
+    results = Runner(load_suite(path), RunOptions(out_dir=tmp_path, progress=False, telemetry=False)).run()
+    records = {r.config["quant"]: r for r in results.records}
+    assert results.status == "complete" and len(records) == 4
+    assert records["fp8"].status == "error" and records["fp8"].error["type"] == "BackendUnavailable"  # type: ignore[index]
+    assert "needs a CUDA GPU of compute capability >= 8.9" in records["fp8"].error["message"]  # type: ignore[index]
+    for quant in ("int8-weight", "int8-dynamic"):
+        row = records[quant]
+        assert row.status == "ok" and row.rtf is not None
+        assert 0 < row.quality["fidelity"]["mcd_db"] < 2.0  # other numbers than fp32, close to them
+        assert row.verdicts["quant_speedup"]["level"] == "critical"
+        assert row.roofline["weight_bytes_per_step"] < records["none"].roofline["weight_bytes_per_step"]
+    assert records["int8-dynamic"].roofline["format"] == "int8"
+    assert records["none"].quality["fidelity"]["mcd_db"] == 0.0  # the twin is its own reference
+
+
+def test_an_unknown_quantization_is_one_line(write_suite: Callable[..., Path], tmp_path: Path) -> None:
+    path = write_suite()
+    path.write_text(path.read_text().replace('vocoder = "torch"', 'vocoder = "torch"\nquant = "int4"'))
+    assert_one_line_error(cli("run", str(path), "--out", str(tmp_path / "o")), "unknown quant 'int4'")
+
+
+def test_quantization_without_torchao_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from harness.pipeline.quant import quantize_dit
+
+    monkeypatch.setitem(sys.modules, "torchao.quantization", None)  # as if torchao were not installed
+    with pytest.raises(BackendUnavailable, match=r"needs torchao .*tts-harness\[quant\]"):
+        quantize_dit(torch.nn.Linear(4, 4), "int8-weight", torch.device("cpu"))
+
+
+def test_non_finite_output_is_named_and_fails_the_configuration(
+    write_suite: Callable[..., Path], tmp_path: Path
+) -> None:
+    finite = Synthesis(np.zeros((1, 8), np.float32), 24000, 1.0, 0.1, {}, "perf_counter")
+    finite.check_finite()
+    broken = Synthesis(np.array([[0.0, np.nan]], np.float32), 24000, 1.0, 0.1, {}, "perf_counter")
+    with pytest.raises(NonFiniteOutput, match="non-finite output: NaN or Inf in the waveform"):
+        broken.check_finite()
+    # The real model with one weight broken: the configuration is an error, not a timing.
+    suite = load_suite(write_suite(nfe="[2]"))
+    runner = Runner(suite, RunOptions(out_dir=tmp_path, progress=False, telemetry=False, save_audio=False))
+    runner.apply_process_settings()
+    model = runner.cache.model(suite.runs[0])
+    model.cfm.transformer.proj_out.weight.data.fill_(float("inf"))
+    record = runner.measure(suite.runs[0])
+    assert record.status == "error" and record.error["type"] == "NonFiniteOutput"  # type: ignore[index]
+    assert record.error["message"].startswith("non-finite output: NaN or Inf in the mel")  # type: ignore[index]
+    assert not record.runs  # failed at the first call, before anything was timed
