@@ -7,25 +7,16 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from harness.config import NARROWING, SuiteConfig, parse_list
+from harness.config import NARROWING, SuiteConfig
 from harness.errors import ConfigError, HarnessError
-from harness.tracking.mlflow_sync import DEFAULT_URI, tracking_uri
+from harness.options import add_narrowing, add_tracking_uri, csv, narrowed_suite
+from harness.tracking.mlflow_sync import tracking_uri
 
 _STARTED = time.perf_counter()  # the sweep's cost counts imports and checks from here
-
-
-def _csv(kind: Callable[[str], object]) -> Callable[[str], list[object]]:
-    def parse(text: str) -> list[object]:
-        try:
-            return parse_list(text, kind)
-        except ConfigError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    return parse
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -43,19 +34,6 @@ def _positive(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"want a number of seconds > 0; got {text!r}")
     return value
-
-
-def add_narrowing(parser: argparse.ArgumentParser) -> None:
-    """The matrix filters (``config.NARROWING``) of ``run`` and ``profile``."""
-    for name, (option, keeps) in NARROWING.items():
-        parser.add_argument(option, dest=name, type=_csv(int if name == "nfe" else str), help=f"keep these {keeps}")
-
-
-def narrowed_suite(args: argparse.Namespace) -> SuiteConfig:
-    """The suite named on the command line, narrowed by the options of ``add_narrowing``."""
-    from harness.config import load_suite
-
-    return load_suite(args.suite).narrowed(**{name: getattr(args, name) for name in NARROWING})
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -132,7 +110,7 @@ def artifacts_file(args: argparse.Namespace) -> Path | None:
 def _passed_on(args: argparse.Namespace) -> list[str]:
     """The options of ``run`` that every part of a multi-GPU sweep repeats."""
     extra = [f"--inject-slowdown={args.inject_slowdown}"] if args.inject_slowdown else []
-    for name in ("min_time", "time_limit", "compile_artifacts"):
+    for name in ("min_time", "time_limit", "compile_artifacts", "model", "weights"):
         if getattr(args, name) is not None:
             extra.append(f"--{name.replace('_', '-')}={getattr(args, name)}")
     for flag in ("retry_failed", "strict", "no_telemetry", "no_track", "no_audio"):
@@ -181,8 +159,22 @@ def _say_stopped(reason: str, resume_command: str) -> None:
     print(f"{reason}: `{resume_command}` completes the sweep in a fresh process", file=sys.stderr)
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tts-harness")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tts-harness", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="tts-harness",
+        description="Benchmarks and regression gates for F5-TTS + Vocos: sweeps, comparisons, reports.",
+        epilog="`tts-harness COMMAND --help` for a command's options; docs/cli.md lists them all.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -200,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--retry-failed", action="store_true", help="with --resume: measure errored configurations again")
     run.add_argument("--strict", action="store_true", help="exit 1 when a configuration failed")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
-    run.add_argument("--tracking-uri", help=f"MLflow tracking URI (default: $MLFLOW_TRACKING_URI or {DEFAULT_URI})")
+    add_tracking_uri(run)
     run.add_argument("--no-track", action="store_true", help="do not log to MLflow (results.json is always written)")
     run.add_argument("--no-telemetry", action="store_true", help="no clock/power sampling beside timed runs")
     run.add_argument("--no-audio", action="store_true", help="do not keep a WAV of each configuration")
@@ -232,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--gpus",
-        type=_csv(str),
+        type=csv(str),
         metavar="LIST",
         help="split the sweep over these GPUs, one process each (e.g. 0,1,2,3); parts in OUT/partI, report in OUT",
     )

@@ -13,6 +13,7 @@ from typing import Any
 
 from harness.config import NARROWING, parse_list
 from harness.errors import ConfigError, GateFailure
+from harness.options import TRACKING_HELP, add_narrowing, narrow, narrowed_suite
 from harness.sequential import GatePolicy
 
 
@@ -128,7 +129,6 @@ def cmd_gate_check(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from harness.ab.interleave import Trial, pipeline_call, power_check, power_table
-    from harness.cli import narrowed_suite
 
     suite = narrowed_suite(args)
     policy = policy_with_budget(suite.gate, args)
@@ -182,10 +182,10 @@ def cmd_ab(args: argparse.Namespace) -> int:
     base = sides.resolve("base", args.base, repo, args.allow_dirty)
     head = sides.resolve("head", args.head, repo, args.allow_dirty)
     text = sides.same_suite(base, head, args.suite, repo).decode()
-    with tempfile.TemporaryDirectory() as tmp:  # the suite must load here before any block runs
+    with tempfile.TemporaryDirectory() as tmp:  # the suite, narrowed, must load here before any block runs
         probe = Path(tmp) / "suite.toml"
         probe.write_text(text)
-        suite = load_suite(probe)
+        suite = narrow(load_suite(probe), args)
     policy = policy_with_budget(suite.gate, args)
     if args.inject_slowdown < 0:
         raise ConfigError("--inject-slowdown must be >= 0")
@@ -195,7 +195,6 @@ def cmd_ab(args: argparse.Namespace) -> int:
         if getattr(args, name)
         for part in (option, ",".join(map(str, getattr(args, name))))
     ]
-    suite.narrowed(**{name: getattr(args, name) for name in NARROWING})  # an empty matrix fails here
     out = Path(args.resume or args.out or Path("reports/runs") / f"ab-{suite.name}")
     if args.resume:
         state = gate.load_state(out, base, head, text)
@@ -205,7 +204,8 @@ def cmd_ab(args: argparse.Namespace) -> int:
         state = gate.new_state(base, head, text, policy, extra, args.inject_slowdown)
     out.mkdir(parents=True, exist_ok=True)
     block_path = out / "block-suite.toml"
-    block_path.write_text(block_suite(text, policy))
+    overrides = {k: v for k, v in (("model", args.model), ("weights", args.weights)) if v is not None}
+    block_path.write_text(block_suite(text, policy, overrides))
     chosen = {"base": sides.checkout(base, repo), "head": sides.checkout(head, repo)}
     print(f"base: {base.label}\nhead: {head.label}\nresults: {out}", file=sys.stderr)
     if not args.resume and any(r.compile_mode != "none" for r in suite.runs):
@@ -236,7 +236,6 @@ def cmd_ab(args: argparse.Namespace) -> int:
 def cmd_profile(args: argparse.Namespace) -> int:
     import logging
 
-    from harness.cli import narrowed_suite
     from harness.profile import profile
 
     suite = narrowed_suite(args)
@@ -313,7 +312,6 @@ STRICT_HELP = "exit 1 on an inconclusive outcome too, unless the [gate] says inc
 
 
 def register(sub: Any) -> None:
-    from harness.cli import add_narrowing
 
     baseline = sub.add_parser("baseline", help="save or compare against a baseline")
     bsub = baseline.add_subparsers(dest="baseline_command", required=True)
@@ -367,7 +365,7 @@ def register(sub: Any) -> None:
 
     sync = sub.add_parser("sync", help="log finished sweeps to MLflow (idempotent)")
     sync.add_argument("dirs", nargs="+", help="results directories")
-    sync.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or reports/mlflow.db)")
+    sync.add_argument("--tracking-uri", help=TRACKING_HELP)
     sync.set_defaults(func=cmd_sync)
 
     rep = sub.add_parser("report", help="report.html, summary.md, junit.xml and plots for one or more results dirs")
@@ -387,9 +385,7 @@ def register(sub: Any) -> None:
     cmp_.add_argument("--min-effect", type=float, help=MIN_EFFECT_HELP)
     cmp_.add_argument("--strict", action="store_true", help=STRICT_HELP)
     cmp_.add_argument("--json", metavar="FILE", help="also write every compared configuration to FILE as JSON")
-    cmp_.add_argument(
-        "--tracking-uri", help="MLflow URI for run ids (default: $MLFLOW_TRACKING_URI or reports/mlflow.db)"
-    )
+    cmp_.add_argument("--tracking-uri", help=TRACKING_HELP)
     cmp_.set_defaults(func=cmd_compare)
 
     ab = sub.add_parser(

@@ -22,11 +22,14 @@ from harness.errors import ConfigError, InputError
 from harness.sequential import GatePolicy
 
 
-def block_suite(text: str, policy: GatePolicy) -> str:
-    """The suite a block runs: ``block_calls`` timed calls per configuration, nothing else timed."""
+def block_suite(text: str, policy: GatePolicy, matrix: dict[str, str] | None = None) -> str:
+    """The suite a block runs: ``block_calls`` timed calls per configuration, nothing else timed;
+    ``matrix`` replaces axes (``--model``, ``--weights``) in the file, which every side's ``run`` reads."""
     import tomlkit
 
     doc = tomlkit.parse(text)
+    for key, value in (matrix or {}).items():
+        doc.setdefault("matrix", tomlkit.table())[key] = value
     scenario = doc.get("scenario", {}).get("kind", "single-stream")
     if scenario != "single-stream":
         raise ConfigError(f"ab compares single-stream timings; this suite's scenario is {scenario!r}")
