@@ -356,6 +356,14 @@ class SuiteConfig:
             raise ConfigError("the matrix is empty after narrowing: no configuration matches the options")
         return replace(self, runs=tuple(keep))
 
+    def axes(self) -> dict[str, list[Any]]:
+        """Every configuration field and the values the matrix gives it."""
+        values: dict[str, set[Any]] = {}
+        for run in self.runs:
+            for key, value in run.as_dict().items():
+                values.setdefault(key, set()).add(value)
+        return {key: sorted(v, key=str) for key, v in values.items()}
+
     def build_groups(self) -> dict[tuple[str, ...], list[RunConfig]]:
         """Configurations by the model build (and pipeline) they share: the unit a shard takes."""
         groups: dict[tuple[str, ...], list[RunConfig]] = {}

@@ -391,6 +391,7 @@ class Runner:
                     "thresholds": _plain(self.suite.thresholds),
                     "timing": _plain(self.suite.timing),
                     "gate": _plain(self.suite.gate),
+                    "matrix": self.suite.axes(),
                     "texts": [_plain(t) for t in self.suite.texts],
                 },
                 platform=fingerprint.collect(),

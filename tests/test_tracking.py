@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -155,6 +156,39 @@ def test_sweep_survives_server_loss_and_sync_delivers_it(
     assert {"results.json", "summary.md", "environment.json"} <= names
     assert parents[0].data.tags["platform.fingerprint"] == results.platform["key"]
     assert parents[0].data.metrics["sweep_timed_s"] == pytest.approx(results.sweep_cost_s["timed_s"])
+    _what_the_rest_api_shows(server.uri, results, parent_id, {c.data.tags["tts_harness.config_id"]: c for c in children})
+
+
+def _rest(uri: str, path: str, **query: str) -> dict:  # type: ignore[type-arg]
+    from urllib.parse import urlencode
+
+    with urllib.request.urlopen(f"{uri}/api/2.0/mlflow/{path}?{urlencode(query)}", timeout=10) as response:
+        return json.loads(response.read())  # type: ignore[no-any-return]
+
+
+def _what_the_rest_api_shows(uri: str, results: Results, parent_id: str, children: dict) -> None:  # type: ignore[type-arg]
+    """What a user browsing MLflow sees, read through the server's REST API: a runs experiment,
+    the measurement's own times (not the sync's), the verdict, the suite as input, the commit."""
+    from harness.tracking.mlflow_sync import epoch_ms
+
+    experiment = _rest(uri, "experiments/get-by-name", experiment_name="track")["experiment"]
+    assert {"key": "mlflow.experimentKind", "value": "custom_model_development"} in experiment["tags"]
+    parent = _rest(uri, "runs/get", run_id=parent_id)["run"]
+    assert int(parent["info"]["start_time"]) == epoch_ms(results.created_utc)
+    assert int(parent["info"]["end_time"]) == epoch_ms(results.finished_utc)
+    params = {p["key"]: p["value"] for p in parent["data"]["params"]}
+    assert params["suite"] == "track" and params["suite_sha256"] == results.suite["sha256"]
+    assert params["matrix.nfe"] == "2,3,4,5" and params["gate.min_effect"] == "0.02"
+    inputs = parent["inputs"]["dataset_inputs"]
+    assert inputs[0]["dataset"]["name"] == "track" and inputs[0]["dataset"]["digest"] == results.suite["sha256"][:16]
+    for record in results.records:
+        run = _rest(uri, "runs/get", run_id=children[record.id].info.run_id)["run"]
+        assert int(run["info"]["start_time"]) == epoch_ms(record.started_utc)
+        assert int(run["info"]["end_time"]) == epoch_ms(record.finished_utc)
+        tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
+        assert tags["mlflow.source.git.commit"] == results.git["commit"] and tags["verdict"] in ("pass", "warning", "FAIL")
+        metrics = {m["key"] for m in run["data"]["metrics"]}
+        assert "verdict_level" in metrics and not any(m.startswith("telemetry") for m in metrics)
 
 
 def test_unreachable_tracking_uri_is_one_line(write_suite: Callable[..., Path], tmp_path: Path) -> None:
@@ -185,3 +219,12 @@ def test_compare_by_mlflow_run_id(write_suite: Callable[..., Path], tmp_path: Pa
     compared = cli("compare", parent.info.run_id, str(out), "--tracking-uri", uri)
     assert compared.returncode == 0, compared.stderr
     assert "| nfe2-fp32-compile_none-voc_torch |" in compared.stdout and "| 1.000 |" in compared.stdout
+
+
+def test_telemetry_is_logged_as_mlflow_system_metrics() -> None:
+    from harness.results import Record
+    from harness.tracking.mlflow_sync import record_metrics
+
+    record = Record(id="a", config={}, telemetry={"source": "nvml", "gpu_temp_c_max": 61.0, "power_w": {"mean": 310.0}})
+    metrics = record_metrics(record)
+    assert metrics["system/gpu_temp_c_max"] == 61.0 and metrics["system/power_w.mean"] == 310.0

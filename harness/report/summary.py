@@ -25,6 +25,16 @@ def verdict(record: Record) -> str:
     return "pass"
 
 
+def reason(record: Record) -> str:
+    """Why a row is not a pass: its error, or the thresholds it is over (empty for a pass)."""
+    from harness.gates import describe
+
+    if record.status != "ok":
+        return str((record.error or {}).get("message", "error"))
+    bad = [describe(name, v) for name, v in record.verdicts.items() if v.get("level") in ("critical", "warning")]
+    return "; ".join(bad)
+
+
 def stock_speedups(records: list[Record]) -> dict[str, float]:
     """Each measured configuration's speed-up over the stock f5-tts row of the same NFE and text set."""
     stock = {

@@ -16,6 +16,7 @@ from typing import Any
 
 from harness.errors import InputError, first_line
 from harness.gates import load_comparison
+from harness.report.summary import reason, verdict
 from harness.results import Record, Results
 
 DEFAULT_URI = "sqlite:///reports/mlflow.db"
@@ -45,17 +46,30 @@ def _client(uri: str) -> Any:
     return MlflowClient(tracking_uri=uri)
 
 
+# MLflow 3 opens an experiment without this tag on its GenAI overview (traces); a sweep is runs.
+EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
+
+
 def _experiment(client: Any, name: str, uri: str) -> str:
     try:
         found = client.get_experiment_by_name(name)
     except Exception as exc:  # MlflowException, requests errors: the server is not there
         raise InputError(f"MLflow tracking server at {uri} is unreachable: {first_line(exc)}") from None
     if found is not None:
+        if found.tags.get(EXPERIMENT_KIND[0]) is None:
+            client.set_experiment_tag(found.experiment_id, *EXPERIMENT_KIND)
         return str(found.experiment_id)
     artifacts = None
     if uri.startswith("sqlite:///"):
         artifacts = Path("reports/mlartifacts").resolve().as_uri()
-    return str(client.create_experiment(name, artifact_location=artifacts))
+    return str(client.create_experiment(name, artifact_location=artifacts, tags=dict([EXPERIMENT_KIND])))
+
+
+def epoch_ms(utc: str) -> int | None:
+    """An ISO 8601 UTC time as MLflow's milliseconds (None for a time not recorded)."""
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(utc).timestamp() * 1000) if utc else None
 
 
 def _flat(prefix: str, value: Any, out: dict[str, float]) -> None:
@@ -69,11 +83,15 @@ def _flat(prefix: str, value: Any, out: dict[str, float]) -> None:
                 _flat(f"{prefix}.{k}" if prefix else str(k), v, out)
 
 
+VERDICT_LEVEL = {"pass": 0.0, "warning": 1.0, "FAIL": 2.0, "error": 3.0}
+
+
 def record_metrics(record: Record) -> dict[str, float]:
-    out: dict[str, float] = {}
+    """A configuration's metrics; telemetry under ``system/``, where MLflow shows system metrics."""
+    out: dict[str, float] = {"verdict_level": VERDICT_LEVEL[verdict(record)]}
     _flat("rtf", record.rtf, out)
     _flat("stage_ms", record.stages_ms, out)
-    _flat("telemetry", record.telemetry, out)
+    _flat("system", record.telemetry, out)
     _flat("quality", record.quality, out)
     _flat("memory", record.memory, out)
     _flat("roofline", {k: v for k, v in record.roofline.items() if k != "shape"}, out)
@@ -83,13 +101,16 @@ def record_metrics(record: Record) -> dict[str, float]:
         value = getattr(record, name)
         if value is not None:
             out[name] = float(value)
-    return {k.replace("@", "_"): v for k, v in out.items() if v == v}  # drop NaN
+    return {k.replace("@", "_").replace("system.", "system/", 1): v for k, v in out.items() if v == v}  # drop NaN
 
 
 def _tags(results: Results) -> dict[str, str]:
     platform = results.platform
     software = platform.get("software", {})
     return {
+        "mlflow.source.git.commit": str(results.git.get("commit")),
+        "mlflow.source.name": f"tts-harness run {results.suite.get('path') or results.suite.get('name')}",
+        "mlflow.source.type": "LOCAL",
         "git.commit": str(results.git.get("commit")),
         "git.dirty": str(results.git.get("dirty")),
         "platform.fingerprint": str(platform.get("key")),
@@ -118,7 +139,14 @@ def sync(results_dir: Path, uri: str | None = None) -> dict[str, Any]:
     parent, children = _existing(client, experiment, sid)
     tags = _tags(results)
     if parent is None:
-        parent = client.create_run(experiment, run_name=f"{results.suite.get('name')} {results.created_utc}", tags=tags)
+        parent = client.create_run(
+            experiment,
+            run_name=f"{results.suite.get('name')} {results.created_utc}",
+            tags=tags,
+            start_time=epoch_ms(results.created_utc),
+        )
+        client.log_batch(parent.info.run_id, params=sweep_params(results))
+        _log_suite_input(client, parent.info.run_id, results)
     parent_id = parent.info.run_id
     gate = load_comparison(results_dir)
     logged = skipped = 0
@@ -137,7 +165,10 @@ def sync(results_dir: Path, uri: str | None = None) -> dict[str, Any]:
                 "mlflow.parentRunId": parent_id,
                 "weights": record.weights_kind,
                 "status": record.status,
+                "verdict": verdict(record),
+                **({"verdict.reason": reason(record)[:500]} if reason(record) else {}),
             },
+            start_time=epoch_ms(record.started_utc),
         )
         run_id = run.info.run_id
         params = [Param(k, str(v)) for k, v in record.config.items()]
@@ -153,7 +184,9 @@ def sync(results_dir: Path, uri: str | None = None) -> dict[str, Any]:
             if path.is_file():
                 client.log_artifact(run_id, str(path), artifact_path="audio")
         client.set_tag(run_id, STATUS_TAG, "logged")
-        client.set_terminated(run_id, "FINISHED" if record.status == "ok" else "FAILED")
+        client.set_terminated(
+            run_id, "FINISHED" if record.status == "ok" else "FAILED", end_time=epoch_ms(record.finished_utc)
+        )
         logged += 1
     now_ms = int(time.time() * 1000)
     cost = [Metric(f"sweep_{k}", float(v), now_ms, 0) for k, v in results.sweep_cost_s.items()]
@@ -161,8 +194,41 @@ def sync(results_dir: Path, uri: str | None = None) -> dict[str, Any]:
         client.log_batch(parent_id, metrics=cost)
     _parent_artifacts(client, parent_id, results_dir, results)
     if results.status == "complete":
-        client.set_terminated(parent_id, "FINISHED")
+        client.set_terminated(parent_id, "FINISHED", end_time=epoch_ms(results.finished_utc))
     return {"experiment": experiment, "parent_run": parent_id, "logged": logged, "skipped": skipped, "uri": uri}
+
+
+def sweep_params(results: Results) -> list[Any]:
+    """The parent run's params: the suite, its hash, every matrix axis's values, timing and gate."""
+    from mlflow.entities import Param
+
+    axes: dict[str, list[Any]] = results.suite.get("matrix") or {}
+    params = {
+        "suite": str(results.suite.get("name")),
+        "suite_sha256": str(results.suite.get("sha256")),
+        **{f"matrix.{k}": ",".join(map(str, v))[:500] for k, v in sorted(axes.items())},
+        **{f"timing.{k}": str(v) for k, v in (results.suite.get("timing") or {}).items()},
+        **{f"gate.{k}": str(v) for k, v in (results.suite.get("gate") or {}).items()},
+    }
+    return [Param(k, v) for k, v in params.items()]
+
+
+def _log_suite_input(client: Any, run_id: str, results: Results) -> None:
+    """The suite as the sweep's input dataset (name, file, hash; its texts as the profile)."""
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    texts = results.suite.get("texts") or []
+    dataset = Dataset(
+        name=str(results.suite.get("name")),
+        digest=str(results.suite.get("sha256", ""))[:16],
+        source_type="local",
+        source=json.dumps({"uri": str(results.suite.get("path"))}),
+        schema=json.dumps(
+            {"mlflow_colspec": [{"name": "text", "type": "string"}, {"name": "reference_audio", "type": "string"}]}
+        ),
+        profile=json.dumps({"texts": len(texts), "ids": [t.get("id") for t in texts]}),
+    )
+    client.log_inputs(run_id, datasets=[DatasetInput(dataset, tags=[InputTag("mlflow.data.context", "suite")])])
 
 
 def _log_gate(client: Any, run_id: str, row: dict[str, Any] | None) -> None:
