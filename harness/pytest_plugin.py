@@ -77,6 +77,10 @@ class TTSSession:
                 return None
             return benchmark.pedantic(round_fn, rounds=count, iterations=1, warmup_rounds=0)
 
+        # pytest-benchmark's JSON: every knob as a plain param (``--benchmark-group-by=param:nfe``),
+        # a group per suite, model and device, and the RTF statistics in extra_info.
+        benchmark.params = {**run.as_dict(), "suite": self.suite.name}
+        benchmark.group = f"{self.suite.name}/{run.model}/{run.device}"
         record = self.runner.measure(run, timed_rounds=rounds)
         results.upsert(record)
         results.save(self.out_dir)
@@ -85,9 +89,12 @@ class TTSSession:
                 {
                     "config": run.id,
                     "rtf": record.rtf,
+                    "audio_s_per_round": sum(r.audio_s for r in record.runs) / max(1, len(record.runs))
+                    * len(self.suite.texts),
                     "stages_ms": record.stages_ms,
                     "first_call_s": record.first_call_s,
                     "weights": record.weights_kind,
+                    "roofline": {k: v for k, v in record.roofline.items() if isinstance(v, (int, float, str))},
                 }
             )
         return record
@@ -132,11 +139,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         )
         return
     runs = sorted(session.suite.runs, key=lambda r: (r.build_key, r.nfe, r.vocoder))
-    unique = len({r.id for r in runs}) == len(runs)
     metafunc.parametrize(
         "tts_config",
         [pytest.param(r, marks=pytest.mark.tts_config) for r in runs],
-        ids=[r.id if unique else r.full_id for r in runs],
+        ids=[r.full_id for r in runs],  # model, weights and device too: -k selects by any of them
     )
 
 

@@ -53,7 +53,9 @@ def test_every_suite_key_is_documented_and_every_documented_key_exists(section: 
 @pytest.mark.parametrize(("heading", "cls"), [("## The sweep", Results), ("## One configuration", Record)])
 def test_every_result_field_is_documented(heading: str, cls: type) -> None:
     part = (ROOT / "docs" / "results.md").read_text().split(heading, 1)[1].split("\n## ", 1)[0]
-    documented = {name for cell in re.findall(r"^\| ([^|]+) \|", part, flags=re.M) for name in re.findall(r"`(\w+)`", cell)}
+    documented = {
+        name for cell in re.findall(r"^\| ([^|]+) \|", part, flags=re.M) for name in re.findall(r"`(\w+)`", cell)
+    }
     assert documented == {f.name for f in fields(cls)}
 
 

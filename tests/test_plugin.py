@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,8 +39,8 @@ def test_one_test_per_configuration_and_one_build(suite_dir: pytest.Pytester, wr
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(
         [
-            "*test_config?nfe2-fp32-compile_none-voc_torch? PASSED*",
-            "*test_config?nfe4-fp32-compile_none-voc_onnxruntime? PASSED*",
+            "*test_config?nfe2-fp32-compile_none-voc_torch-tiny-random-cpu? PASSED*",
+            "*test_config?nfe4-fp32-compile_none-voc_onnxruntime-tiny-random-cpu? PASSED*",
             "tts-harness: 1 model build(s); results in *",
         ]
     )
@@ -47,7 +49,28 @@ def test_one_test_per_configuration_and_one_build(suite_dir: pytest.Pytester, wr
     assert set(extra) == {f"nfe{n}-fp32-compile_none-voc_{v}" for n in (2, 4) for v in ("torch", "onnxruntime")}
     for info in extra.values():
         assert info["rtf"]["median"] > 0 and set(info["stages_ms"]) >= {"ode", "vocoder", "total"}
+        assert info["roofline"]["flops_per_step"] > 0
     assert all(b["stats"]["rounds"] == 2 for b in data["benchmarks"])
+    # Plain params and a group per suite/model/device: pytest-benchmark's own tooling reads them.
+    for b in data["benchmarks"]:
+        assert (
+            b["group"] == "t/tiny/cpu"
+            and b["params"]["nfe"] in (2, 4)
+            and b["params"]["vocoder"] in ("torch", "onnxruntime")
+        )
+    compared = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "pytest-benchmark"),
+            "compare",
+            str(bench),
+            "--group-by=param:nfe",
+            "--columns=median,rounds",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert compared.returncode == 0, compared.stderr
+    assert "nfe=2" in compared.stdout and "nfe=4" in compared.stdout and "UNSERIALIZABLE" not in bench.read_text()
 
 
 def test_command_line_narrows_the_matrix(suite_dir: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
@@ -116,9 +139,6 @@ def test_two_xdist_workers_give_the_same_results_merged_into_one_report(
 def test_autosaved_runs_compare_with_pytest_benchmark(
     suite_dir: pytest.Pytester, write_suite: Callable[..., Path]
 ) -> None:
-    import subprocess
-    import sys
-
     suite = write_suite(nfe="[2]")
     storage = suite_dir.path / "bench-storage"
     for _ in range(2):
@@ -138,4 +158,18 @@ def test_autosaved_runs_compare_with_pytest_benchmark(
     cli = Path(sys.executable).parent / "pytest-benchmark"
     proc = subprocess.run([str(cli), "--storage", f"file://{storage}", "compare"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert "test_config[nfe2-fp32-compile_none-voc_torch]" in proc.stdout and "0001" in proc.stdout
+    assert "test_config[nfe2-fp32-compile_none-voc_torch-tiny-random-cpu]" in proc.stdout and "0001" in proc.stdout
+    # An RTF gate in pytest-benchmark's own terms: a round speaks the same audio each time, so a
+    # median 5% slower is an RTF 5% higher (`--benchmark-compare-fail=median:5%`, docs/tracking.md).
+    result = run(
+        suite_dir,
+        "--suite",
+        str(suite),
+        "--tts-out",
+        str(suite_dir.path / "o"),
+        f"--benchmark-storage=file://{storage}",
+        "--benchmark-compare=0001",
+        "--benchmark-compare-fail=median:1%",
+        "--inject-slowdown=1.0",
+    )
+    assert result.ret != 0 and "Performance has regressed" in result.stdout.str() + result.stderr.str()

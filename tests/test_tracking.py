@@ -156,7 +156,9 @@ def test_sweep_survives_server_loss_and_sync_delivers_it(
     assert {"results.json", "summary.md", "environment.json"} <= names
     assert parents[0].data.tags["platform.fingerprint"] == results.platform["key"]
     assert parents[0].data.metrics["sweep_timed_s"] == pytest.approx(results.sweep_cost_s["timed_s"])
-    _what_the_rest_api_shows(server.uri, results, parent_id, {c.data.tags["tts_harness.config_id"]: c for c in children})
+    _what_the_rest_api_shows(
+        server.uri, results, parent_id, {c.data.tags["tts_harness.config_id"]: c for c in children}
+    )
 
 
 def _rest(uri: str, path: str, **query: str) -> dict:  # type: ignore[type-arg]
@@ -186,7 +188,11 @@ def _what_the_rest_api_shows(uri: str, results: Results, parent_id: str, childre
         assert int(run["info"]["start_time"]) == epoch_ms(record.started_utc)
         assert int(run["info"]["end_time"]) == epoch_ms(record.finished_utc)
         tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
-        assert tags["mlflow.source.git.commit"] == results.git["commit"] and tags["verdict"] in ("pass", "warning", "FAIL")
+        assert tags["mlflow.source.git.commit"] == results.git["commit"] and tags["verdict"] in (
+            "pass",
+            "warning",
+            "FAIL",
+        )
         metrics = {m["key"] for m in run["data"]["metrics"]}
         assert "verdict_level" in metrics and not any(m.startswith("telemetry") for m in metrics)
 
