@@ -37,9 +37,11 @@ def _positive(text: str) -> float:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from harness.measure import MeasureOptions
     from harness.parallel import Claims
     from harness.report.summary import markdown
-    from harness.runner import Runner, RunOptions
+    from harness.sweep import Sweep, SweepOptions
+    from harness.tracking.live import LiveTracking
 
     suite = narrowed_suite(args)
     if args.min_time is not None:
@@ -61,27 +63,29 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError("--inject-slowdown must be >= 0")
     if args.gpus:
         return run_on_gpus(args, out, suite)
-    runner = Runner(
+    track = not (args.no_track or os.environ.get("TTS_HARNESS_NO_TRACK"))
+    sweep = Sweep(
         suite,
-        RunOptions(
+        MeasureOptions(
+            out_dir=out,
+            inject_slowdown=args.inject_slowdown,
+            telemetry=not args.no_telemetry,
+            save_audio=not args.no_audio,
+        ),
+        SweepOptions(
             out_dir=out,
             resume=bool(args.resume),
             retry_failed=args.retry_failed,
-            inject_slowdown=args.inject_slowdown,
             progress=not args.no_progress,
-            telemetry=not args.no_telemetry,
-            save_audio=not args.no_audio,
             time_limit_s=args.time_limit,
             compile_artifacts=artifacts_file(args),
             claims=Claims(Path(args.claims), args.shard[0]) if args.claims else None,
-            first=first,
-            tracking_uri=None
-            if args.no_track or os.environ.get("TTS_HARNESS_NO_TRACK")
-            else tracking_uri(args.tracking_uri),
+            own_shard=first,
         ),
+        after_each=LiveTracking(out, tracking_uri(args.tracking_uri)) if track else None,
     )
     try:
-        results = runner.run(process_start=_STARTED)
+        results = sweep.run(process_start=_STARTED)
     except KeyboardInterrupt:
         print(
             f"interrupted: finished configurations are kept in {out}; "

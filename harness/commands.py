@@ -102,14 +102,14 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ready_runner(suite: Any) -> Any:
-    """A runner for tools that measure outside a sweep: inputs checked, process settings applied."""
-    from harness.runner import Runner, RunOptions
+def _ready_measurer(suite: Any) -> Any:
+    """A measurer for tools that measure outside a sweep: inputs checked, process settings applied."""
+    from harness.measure import MeasureOptions, Measurer
+    from harness.platform.process import apply_process_settings, validate_inputs
 
-    runner = Runner(suite, RunOptions(out_dir=Path("."), save_audio=False, progress=False, telemetry=False))
-    runner.validate_inputs()
-    runner.apply_process_settings()
-    return runner
+    validate_inputs(suite)
+    apply_process_settings(suite)
+    return Measurer(suite, MeasureOptions(out_dir=Path("."), save_audio=False, telemetry=False))
 
 
 def policy_with_budget(policy: GatePolicy, args: argparse.Namespace) -> GatePolicy:
@@ -137,11 +137,11 @@ def cmd_gate_check(args: argparse.Namespace) -> int:
     if any(s < 0 for s in args.slowdown):
         raise ConfigError("--slowdown fractions must be >= 0")
     run = suite.runs[0]
-    runner = _ready_runner(suite)
+    measurer = _ready_measurer(suite)
     aa_trials = 2 * args.trials if args.aa_trials is None else args.aa_trials
     total = sum(aa_trials if s == 0 else args.trials for s in args.slowdown)
     started = time.perf_counter()
-    call = pipeline_call(runner, run)
+    call = pipeline_call(measurer, run)
     done: list[Trial] = []
 
     def save(trial: Trial) -> None:  # after every trial: a run cut short keeps what it measured
@@ -248,8 +248,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
         )
     if args.calls < 1:
         raise ConfigError("--calls must be >= 1")
-    runner = _ready_runner(suite)
-    made = profile(runner, run, args.calls, Path(args.out))
+    measurer = _ready_measurer(suite)
+    made = profile(measurer, run, args.calls, Path(args.out))
     print(f"{run.id}: {made['seconds_per_call']:.3f} s per call\n{made['table']}")
     print(f"trace: {made['trace']} (Perfetto or chrome://tracing); table: {made['ops']}")
     return 0

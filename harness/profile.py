@@ -11,18 +11,18 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import RunConfig
-from harness.runner import Runner
+from harness.measure import Measurer
 
 
-def profile(runner: Runner, run: RunConfig, calls: int, out: Path, top: int = 25) -> dict[str, Any]:
+def profile(measurer: Measurer, run: RunConfig, calls: int, out: Path, top: int = 25) -> dict[str, Any]:
     from torch.profiler import ProfilerActivity
     from torch.profiler import profile as torch_profile
 
-    synth = runner.prepared(run)
+    synth = measurer.prepared(run)
     on_gpu = synth.model.device.type == "cuda"
     activities = [ProfilerActivity.CPU, *([ProfilerActivity.CUDA] if on_gpu else [])]
     with torch_profile(activities=activities) as prof:
-        totals = [runner.call(synth, run, 0).total_s for _ in range(calls)]
+        totals = [measurer.call(synth, run, 0).total_s for _ in range(calls)]
     out.mkdir(parents=True, exist_ok=True)
     trace = out / "trace.json"
     prof.export_chrome_trace(str(trace))

@@ -7,6 +7,7 @@ Hooks and options live here; the work is delegated to ``runner`` (measurement) a
 from __future__ import annotations
 
 import os
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -16,9 +17,12 @@ import pytest
 
 from harness.config import NARROWING, RunConfig, SuiteConfig, load_suite, parse_list
 from harness.errors import BackendUnavailable, ConfigError, HarnessError
-from harness.gates import describe
-from harness.results import Record, Results
-from harness.runner import Runner, RunOptions
+from harness.gates import apply_cross_verdicts, describe, threshold_verdicts
+from harness.journal import open_results
+from harness.measure import MeasureOptions, Measurer
+from harness.platform.process import apply_process_settings, validate_inputs
+from harness.results import Record, Results, utc_now
+from harness.sweep import SweepCost
 
 
 class ThresholdWarning(UserWarning):
@@ -52,19 +56,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 class TTSSession:
-    """The suite, one shared runner (models built once per build key) and the results."""
+    """The suite, one shared measurer (models built once per build key) and the results."""
 
     def __init__(self, suite: SuiteConfig, out_dir: Path, inject_slowdown: float) -> None:
         self.suite = suite
         self.out_dir = out_dir
-        self.runner = Runner(suite, RunOptions(out_dir=out_dir, inject_slowdown=inject_slowdown, progress=False))
+        self.measurer = Measurer(suite, MeasureOptions(out_dir=out_dir, inject_slowdown=inject_slowdown))
         self.results: Results | None = None
+        self.cost: SweepCost | None = None
         self.warned: dict[str, list[str]] = {}
 
     def start(self) -> Results:
         if self.results is None:
-            self.runner.validate_inputs()
-            self.results = self.runner.start()
+            from harness.platform.fingerprint import accelerator_name
+
+            started = time.perf_counter()
+            validate_inputs(self.suite)
+            process = apply_process_settings(self.suite)
+            inject = self.measurer.options.inject_slowdown
+            self.results = open_results(self.suite, self.out_dir, False, process, inject)
+            self.measurer.card = accelerator_name(self.results.platform)
+            self.cost = SweepCost({}, self.measurer, started)
+            self.measurer.cost["startup_s"] = time.perf_counter() - started
         return self.results
 
     def measure(self, run: RunConfig, benchmark: Any) -> Record:
@@ -81,15 +94,19 @@ class TTSSession:
         # a group per suite, model and device, and the RTF statistics in extra_info.
         benchmark.params = {**run.as_dict(), "suite": self.suite.name}
         benchmark.group = f"{self.suite.name}/{run.model}/{run.device}"
-        record = self.runner.measure(run, timed_rounds=rounds)
+        record = self.measurer.measure(run, timed_rounds=rounds)
         results.upsert(record)
+        if record.status == "ok":
+            record.verdicts = threshold_verdicts(record, self.suite.thresholds)
+        apply_cross_verdicts(results.records, self.suite.thresholds)
         results.save(self.out_dir)
         if record.rtf:
             benchmark.extra_info.update(
                 {
                     "config": run.id,
                     "rtf": record.rtf,
-                    "audio_s_per_round": sum(r.audio_s for r in record.runs) / max(1, len(record.runs))
+                    "audio_s_per_round": sum(r.audio_s for r in record.runs)
+                    / max(1, len(record.runs))
                     * len(self.suite.texts),
                     "stages_ms": record.stages_ms,
                     "first_call_s": record.first_call_s,
@@ -185,7 +202,7 @@ def tts_measure(tts_session: TTSSession, benchmark: Any) -> Callable[[RunConfig]
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     tts = session.config.stash.get(_SESSION, None)
     if tts is not None:  # the suite's cuDNN and attention flags end with it
-        tts.runner.restore_process_flags()
+        tts.measurer.restore_process_flags()
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -196,7 +213,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
     results = session.results
     results.status = "complete"
-    results.sweep_cost_s = {**session.runner.cost, "model_builds": float(session.runner.cache.builds)}
+    if session.cost is not None:  # the cost table as a sweep has it, wall time included
+        results.sweep_cost_s = session.cost.total(wall=time.perf_counter() - session.cost.started)
+    results.finished_utc = utc_now()
     results.save(session.out_dir)
     text = markdown(results)
     (session.out_dir / "summary.md").write_text(text)
@@ -205,5 +224,5 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     for run_id, texts in session.warned.items():
         terminalreporter.write_line(f"WARNING {run_id}: {'; '.join(texts)}")
     terminalreporter.write_line(
-        f"tts-harness: {session.runner.cache.builds} model build(s); results in {session.out_dir}"
+        f"tts-harness: {session.measurer.cache.builds} model build(s); results in {session.out_dir}"
     )

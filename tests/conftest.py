@@ -5,8 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from harness.config import SuiteConfig
+    from harness.sweep import Sweep
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -70,3 +75,13 @@ def write_suite(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+def quiet_sweep(suite: SuiteConfig, out_dir: Path, resume: bool = False) -> Sweep:
+    """A sweep of ``suite`` into ``out_dir`` without progress bars or telemetry."""
+    from harness.measure import MeasureOptions
+    from harness.sweep import Sweep, SweepOptions
+
+    return Sweep(
+        suite, MeasureOptions(out_dir=out_dir, telemetry=False), SweepOptions(out_dir, resume=resume, progress=False)
+    )

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from harness.results import Results
+from tests.conftest import quiet_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -227,13 +228,13 @@ def test_quality_reference_is_the_plain_configuration_and_reuses_the_loaded_mode
     write_suite: Callable[..., Path], tmp_path: Path
 ) -> None:
     from harness.config import load_suite
-    from harness.runner import Runner, RunOptions
 
     path = write_suite(nfe="[4]", extra='[quality]\nenabled = true\nasr = "none"\nspeaker = "none"')
     path.write_text(path.read_text().replace('vocoder = "torch"', 'vocoder = "torch"\npipeline = ["harness", "stock"]'))
-    runner = Runner(load_suite(path), RunOptions(out_dir=tmp_path, progress=False, telemetry=False))
-    records = {r.id: r for r in runner.run().records}
-    assert runner.cache.builds == 1 and runner.reference_cache.builds == 0  # no second fp32 model
+    sweep = quiet_sweep(load_suite(path), tmp_path)
+    records = {r.id: r for r in sweep.run().records}
+    measurer = sweep.measurer
+    assert measurer.cache.builds == 1 and measurer.references.cache.builds == 0  # no second fp32 model
     assert records["nfe4-fp32-compile_none-voc_torch"].quality["fidelity"]["mcd_db"] == 0.0  # its own reference
     stock = records["nfe4-fp32-compile_none-voc_torch-stock"].quality["fidelity"]
     assert stock["mcd_db"] > 0  # measured against the harness render, not against another stock render
@@ -247,24 +248,23 @@ def _sweep_watching(
     probe: Callable[[], object],
     compile_mode: str = "none",
 ) -> tuple[Any, dict[str, Any], dict[str, set[object]]]:
-    """A tiny NFE-2 sweep with one more matrix line (``axis``), fidelity on; returns the runner, its
+    """A tiny NFE-2 sweep with one more matrix line (``axis``), fidelity on; returns the sweep, its
     records by id and, by configuration id, what ``probe`` read at each synthesis call."""
     from harness.config import load_suite
-    from harness.runner import Runner, RunOptions
 
     path = write_suite(nfe="[2]", extra='[quality]\nenabled = true\nasr = "none"\nspeaker = "none"')
     text = path.read_text().replace('vocoder = "torch"', f'vocoder = "torch"\n{axis}')
     path.write_text(text.replace('compile = "none"', f'compile = "{compile_mode}"'))
-    runner = Runner(load_suite(path), RunOptions(out_dir=tmp_path, progress=False, telemetry=False))
+    sweep = quiet_sweep(load_suite(path), tmp_path)
     seen: dict[str, set[object]] = {}
-    real_call = runner.call
+    real_call = sweep.measurer.call
 
     def watching(synth: object, run: object, *args: object) -> object:
         seen.setdefault(run.id, set()).add(probe())  # type: ignore[attr-defined]
         return real_call(synth, run, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(runner, "call", watching)
-    return runner, {r.id: r for r in runner.run().records}, seen
+    monkeypatch.setattr(sweep.measurer, "call", watching)
+    return sweep, {r.id: r for r in sweep.run().records}, seen
 
 
 def test_attention_backend_is_a_knob_set_for_each_configuration(
@@ -274,7 +274,7 @@ def test_attention_backend_is_a_knob_set_for_each_configuration(
 
     cuda = torch.backends.cuda
     default = cuda.flash_sdp_enabled()
-    runner, records, seen = _sweep_watching(
+    sweep, records, seen = _sweep_watching(
         write_suite,
         tmp_path,
         monkeypatch,
@@ -285,11 +285,11 @@ def test_attention_backend_is_a_knob_set_for_each_configuration(
         "nfe2-fp32-compile_none-voc_torch": {(default, True)},
         "nfe2-fp32-compile_none-voc_torch-attn_math": {(False, True)},  # the math kernel alone
     }
-    assert runner.cache.builds == 2 and all(r.status == "ok" for r in records.values())
+    assert sweep.measurer.cache.builds == 2 and all(r.status == "ok" for r in records.values())
     # The math kernel computes the same attention: its render matches the reference closely.
     assert records["nfe2-fp32-compile_none-voc_torch-attn_math"].quality["fidelity"]["mcd_db"] < 0.5
     assert torch.backends.cuda.flash_sdp_enabled() == default  # the process's flags restored after the sweep
-    proc = cli("run", str(runner.suite.path), "--out", str(tmp_path / "narrow"), "--no-progress", "--attention", "math")
+    proc = cli("run", str(sweep.suite.path), "--out", str(tmp_path / "narrow"), "--no-progress", "--attention", "math")
     assert proc.returncode == 0, proc.stderr
     assert [r.id for r in Results.load(tmp_path / "narrow").records] == ["nfe2-fp32-compile_none-voc_torch-attn_math"]
 
@@ -300,16 +300,16 @@ def test_cudnn_benchmark_is_a_knob_set_for_each_configuration(
     import torch
 
     axis = "cudnn_benchmark = [false, true]"
-    runner, records, seen = _sweep_watching(
+    sweep, records, seen = _sweep_watching(
         write_suite, tmp_path, monkeypatch, axis, lambda: torch.backends.cudnn.benchmark
     )
-    plain = next(r for r in runner.suite.runs if not r.cudnn_benchmark)
+    plain = next(r for r in sweep.suite.runs if not r.cudnn_benchmark)
     assert seen == {"nfe2-fp32-compile_none-voc_torch": {False}, "nfe2-fp32-compile_none-voc_torch-cudnnbench": {True}}
-    assert runner.cache.builds == 2  # a build per setting: cuDNN's choice is part of a compiled model
+    assert sweep.measurer.cache.builds == 2  # a build per setting: cuDNN's choice is part of a compiled model
     # Its fidelity reference is the plain configuration's render, already made: no third build.
     assert "fidelity" in records["nfe2-fp32-compile_none-voc_torch-cudnnbench"].quality
-    assert {run_id for run_id, _ in runner._renders} == {plain.full_id}
-    assert runner.reference_cache.builds == 0
+    assert {run_id for run_id, _ in sweep.measurer.references.renders} == {plain.full_id}
+    assert sweep.measurer.references.cache.builds == 0
     assert torch.backends.cudnn.benchmark is False  # restored after the sweep
 
 
@@ -490,17 +490,16 @@ def test_time_limit_estimates_follow_the_compiles_this_process_has_seen(
     from dataclasses import replace
 
     from harness.config import load_suite
-    from harness.runner import Runner, RunOptions
 
     suite = load_suite(write_suite(nfe="[2]", timing="min_time_s = 10.0"))
-    runner = Runner(suite, RunOptions(out_dir=tmp_path, progress=False, telemetry=False))
+    sweep = quiet_sweep(suite, tmp_path)
     autotuned = replace(suite.runs[0], compile_mode="max-autotune")
-    assert runner.expected_s(autotuned) == 340.0 + 12.0  # cold estimate plus min_time and 2 s
-    runner.observe_compile("default", 6.0)  # a warm cache: 6 s where 30 s were expected
-    assert runner.expected_s(autotuned) == pytest.approx(340.0 * 0.2 + 12.0)
-    runner.observe_compile("reduce-overhead", 45.0)  # one slow compile: estimates stay on the safe side
-    assert runner.expected_s(autotuned) == pytest.approx(340.0 * 1.5 + 12.0)
-    assert runner.expected_s(suite.runs[0]) == 12.0  # eager: nothing to compile
+    assert sweep.expected_s(autotuned) == 340.0 + 12.0  # cold estimate plus min_time and 2 s
+    sweep.observe_compile("default", 6.0)  # a warm cache: 6 s where 30 s were expected
+    assert sweep.expected_s(autotuned) == pytest.approx(340.0 * 0.2 + 12.0)
+    sweep.observe_compile("reduce-overhead", 45.0)  # one slow compile: estimates stay on the safe side
+    assert sweep.expected_s(autotuned) == pytest.approx(340.0 * 1.5 + 12.0)
+    assert sweep.expected_s(suite.runs[0]) == 12.0  # eager: nothing to compile
 
 
 def test_ctrl_c_on_a_multi_gpu_sweep_stops_every_part_and_resume_completes_it(
@@ -533,13 +532,13 @@ def test_inductor_freezing_is_a_knob_set_for_each_configuration(
     import torch._inductor.config as inductor
 
     axis = "freezing = [false, true]"
-    runner, records, seen = _sweep_watching(
+    sweep, records, seen = _sweep_watching(
         write_suite, tmp_path, monkeypatch, axis, lambda: inductor.freezing, compile_mode="default"
     )
     frozen = "nfe2-fp32-compile_default-voc_torch-frozen"
     reference = "nfe2-fp32-compile_none-voc_torch"  # the fidelity reference, eager
     assert seen == {reference: {False}, "nfe2-fp32-compile_default-voc_torch": {False}, frozen: {True}}
-    assert runner.cache.builds == 2 and all(r.status == "ok" for r in records.values())
+    assert sweep.measurer.cache.builds == 2 and all(r.status == "ok" for r in records.values())
     assert records[frozen].quality["fidelity"]["mcd_db"] < 0.5  # the same model, its weights as constants
     assert inductor.freezing is False  # restored after the sweep
 
@@ -550,25 +549,23 @@ def test_a_lost_cuda_context_stops_the_process_and_a_resume_measures_the_rest(
     """After an illegal memory access every later call of the process fails: the sweep stops there
     instead of recording each remaining configuration as that same error."""
     from harness.config import load_suite
-    from harness.runner import Runner, RunOptions
 
     suite = load_suite(write_suite(nfe="[2, 3, 4]"))
-    options = RunOptions(out_dir=tmp_path, progress=False, telemetry=False)
-    runner = Runner(suite, options)
-    real_call = runner.call
+    sweep = quiet_sweep(suite, tmp_path)
+    real_call = sweep.measurer.call
 
     def failing(synth: object, run: object, *args: object) -> object:
         if run.nfe == 3:  # type: ignore[attr-defined]
             raise RuntimeError("CUDA error: an illegal memory access was encountered")
         return real_call(synth, run, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(runner, "call", failing)
-    results = runner.run()
+    monkeypatch.setattr(sweep.measurer, "call", failing)
+    results = sweep.run()
     assert [(r.config["nfe"], r.status) for r in results.records] == [(2, "ok"), (3, "error")]
     assert results.status == "stopped"
     assert results.options["stop_reason"] == "CUDA context lost at nfe3-fp32-compile_none-voc_torch"
     assert sorted(results.suite["planned"]) == sorted(r.id for r in suite.runs)  # NFE 4 still owed
 
-    resumed = Runner(suite, RunOptions(out_dir=tmp_path, progress=False, telemetry=False, resume=True)).run()
+    resumed = quiet_sweep(suite, tmp_path, resume=True).run()
     assert [(r.config["nfe"], r.status) for r in resumed.records] == [(2, "ok"), (3, "error"), (4, "ok")]
     assert resumed.status == "complete" and "stop_reason" not in resumed.options

@@ -11,7 +11,8 @@ import pytest
 
 from harness.ab.interleave import CallFn, pipeline_call, sequential_trial
 from harness.config import load_suite
-from harness.runner import Runner, RunOptions
+from harness.measure import MeasureOptions, Measurer
+from harness.platform.process import apply_process_settings
 from harness.sequential import GatePolicy
 from tests.conftest import SUITE_TEMPLATE, suite_values
 from tests.test_cli import cli
@@ -23,9 +24,9 @@ def tiny_call(tmp_path_factory: pytest.TempPathFactory) -> CallFn:
     path = tmp_path_factory.mktemp("gate") / "gate.toml"
     path.write_text(SUITE_TEMPLATE.format(**suite_values(name="gate", nfe="[2]", warmup=2)))
     suite = load_suite(path)
-    runner = Runner(suite, RunOptions(out_dir=path.parent, save_audio=False, progress=False, telemetry=False))
-    runner.apply_process_settings()
-    return pipeline_call(runner, suite.runs[0])
+    apply_process_settings(suite)
+    measurer = Measurer(suite, MeasureOptions(out_dir=path.parent, save_audio=False, telemetry=False))
+    return pipeline_call(measurer, suite.runs[0])
 
 
 def test_a_doubling_is_called_a_regression(tiny_call: CallFn) -> None:

@@ -11,8 +11,10 @@ import pytest
 
 from harness.config import load_suite
 from harness.errors import BackendUnavailable, NonFiniteOutput
+from harness.measure import MeasureOptions, Measurer
 from harness.pipeline.synth import Synthesis
-from harness.runner import Runner, RunOptions
+from harness.platform.process import apply_process_settings
+from tests.conftest import quiet_sweep
 from tests.test_cli import assert_one_line_error, cli
 
 QUANT_AXIS = 'vocoder = "torch"\nquant = ["none", "int8-weight", "int8-dynamic", "fp8"]'
@@ -28,7 +30,7 @@ def test_quantized_rows_run_beside_their_twin_and_fp8_is_a_one_line_result(
     threshold nobody meets fails every quantized row with its measured speed-up."""
     path = write_suite(nfe="[2]", extra=FIDELITY)
     path.write_text(path.read_text().replace('vocoder = "torch"', QUANT_AXIS))
-    results = Runner(load_suite(path), RunOptions(out_dir=tmp_path, progress=False, telemetry=False)).run()
+    results = quiet_sweep(load_suite(path), tmp_path).run()
     records = {r.config["quant"]: r for r in results.records}
     assert results.status == "complete" and len(records) == 4
     assert records["fp8"].status == "error" and records["fp8"].error["type"] == "BackendUnavailable"  # type: ignore[index]
@@ -69,11 +71,11 @@ def test_non_finite_output_is_named_and_fails_the_configuration(
         broken.check_finite()
     # The real model with one weight broken: the configuration is an error, not a timing.
     suite = load_suite(write_suite(nfe="[2]"))
-    runner = Runner(suite, RunOptions(out_dir=tmp_path, progress=False, telemetry=False, save_audio=False))
-    runner.apply_process_settings()
-    model = runner.cache.model(suite.runs[0])
+    apply_process_settings(suite)
+    measurer = Measurer(suite, MeasureOptions(out_dir=tmp_path, save_audio=False, telemetry=False))
+    model = measurer.cache.model(suite.runs[0])
     model.cfm.transformer.proj_out.weight.data.fill_(float("inf"))
-    record = runner.measure(suite.runs[0])
+    record = measurer.measure(suite.runs[0])
     assert record.status == "error" and record.error["type"] == "NonFiniteOutput"  # type: ignore[index]
     assert record.error["message"].startswith("non-finite output: NaN or Inf in the mel")  # type: ignore[index]
     assert not record.runs  # failed at the first call, before anything was timed

@@ -20,7 +20,7 @@ from harness.sequential import Decision, GatePolicy, SequentialTest, round_log_r
 
 if TYPE_CHECKING:
     from harness.config import RunConfig
-    from harness.runner import Runner
+    from harness.measure import Measurer
 
 # A call of one arm: its injected slowdown in, (seconds of the call, seconds of it injected) out.
 CallFn = Callable[[float], tuple[float, float]]
@@ -73,14 +73,14 @@ def sequential_trial(
             return Trial(slowdown, decision, clock() - start, achieved)
 
 
-def pipeline_call(runner: Runner, run: RunConfig) -> CallFn:
+def pipeline_call(measurer: Measurer, run: RunConfig) -> CallFn:
     """The configuration's synthesis after its first call and warm-up, as a ``CallFn`` over the
     suite's texts (one call speaks each text once)."""
-    synth = runner.prepared(run)
-    texts = range(len(runner.suite.texts))
+    synth = measurer.prepared(run)
+    texts = range(len(measurer.suite.texts))
 
     def call(slowdown: float) -> tuple[float, float]:
-        results = [runner.call(synth, run, index, slowdown) for index in texts]
+        results = [measurer.call(synth, run, index, slowdown) for index in texts]
         return sum(r.total_s for r in results), sum(r.stages_s.get("injected_delay", 0.0) for r in results)
 
     return call

@@ -35,9 +35,7 @@ def _config(quant: str) -> Any:
             PerRow,
         )
     except ImportError as exc:
-        raise BackendUnavailable(
-            f"quant {quant!r} needs torchao ({exc}): pip install 'tts-harness[quant]'"
-        ) from None
+        raise BackendUnavailable(f"quant {quant!r} needs torchao ({exc}): pip install 'tts-harness[quant]'") from None
     if quant == "int8-weight":
         return Int8WeightOnlyConfig()
     if quant == "int8-dynamic":

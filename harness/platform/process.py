@@ -1,0 +1,49 @@
+"""Process-wide settings a suite asks for (torch threads, matmul precision), the devices' start-up,
+and the compile cache's state: applied once before measuring and recorded with the results."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.config import SuiteConfig
+
+
+def apply_process_settings(suite: SuiteConfig, compile_artifacts: Path | None = None) -> dict[str, Any]:
+    """Apply the suite's torch settings; returns what the process now runs with."""
+    import torch
+
+    from harness.platform.compile_cache import compile_cache_state, load_compile_artifacts
+
+    if suite.timing.threads:
+        torch.set_num_threads(suite.timing.threads)
+    torch.set_float32_matmul_precision(suite.timing.matmul_precision)
+    started = time.perf_counter()
+    for device in sorted({r.device for r in suite.runs if r.device.startswith("cuda")}):
+        torch.zeros(1, device=device)  # the driver's and CUDA's start-up, counted as startup
+        torch.cuda.synchronize(device)
+    return {
+        "device_init_s": round(time.perf_counter() - started, 3),
+        "torch_threads": torch.get_num_threads(),
+        "cudnn_benchmark": torch.backends.cudnn.benchmark,
+        "cudnn_deterministic": torch.backends.cudnn.deterministic,
+        "float32_matmul_precision": torch.get_float32_matmul_precision(),
+        **compile_cache_state(),
+        **({"compile_artifacts_loaded": load_compile_artifacts(compile_artifacts.parent)} if compile_artifacts else {}),
+    }
+
+
+def validate_inputs(suite: SuiteConfig) -> None:
+    """Fail fast, before any build, on what would fail every configuration alike."""
+    from harness.pipeline.audio import read_audio
+    from harness.pipeline.build import check_device
+    from harness.pipeline.presets import get_preset
+    from harness.pipeline.weights import resolve
+
+    for device in sorted({r.device for r in suite.runs}):
+        check_device(device)
+    for model, weights in sorted({(r.model, r.weights) for r in suite.runs}):
+        resolve(weights, get_preset(model))
+    for item in suite.texts:
+        read_audio(item.reference_audio)

@@ -1,0 +1,38 @@
+"""Live MLflow logging during a sweep: best effort, results are on disk first."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from harness.errors import first_line
+
+log = logging.getLogger(__name__)
+
+
+class LiveTracking:
+    """Called after every configuration (and at the end): syncs the results folder to MLflow; on
+    the first failure it stops trying and leaves the rest to ``tts-harness sync``."""
+
+    def __init__(self, out_dir: Path, uri: str) -> None:
+        self.out_dir, self.uri = out_dir, uri
+        self.failed = False
+
+    def __call__(self) -> None:
+        if self.failed:
+            return
+        from harness.tracking.mlflow_sync import sync
+
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+        try:
+            sync(self.out_dir, self.uri)
+        except Exception as exc:
+            self.failed = True
+            log.warning(
+                "MLflow logging failed (%s); results stay in %s: run `tts-harness sync %s` later",
+                first_line(exc),
+                self.out_dir,
+                self.out_dir,
+            )
