@@ -71,9 +71,12 @@ class Sweep:
     def expected_s(self, run: RunConfig) -> float:
         """Seconds a configuration is expected to take: its compile (none once built) at the cold
         estimate, scaled by the largest ratio of seen to expected compiles in this process, so a
-        warm cache shortens the estimates and a slow machine lengthens them."""
+        warm cache shortens the estimates and a slow machine lengthens them. A compiled model
+        compiles once per shape: texts of several lengths cost a compile each (on one H200 a CUDA-graph
+        row over five lengths outran a 110 s limit estimated for one compile)."""
         scale = 1.0 if self._compile_scale is None else self._compile_scale
-        compile_s = 0.0 if self.measurer.cache.holds(run) else compile_cost_s(run.compile_mode) * scale
+        shapes = len({(t.text, t.duration_s) for t in self.suite.texts}) if run.compile_mode != "none" else 1
+        compile_s = 0.0 if self.measurer.cache.holds(run) else compile_cost_s(run.compile_mode) * scale * shapes
         return compile_s + self.suite.expected_config_s
 
     def observe_compile(self, mode: str, first_call_s: float) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from harness.results import Results
-from tests.conftest import quiet_sweep
+from tests.conftest import REFERENCE, REFERENCE_TEXT, quiet_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -500,6 +500,16 @@ def test_time_limit_estimates_follow_the_compiles_this_process_has_seen(
     sweep.observe_compile("reduce-overhead", 45.0)  # one slow compile: estimates stay on the safe side
     assert sweep.expected_s(autotuned) == pytest.approx(340.0 * 1.5 + 12.0)
     assert sweep.expected_s(suite.runs[0]) == 12.0  # eager: nothing to compile
+    # Texts of three lengths: a compiled model compiles once per shape.
+    extra = "\n".join(
+        f'[[texts]]\nid = "x{i}"\nreference_audio = "{REFERENCE}"\nreference_text = "{REFERENCE_TEXT}"\n'
+        f'text = "Another sentence."\nduration_s = {i}.0'
+        for i in (1, 2)
+    )
+    three = quiet_sweep(
+        load_suite(write_suite(name="lengths", nfe="[2]", timing="min_time_s = 10.0", extra=extra)), tmp_path
+    )
+    assert three.expected_s(autotuned) == 3 * 340.0 + 12.0
 
 
 def test_ctrl_c_on_a_multi_gpu_sweep_stops_every_part_and_resume_completes_it(
