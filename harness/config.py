@@ -318,6 +318,17 @@ class QualityConfig:
     reference_compile: str = "none"
     reference_vocoder: str = "torch"
 
+    def __post_init__(self) -> None:
+        check_choice("ASR backend", self.asr, ("pocketsphinx", "whisper", "none"))
+        check_choice("pocketsphinx mode", self.asr_mode, ("grammar", "open"))
+        if self.speaker not in (None, "none", "resemblyzer") and not str(self.speaker).startswith("wavlm"):
+            raise ConfigError(f"unknown speaker encoder {self.speaker!r}; use resemblyzer, wavlm[:<model>] or none")
+        check_choice("reference precision", self.reference_precision, PRECISIONS)
+        check_choice("reference compile mode", self.reference_compile, COMPILE_MODES)
+        from harness.vocoders import registry  # local: registry imports nothing heavy
+
+        registry.check_name(self.reference_vocoder)
+
     @property
     def reference(self) -> dict[str, str]:
         return {

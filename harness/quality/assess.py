@@ -17,17 +17,29 @@ from harness.quality.asr import ASRBackend, make_asr
 from harness.quality.wer import score
 
 
+NOT_SPEECH = "random weights: the audio is not speech, so WER and speaker similarity are not computed"
+
+
 class Assessor:
-    """Holds the ASR backend (built once per sweep) and scores waveforms."""
+    """Holds the ASR backend (built once per sweep, when first needed) and scores waveforms."""
 
     def __init__(self, config: QualityConfig, sentences: list[str]) -> None:
         self.config = config
-        options: dict[str, Any] = {}
-        if config.asr == "pocketsphinx":
-            options = {"mode": config.asr_mode, "sentences": sentences}
-        elif config.asr_model:
-            options = {"model": config.asr_model}
-        self.asr: ASRBackend | None = None if config.asr == "none" else make_asr(config.asr, **options)
+        self._sentences = sentences
+        self._asr: ASRBackend | None = None
+
+    @property
+    def asr(self) -> ASRBackend | None:
+        if self.config.asr == "none":
+            return None
+        if self._asr is None:
+            options: dict[str, Any] = {}
+            if self.config.asr == "pocketsphinx":
+                options = {"mode": self.config.asr_mode, "sentences": self._sentences}
+            elif self.config.asr_model:
+                options = {"model": self.config.asr_model}
+            self._asr = make_asr(self.config.asr, **options)
+        return self._asr
 
     def assess(
         self,
@@ -46,6 +58,12 @@ class Assessor:
                 "reference": dict(self.config.reference),
             },
         }
+        if not meaningful:  # nothing to transcribe or to recognize the speaker of: do not spend the time
+            if self.config.asr != "none":
+                out["asr"] = {"backend": self.config.asr, "meaningful": False, "skipped": NOT_SPEECH}
+            if self.config.speaker and self.config.speaker != "none":
+                out["speaker"] = {"encoder": self.config.speaker, "meaningful": False, "skipped": NOT_SPEECH}
+            return out
         if self.asr is not None:
             transcripts = [self.asr.transcribe(w, rate) for w in generated]
             asr = score(texts, [t.text for t in transcripts])

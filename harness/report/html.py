@@ -21,7 +21,7 @@ from harness.gates import (
     save_comparison,
 )
 from harness.report.plots import all_plots
-from harness.report.summary import cost_note, cost_split, markdown, stock_speedups, verdict
+from harness.report.summary import cost_note, cost_split, markdown, reason, stock_speedups, verdict
 from harness.results import Results
 
 
@@ -70,8 +70,10 @@ def _table(results: Results) -> str:
         "first call s",
         "vocoder share",
         "J / audio s",
+        "of peak",
         "quality",
-        "error",
+        "why",
+        "audio",
     ]
     rows = []
     speedups = stock_speedups(results.records)
@@ -96,11 +98,20 @@ def _table(results: Results) -> str:
             f"{r.first_call_s:.3g}" if r.first_call_s is not None else "-",
             f"{share:.3f}" if share is not None else "-",
             f"{r.telemetry['j_per_audio_s']:.3g}" if r.telemetry.get("j_per_audio_s") else "-",
+            f"{r.roofline['fraction_of_peak']:.1%}" if "fraction_of_peak" in r.roofline else "-",
             quality or "-",
-            (r.error or {}).get("message", ""),
+            reason(r),
         ]
         css = {"FAIL": "fail", "error": "fail", "warning": "warn"}.get(cells[1], "pass")
-        rows.append(f'<tr class="{css}">' + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+        players = "".join(
+            f'<audio controls preload="none" src="{html.escape(sample)}" title="{html.escape(sample)}"></audio>'
+            for sample in r.samples
+        )
+        rows.append(
+            f'<tr class="{css}">'
+            + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells)
+            + f"<td>{players or '-'}</td></tr>"
+        )
     return (
         '<table id="configurations"><thead><tr>'
         + "".join(f"<th>{h}</th>" for h in head)
@@ -169,9 +180,11 @@ def _baseline_rows(results: Results, baseline: Path | None) -> list[BaselineRow]
 
 def write_html(results: Results, out: Path, plots: dict[str, Path], rows: list[BaselineRow] | None) -> Path:
     from harness.platform.fingerprint import accelerator_name
+    from harness.report.plots import CAPTIONS
 
     figures = "".join(
-        f'<figure><img src="plots/{p.name}" alt="{name}"><figcaption>{name}</figcaption></figure>'
+        f'<figure><img src="plots/{p.name}" alt="{html.escape(CAPTIONS.get(name, name))}">'
+        f"<figcaption>{html.escape(CAPTIONS.get(name, name))}</figcaption></figure>"
         for name, p in plots.items()
     )
     baseline_html = ""
@@ -192,7 +205,8 @@ def write_html(results: Results, out: Path, plots: dict[str, Path], rows: list[B
 <style>
 body {{ font-family: sans-serif; margin: 2em; }} table {{ border-collapse: collapse; font-size: 13px; }}
 td, th {{ border: 1px solid #ccc; padding: 3px 6px; }} tr.fail {{ background: #fdd; }} tr.warn {{ background: #ffd; }}
-figure {{ display: inline-block; margin: 1em; }} img {{ max-width: 720px; }}
+figure {{ display: inline-block; margin: 1em; vertical-align: top; }} img {{ max-width: 860px; }}
+figcaption {{ font-size: 14px; color: #333; }} audio {{ height: 28px; width: 220px; }}
 </style></head><body>
 <h1>{html.escape(str(results.suite.get("name")))}: {len(results.records)} configurations ({results.status})</h1>
 <p>Machine: {html.escape(accelerator_name(results.platform))},
@@ -261,7 +275,7 @@ def report(dirs: list[Path], out: Path | None = None, baseline: Path | None = No
     out.mkdir(parents=True, exist_ok=True)
     if len(parts) > 1 or out.resolve() != dirs[0].resolve():
         results.save(out)
-    plots = all_plots(results.records, out / "plots")
+    plots = all_plots(results.records, out / "plots", results.suite.get("thresholds"))
     rows = _baseline_rows(results, baseline)
     summary = markdown(results)
     if rows:

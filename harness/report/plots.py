@@ -24,7 +24,7 @@ def _plt() -> Any:
     return plt
 
 
-def rtf_vs_nfe(records: list[Record], path: Path) -> Path | None:
+def rtf_vs_nfe(records: list[Record], path: Path, thresholds: dict[str, Any] | None = None) -> Path | None:
     ok = [r for r in records if r.rtf]
     if not ok:
         return None
@@ -53,12 +53,13 @@ def rtf_vs_nfe(records: list[Record], path: Path) -> Path | None:
         low = [r.rtf["median"] - r.rtf["ci_low"] for r in group]  # type: ignore[index]
         high = [r.rtf["ci_high"] - r.rtf["median"] for r in group]  # type: ignore[index]
         ax.errorbar(x, y, yerr=[low, high], capsize=3, label=label, **look)
-    ax.set_xlabel("NFE steps")
-    ax.set_ylabel("RTF (median, 95% CI)")
+    rtf_levels(ax, thresholds)
+    ax.set_xlabel("NFE steps", fontsize=11)
+    ax.set_ylabel("RTF (median, 95% CI)", fontsize=11)
     ax.set_yscale("log")
     ax.set_title("RTF against NFE (color: precision, line: compile mode, marker: vocoder)")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -70,7 +71,7 @@ def stage_bars(records: list[Record], path: Path) -> Path | None:
     if not ok:
         return None
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(9, max(3, 0.35 * len(ok) + 1)))
+    fig, ax = plt.subplots(figsize=(10, max(3, 0.4 * len(ok) + 1.2)))
     left = [0.0] * len(ok)
     names = [r.id for r in ok]
     for stage in STAGE_ORDER:
@@ -78,10 +79,10 @@ def stage_bars(records: list[Record], path: Path) -> Path | None:
         if any(values):
             ax.barh(names, values, left=left, label=stage)
             left = [a + b for a, b in zip(left, values, strict=True)]
-    ax.set_xlabel("median time per call, ms")
-    ax.set_title("Stage times")
-    ax.legend(fontsize=8)
-    ax.tick_params(axis="y", labelsize=7)
+    ax.set_xlabel("median time per call, ms", fontsize=11)
+    ax.set_title("Where a call's time goes, by stage", fontsize=12)
+    ax.legend(fontsize=9)
+    ax.tick_params(axis="y", labelsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -107,6 +108,52 @@ def quality_axis(record: Record) -> tuple[str, float] | None:
     return None
 
 
+def _not_meaningful(fig: Any, ax: Any, path: Path, text: str) -> Path:
+    """A plot that would mislead, replaced by a panel that says why it is not drawn."""
+    import textwrap
+
+    ax.axis("off")
+    ax.text(0.5, 0.5, textwrap.fill(text, 60), ha="center", va="center", fontsize=12, transform=ax.transAxes)
+    fig.savefig(path, dpi=110)
+    _plt().close(fig)
+    return path
+
+
+def rtf_levels(ax: Any, thresholds: dict[str, Any] | None, vertical: bool = False) -> None:
+    """The suite's RTF warning and critical thresholds as lines, labelled."""
+    level = (thresholds or {}).get("rtf") or {}
+    for name, colour in (("warning", "tab:orange"), ("critical", "tab:red")):
+        if level.get(name) is not None:
+            line = ax.axvline if vertical else ax.axhline
+            line(level[name], color=colour, linestyle="--", linewidth=1, label=f"RTF {name} {level[name]:g}")
+
+
+def rtf_distribution(records: list[Record], path: Path, thresholds: dict[str, Any] | None = None) -> Path | None:
+    """Every timed call's RTF per row (box and points, log axis) with the suite's RTF thresholds:
+    the warm-up outlier, the spread and where a row stands against its limit, at a glance."""
+    rows = sorted((r for r in records if r.runs), key=lambda r: r.id)
+    if not rows:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(10, max(3, 0.45 * len(rows) + 1.5)))
+    data = [[s.rtf for s in r.runs] for r in rows]
+    ax.boxplot(data, vert=False, widths=0.6, showfliers=False)
+    for y, values in enumerate(data, start=1):
+        jitter = [y + 0.15 * ((i * 0.618) % 1 - 0.5) for i in range(len(values))]
+        ax.scatter(values, jitter, s=10, alpha=0.6, color="tab:blue", zorder=3)
+    rtf_levels(ax, thresholds, vertical=True)
+    ax.set_yticks(range(1, len(rows) + 1), [r.id for r in rows], fontsize=9)
+    ax.set_xscale("log")
+    ax.set_xlabel("RTF of each timed call (log)", fontsize=11)
+    ax.set_title("RTF distribution per configuration", fontsize=12)
+    if (thresholds or {}).get("rtf"):
+        ax.legend(fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def rtf_vs_quality(records: list[Record], path: Path) -> Path | None:
     rows = [(r, quality_axis(r)) for r in records if r.rtf]
     rows = [(r, q) for r, q in rows if q is not None]
@@ -115,12 +162,21 @@ def rtf_vs_quality(records: list[Record], path: Path) -> Path | None:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(8, 5))
     points = [(r.rtf["median"], q[1]) for r, q in rows]  # type: ignore[index]
+    if len({round(y, 6) for _, y in points}) < 2:
+        return _not_meaningful(
+            fig,
+            ax,
+            path,
+            f"Speed against quality: not meaningful here. Every row has {rows[0][1][0]} = {points[0][1]:.3g}"  # type: ignore[index]
+            " (each is its own fidelity reference, or random weights make WER meaningless), so there is no trade-off"
+            " to draw.",
+        )
     front = set(pareto(points))
     for i, ((r, _), (x, y)) in enumerate(zip(rows, points, strict=True)):
         ax.scatter([x], [y], color="tab:red" if i in front else "tab:blue", zorder=3)
         ax.annotate(r.id, (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
     line = sorted(points[i] for i in front)
-    ax.plot([p[0] for p in line], [p[1] for p in line], color="tab:red", label="Pareto front")
+    ax.plot([p[0] for p in line], [p[1] for p in line], color="tab:red", label="Pareto front (red points)")
     ax.set_xlabel("RTF (median)")
     ax.set_ylabel(rows[0][1][0])  # type: ignore[index]
     ax.set_title("Speed against quality (lower is better on both)")
@@ -191,10 +247,22 @@ def ratio_intervals(rows: list[tuple[str, float, float, float, str]], path: Path
     return path
 
 
-def all_plots(records: list[Record], directory: Path) -> dict[str, Path]:
+CAPTIONS = {
+    "rtf_distribution": "RTF of every timed call per configuration, with the suite's thresholds",
+    "rtf_vs_nfe": "RTF against NFE steps (median and 95% CI)",
+    "stages": "Median time per stage of a call",
+    "rtf_vs_quality": "Speed against quality",
+    "speedup": "Speed-up over f5-tts's own pipeline",
+    "roofline": "Each row's RTF against the floor its card's peak implies",
+    "latency": "Latency against the utterance's length: fixed cost and cost per second",
+}
+
+
+def all_plots(records: list[Record], directory: Path, thresholds: dict[str, Any] | None = None) -> dict[str, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     made = {
-        "rtf_vs_nfe": rtf_vs_nfe(records, directory / "rtf_vs_nfe.png"),
+        "rtf_distribution": rtf_distribution(records, directory / "rtf_distribution.png", thresholds),
+        "rtf_vs_nfe": rtf_vs_nfe(records, directory / "rtf_vs_nfe.png", thresholds),
         "stages": stage_bars(records, directory / "stages.png"),
         "rtf_vs_quality": rtf_vs_quality(records, directory / "rtf_vs_quality.png"),
         "speedup": speedup_bars(records, directory / "speedup.png"),
