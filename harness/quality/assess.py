@@ -16,7 +16,6 @@ from harness.quality import spectral
 from harness.quality.asr import ASRBackend, make_asr
 from harness.quality.wer import score
 
-
 NOT_SPEECH = "random weights: the audio is not speech, so WER and speaker similarity are not computed"
 
 
