@@ -48,12 +48,13 @@ def test_report_files_and_plots(sweep: Path, tmp_path: Path) -> None:
     step_summary = tmp_path / "step.md"
     proc = cli("report", str(sweep), env={"GITHUB_STEP_SUMMARY": str(step_summary)})
     assert proc.returncode == 0, proc.stderr
-    assert "3 plots" in proc.stdout
-    for name in ("rtf_vs_nfe.png", "stages.png", "rtf_vs_quality.png"):
+    assert "4 plots" in proc.stdout
+    for name in ("rtf_distribution.png", "rtf_vs_nfe.png", "stages.png", "rtf_vs_quality.png"):
         assert (sweep / "plots" / name).stat().st_size > 10_000
     assert step_summary.read_text().startswith("# q:")
     suite = ET.parse(sweep / "junit.xml").getroot()
     assert suite.get("tests") == "4" and len(suite.findall("testcase")) == 4
+    assert all(r.roofline["flops_per_step"] > 0 for r in Results.load(sweep).records)
     results = Results.load(sweep)
     bf16 = [r for r in results.records if r.config["precision"] == "bf16"]
     assert all(r.quality["fidelity"]["mcd_db"] > 0 for r in bf16)  # precision change shows up
@@ -73,7 +74,12 @@ def test_report_renders_in_headless_chromium(sweep: Path, tmp_path: Path) -> Non
     ).stdout
     assert '<table id="configurations">' in dom and dom.count("<tr class=") == 4
     assert '<table id="cost">' in dom and "outside timed regions" in dom
-    assert dom.count('<img src="plots/') == 3  # no stock row here: no speed-up plot
+    assert dom.count('<img src="plots/') == 4  # no stock row here: no speed-up plot
+    assert dom.count("<audio controls") == 4 and "RTF of every timed call per configuration" in dom
+    results = Results.load(sweep)
+    for record in results.records:  # every row that is not a pass says why, beside it
+        if record.verdicts and any(v.get("level") == "critical" for v in record.verdicts.values()):
+            assert "over the critical threshold" in dom.split(record.id, 1)[1].split("</tr>", 1)[0]
     shot = tmp_path / "report.png"
     subprocess.run(
         [CHROMIUM, *CHROMIUM_FLAGS, *profile, "--window-size=1400,2400", f"--screenshot={shot}", page],
@@ -81,7 +87,11 @@ def test_report_renders_in_headless_chromium(sweep: Path, tmp_path: Path) -> Non
         timeout=120,
         check=True,
     )
-    assert shot.stat().st_size > 50_000  # a page with a table and three plots, not a blank one
+    assert shot.stat().st_size > 50_000  # a page with a table and four plots, not a blank one
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(shot)
+    assert (pixels[..., :3].mean(axis=2) < 0.9).mean() > 0.02  # ink on the page: text, tables, plots
     keep = Path("reports/runs/screenshots")
     keep.mkdir(parents=True, exist_ok=True)
     shutil.copy(shot, keep / "report.png")
@@ -117,7 +127,8 @@ def test_compare_two_sweeps(sweep: Path, tmp_path: Path) -> None:
     assert f"| timed | {timed:.1f} | {timed:.1f} |" in proc.stdout  # the two sweeps' cost side by side
     assert "one sweep a side" in proc.stdout
     repeated = cli("compare", f"{sweep},{sweep}", str(sweep))
-    assert repeated.returncode == 0 and "| 2+1 | 1.00 / - | inconclusive |" in repeated.stdout
+    # the same sweep twice against itself: no spread at all, so the difference (none) is exact
+    assert repeated.returncode == 0 and "| 2+1 | 1.00 / - | unchanged |" in repeated.stdout
     assert "one sweep a side" not in repeated.stdout
     plotted = cli("compare", str(sweep), str(sweep), "--plot", str(tmp_path / "ratios.png"))
     assert plotted.returncode == 0 and (tmp_path / "ratios.png").read_bytes().startswith(b"\x89PNG")
