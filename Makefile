@@ -17,7 +17,7 @@ export TOKENIZERS_PARALLELISM := false
 $(STAMP): pyproject.toml constraints/linux-x86_64.txt
 	test -x $(PY) || python3 -m venv $(VENV_FLAGS) $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q $(CONSTRAINTS) -e '.[dev,quant]'
+	$(PY) -m pip install -q $(CONSTRAINTS) -e '.[all,dev]'
 	touch $@
 
 # Debian tools the tests use for real audio and real pages (installed only when missing).

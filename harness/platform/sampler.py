@@ -25,6 +25,8 @@ def nvml_reader(index: int = 0) -> tuple[Reader, Callable[[], None]] | str:
 
         pynvml.nvmlInit()
         handle = handle_for_cuda_device(pynvml, index)
+    except ImportError:
+        return "unavailable: NVML: nvidia-ml-py is not installed (the 'nvml' extra)"
     except Exception as exc:
         return f"unavailable: NVML: {exc}"
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from harness.config import check_choice, suggest
 from harness.errors import BackendUnavailable, ConfigError, InputError
+from harness.extras import need
 from harness.quality.audio import to_rate
 from harness.quality.text import normalize
 
@@ -44,6 +45,7 @@ class PocketSphinxASR(ASRBackend):
     NAME = "pocketsphinx"
 
     def __init__(self, mode: str = "grammar", sentences: list[str] | None = None) -> None:
+        need("pocketsphinx", "quality", "ASR with pocketsphinx")
         from pocketsphinx import Decoder
 
         self.mode = check_choice("pocketsphinx mode", mode, ("grammar", "open"))

@@ -15,6 +15,7 @@ import numpy as np
 
 from harness.config import suggest
 from harness.errors import BackendUnavailable, ConfigError
+from harness.extras import need
 from harness.quality.audio import to_rate
 
 Embedder = Callable[[np.ndarray, int], np.ndarray]
@@ -30,6 +31,7 @@ def _resemblyzer() -> Embedder:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        need("resemblyzer", "quality", "speaker similarity with resemblyzer")
         from resemblyzer import VoiceEncoder, preprocess_wav
 
         encoder = VoiceEncoder("cpu", verbose=False)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from harness.errors import InputError
+from harness.extras import need
 from harness.quality.text import NORMALIZER, normalize
 
 
 def score(references: list[str], hypotheses: list[str]) -> dict[str, Any]:
-    import jiwer
+    jiwer = need("jiwer", "quality", "WER")
 
     if len(references) != len(hypotheses) or not references:
         raise InputError("WER needs one hypothesis per reference, and at least one")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import InputError, first_line
+from harness.extras import need
 from harness.gates import load_comparison
 from harness.report.summary import reason, verdict
 from harness.results import Record, Results
@@ -37,7 +38,7 @@ def sweep_id(results: Results) -> str:
 
 
 def _client(uri: str) -> Any:
-    import mlflow
+    mlflow = need("mlflow", "mlflow", "MLflow tracking")
     from mlflow.tracking import MlflowClient
 
     if uri.startswith("sqlite:///"):
@@ -129,6 +130,7 @@ def _existing(client: Any, experiment: str, sid: str) -> tuple[Any, dict[str, An
 
 def sync(results_dir: Path, uri: str | None = None) -> dict[str, Any]:
     """Log what is not yet logged; returns counts of logged and skipped configurations."""
+    need("mlflow", "mlflow", "MLflow tracking")
     from mlflow.entities import Metric, Param
 
     results = Results.load(results_dir)

@@ -21,6 +21,7 @@ from typing import Any, cast
 import numpy as np
 
 from harness.errors import InputError
+from harness.extras import need
 
 INPUT_NAME = "mel"
 OUTPUT_NAME = "waveform"
@@ -117,8 +118,10 @@ def export_onnx(
     vocos: Any = None,
 ) -> dict[str, Any]:
     """Write ``vocos.onnx`` and ``export.json`` (validation figures) to ``out_dir``."""
-    import onnxruntime as ort
     import torch
+
+    ort = need("onnxruntime", "onnx", "the ONNX export's validation")
+    need("onnx", "onnx", "the ONNX export")
 
     from harness.pipeline.build import build_vocos
 

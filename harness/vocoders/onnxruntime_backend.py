@@ -56,7 +56,9 @@ def exported_model(vocos: Any, options: dict[str, Any]) -> Path:
 
 def open_session(path: Path, wanted: str, device: torch.device) -> tuple[Any, str, str | None]:
     """(session, provider used, fallback reason or None)."""
-    import onnxruntime as ort
+    from harness.extras import need
+
+    ort = need("onnxruntime", "onnx", "the onnxruntime vocoder backend")
 
     wanted_name = PROVIDERS[wanted]
     available = ort.get_available_providers()
