@@ -13,7 +13,7 @@ from pathlib import Path
 
 from harness.config import NARROWING, SuiteConfig
 from harness.errors import ConfigError, HarnessError
-from harness.options import add_narrowing, add_tracking_uri, csv, narrowed_suite
+from harness.options import add_inject_slowdown, add_narrowing, add_tracking_uri, csv, narrowed_suite
 from harness.tracking.mlflow_sync import tracking_uri
 
 _STARTED = time.perf_counter()  # the sweep's cost counts imports and checks from here
@@ -186,13 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("suite", help="suite TOML file, or a name under suites/ (e.g. smoke)")
     run.add_argument("--out", help="results directory (default: reports/runs/<suite name>)")
     run.add_argument("--resume", metavar="DIR", help="complete an interrupted sweep in DIR")
-    run.add_argument(
-        "--inject-slowdown",
-        type=float,
-        default=0.0,
-        metavar="FRACTION",
-        help="sleep FRACTION of each call's time inside the timed region (gate checks; default: 0)",
-    )
+    add_inject_slowdown(run)
     run.add_argument("--retry-failed", action="store_true", help="with --resume: measure errored configurations again")
     run.add_argument("--strict", action="store_true", help="exit 1 when a configuration failed")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")

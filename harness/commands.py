@@ -13,7 +13,7 @@ from typing import Any
 
 from harness.config import NARROWING, parse_list
 from harness.errors import ConfigError, GateFailure
-from harness.options import TRACKING_HELP, add_narrowing, narrow, narrowed_suite
+from harness.options import TRACKING_HELP, add_inject_slowdown, add_narrowing, narrow, narrowed_suite
 from harness.sequential import GatePolicy
 
 
@@ -398,13 +398,7 @@ def register(sub: Any) -> None:
     ab.add_argument("--out", help="results folder (default: reports/runs/ab-<suite name>)")
     ab.add_argument("--resume", metavar="DIR", help="continue an interrupted comparison in DIR")
     ab.add_argument("--allow-dirty", action="store_true", help="measure a folder with uncommitted changes as it is")
-    ab.add_argument(
-        "--inject-slowdown",
-        type=float,
-        default=0.0,
-        metavar="FRACTION",
-        help="slow head's calls by FRACTION inside the timed region (to see the gate catch it; default 0)",
-    )
+    add_inject_slowdown(ab, "slow head's timed calls by FRACTION (a busy wait: to see the gate catch it; default 0)")
     ab.add_argument("--strict", action="store_true", help=STRICT_HELP)
     ab.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_budget(ab)

@@ -25,6 +25,15 @@ def csv(kind: Callable[[str], object]) -> Callable[[str], list[object]]:
     return parse
 
 
+INJECT_HELP = (
+    "spend FRACTION of each timed call's time in a busy wait inside the timed region (gate checks; default: 0)"
+)
+
+
+def add_inject_slowdown(parser: argparse.ArgumentParser, help_text: str = INJECT_HELP) -> None:
+    parser.add_argument("--inject-slowdown", type=float, default=0.0, metavar="FRACTION", help=help_text)
+
+
 def add_tracking_uri(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tracking-uri", help=TRACKING_HELP)
 

@@ -47,12 +47,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="under pytest-xdist, pin worker N to GPU N through CUDA_VISIBLE_DEVICES (default: off)",
     )
-    group.addoption(
-        "--inject-slowdown",
-        type=float,
-        default=0.0,
-        help="fraction of each call's time slept inside the timed region (default: 0)",
-    )
+    group.addoption("--inject-slowdown", type=float, default=0.0, metavar="FRACTION", help=INJECT_HELP)
 
 
 class TTSSession:
