@@ -20,6 +20,7 @@ from harness.errors import BackendUnavailable, ConfigError, HarnessError
 from harness.gates import apply_cross_verdicts, describe, threshold_verdicts
 from harness.journal import open_results
 from harness.measure import MeasureOptions, Measurer
+from harness.options import INJECT_HELP
 from harness.platform.process import apply_process_settings, validate_inputs
 from harness.results import Record, Results, utc_now
 from harness.sweep import SweepCost
