@@ -11,7 +11,8 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from harness.config import NARROWING, parse_list
+from harness.choices import parse_list
+from harness.config import NARROWING
 from harness.errors import ConfigError, GateFailure
 from harness.options import TRACKING_HELP, add_inject_slowdown, add_narrowing, narrow, narrowed_suite
 from harness.sequential import GatePolicy
@@ -37,7 +38,7 @@ def cmd_baseline_save(args: argparse.Namespace) -> int:
 def gate_policy(args: argparse.Namespace, recorded: GatePolicy) -> GatePolicy:
     """The policy a comparison applies: ``--suite``'s ``[gate]``, else the one the results recorded,
     with ``--min-effect`` over either."""
-    from harness.config import load_suite
+    from harness.suite_file import load_suite
 
     policy = load_suite(args.suite).gate if getattr(args, "suite", None) else recorded
     if args.min_effect is not None:
@@ -176,7 +177,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
 
     from harness.ab import gate, sides
     from harness.ab.blocks import block_suite, run_block
-    from harness.config import load_suite
+    from harness.suite_file import load_suite
 
     repo = Path(sides.git(Path.cwd(), "rev-parse", "--show-toplevel"))
     base = sides.resolve("base", args.base, repo, args.allow_dirty)

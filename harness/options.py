@@ -6,7 +6,8 @@ import argparse
 from collections.abc import Callable
 from dataclasses import replace
 
-from harness.config import NARROWING, SuiteConfig, check_weights, parse_list
+from harness.choices import parse_list
+from harness.config import NARROWING, SuiteConfig, check_weights
 from harness.errors import ConfigError
 from harness.tracking.mlflow_sync import DEFAULT_URI
 
@@ -48,7 +49,7 @@ def add_narrowing(parser: argparse.ArgumentParser) -> None:
 
 def narrowed_suite(args: argparse.Namespace) -> SuiteConfig:
     """The suite named on the command line, as ``narrow`` makes it."""
-    from harness.config import load_suite
+    from harness.suite_file import load_suite
 
     return narrow(load_suite(args.suite), args)
 

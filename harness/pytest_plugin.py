@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from harness.config import NARROWING, RunConfig, SuiteConfig, load_suite, parse_list
+from harness.choices import parse_list
+from harness.config import NARROWING, RunConfig, SuiteConfig
 from harness.errors import BackendUnavailable, ConfigError, HarnessError
 from harness.gates import apply_cross_verdicts, describe, threshold_verdicts
 from harness.journal import open_results
@@ -23,6 +24,7 @@ from harness.measure import MeasureOptions, Measurer
 from harness.options import INJECT_HELP
 from harness.platform.process import apply_process_settings, validate_inputs
 from harness.results import Record, Results, utc_now
+from harness.suite_file import load_suite
 from harness.sweep import SweepCost
 
 

@@ -227,7 +227,7 @@ def test_ctrl_c_keeps_finished_work_and_says_how_to_resume(write_suite: Callable
 def test_quality_reference_is_the_plain_configuration_and_reuses_the_loaded_model(
     write_suite: Callable[..., Path], tmp_path: Path
 ) -> None:
-    from harness.config import load_suite
+    from harness.suite_file import load_suite
 
     path = write_suite(nfe="[4]", extra='[quality]\nenabled = true\nasr = "none"\nspeaker = "none"')
     path.write_text(path.read_text().replace('vocoder = "torch"', 'vocoder = "torch"\npipeline = ["harness", "stock"]'))
@@ -250,7 +250,7 @@ def _sweep_watching(
 ) -> tuple[Any, dict[str, Any], dict[str, set[object]]]:
     """A tiny NFE-2 sweep with one more matrix line (``axis``), fidelity on; returns the sweep, its
     records by id and, by configuration id, what ``probe`` read at each synthesis call."""
-    from harness.config import load_suite
+    from harness.suite_file import load_suite
 
     path = write_suite(nfe="[2]", extra='[quality]\nenabled = true\nasr = "none"\nspeaker = "none"')
     text = path.read_text().replace('vocoder = "torch"', f'vocoder = "torch"\n{axis}')
@@ -381,7 +381,7 @@ def test_every_narrowing_option_reaches_the_parts_of_a_multi_gpu_sweep() -> None
 def test_a_part_that_finishes_early_takes_builds_the_others_have_not_started(
     write_suite: Callable[..., Path], tmp_path: Path
 ) -> None:
-    from harness.config import load_suite
+    from harness.suite_file import load_suite
 
     # The static split gives part 1 amp-bf16 then fp32, part 2 bf16 alone, which fails at once at
     # NFE 16 (its time grid collapses): part 2 then measures fp32 while part 1 times amp-bf16.
@@ -489,7 +489,7 @@ def test_time_limit_estimates_follow_the_compiles_this_process_has_seen(
 ) -> None:
     from dataclasses import replace
 
-    from harness.config import load_suite
+    from harness.suite_file import load_suite
 
     suite = load_suite(write_suite(nfe="[2]", timing="min_time_s = 10.0"))
     sweep = quiet_sweep(suite, tmp_path)
@@ -558,7 +558,7 @@ def test_a_lost_cuda_context_stops_the_process_and_a_resume_measures_the_rest(
 ) -> None:
     """After an illegal memory access every later call of the process fails: the sweep stops there
     instead of recording each remaining configuration as that same error."""
-    from harness.config import load_suite
+    from harness.suite_file import load_suite
 
     suite = load_suite(write_suite(nfe="[2, 3, 4]"))
     sweep = quiet_sweep(suite, tmp_path)

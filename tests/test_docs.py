@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import config
+from harness import config, suite_file
 from harness.cli import build_parser
 from harness.cli_reference import cli_reference
 from harness.results import Record, Results
@@ -35,8 +35,8 @@ def _keys(section: str, text: str) -> set[str]:
 @pytest.mark.parametrize(
     ("section", "keys"),
     [
-        ("[matrix]", set(config._MATRIX_AXES)),
-        ("[synthesis]", set(config._SYNTHESIS_KEYS)),
+        ("[matrix]", set(suite_file._MATRIX_AXES)),
+        ("[synthesis]", set(suite_file._SYNTHESIS_KEYS)),
         ("[[texts]]", {f.name for f in fields(config.TextItem)}),
         ("[timing]", {f.name for f in fields(config.TimingConfig)}),
         ("[thresholds]", {f.name for f in fields(config.Thresholds)}),
@@ -90,9 +90,9 @@ def test_every_command_a_doc_shows_parses_and_names_what_exists(
         return
     if tool == "pytest":
         assert args[0] == "suites/" and "--suite" in args
-        config.load_suite(args[args.index("--suite") + 1])
+        suite_file.load_suite(args[args.index("--suite") + 1])
         return
     parsed = build_parser().parse_args(args)  # argparse exits (SystemExit) on an unknown option
     suite = getattr(parsed, "suite", None)
     if suite and suite not in ("SUITE",):
-        config.load_suite(suite)
+        suite_file.load_suite(suite)

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from harness.ab.interleave import CallFn, pipeline_call, sequential_trial
-from harness.config import load_suite
 from harness.measure import MeasureOptions, Measurer
 from harness.platform.process import apply_process_settings
 from harness.sequential import GatePolicy
+from harness.suite_file import load_suite
 from tests.conftest import SUITE_TEMPLATE, suite_values
 from tests.test_cli import cli
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.config import load_suite
 from harness.errors import BackendUnavailable, NonFiniteOutput
 from harness.measure import MeasureOptions, Measurer
 from harness.pipeline.synth import Synthesis
 from harness.platform.process import apply_process_settings
+from harness.suite_file import load_suite
 from tests.conftest import quiet_sweep
 from tests.test_cli import assert_one_line_error, cli
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.config import check_choice
+from harness.choices import check_choice
 
 MEL = {
     "n_fft": 1024,

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.config import check_choice, suggest
+from harness.choices import check_choice, suggest
 from harness.errors import BackendUnavailable, ConfigError, InputError
 from harness.extras import need
 from harness.quality.audio import to_rate

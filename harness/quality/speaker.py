@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.config import suggest
+from harness.choices import suggest
 from harness.errors import BackendUnavailable, ConfigError
 from harness.extras import need
 from harness.quality.audio import to_rate

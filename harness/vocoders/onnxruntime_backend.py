@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from harness.config import check_choice
+from harness.choices import check_choice
 from harness.errors import InputError
 from harness.vocoders.base import VocoderBackend
 from harness.vocoders.export import INPUT_NAME, OUTPUT_NAME, export_onnx

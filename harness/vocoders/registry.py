@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from harness.config import suggest
+from harness.choices import suggest
 from harness.errors import ConfigError
 
 if TYPE_CHECKING:

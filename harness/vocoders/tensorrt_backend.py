@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.config import check_choice
+from harness.choices import check_choice
 from harness.errors import BackendUnavailable, ConfigError, InputError
 from harness.vocoders.base import VocoderBackend
 from harness.vocoders.export import INPUT_NAME, OUTPUT_NAME, sha256_file
