@@ -79,3 +79,25 @@ def test_non_finite_output_is_named_and_fails_the_configuration(
     assert record.status == "error" and record.error["type"] == "NonFiniteOutput"  # type: ignore[index]
     assert record.error["message"].startswith("non-finite output: NaN or Inf in the mel")  # type: ignore[index]
     assert not record.runs  # failed at the first call, before anything was timed
+
+
+def test_fp8_on_a_card_without_it_is_a_one_line_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No CUDA card here: the check reads the card's compute capability, stood in for by a Jetson
+    Orin's (8.7) and an H100's (9.0)."""
+    import torch
+
+    from harness.pipeline.quant import check_quant_device
+
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Orin")
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (8, 7))
+    with pytest.raises(BackendUnavailable, match=r"^quant 'fp8' needs compute capability >= 8.9; Orin is 8.7$"):
+        check_quant_device("fp8", torch.device("cuda:0"))
+    check_quant_device("int8-dynamic", torch.device("cuda:0"))  # int8 needs no such capability
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (9, 0))
+    check_quant_device("fp8", torch.device("cuda:0"))
+
+
+def test_torchao_is_in_the_fingerprint() -> None:
+    from harness.platform.software import versions
+
+    assert versions()["torchao"]

@@ -7,7 +7,7 @@ import subprocess
 from importlib import metadata
 from typing import Any
 
-PACKAGES = ("torch", "torchaudio", "f5-tts", "vocos", "onnxruntime", "onnx", "tensorrt", "tts-harness")
+PACKAGES = ("torch", "torchaudio", "f5-tts", "vocos", "onnxruntime", "onnx", "tensorrt", "torchao", "tts-harness")
 
 
 def versions() -> dict[str, Any]:
