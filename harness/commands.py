@@ -5,84 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
-import time
-from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from harness.choices import parse_list
-from harness.config import NARROWING
 from harness.errors import ConfigError, GateFailure
-from harness.options import TRACKING_HELP, add_inject_slowdown, add_narrowing, narrow, narrowed_suite
-from harness.sequential import GatePolicy
-
-
-def _floats(text: str) -> list[float]:
-    return parse_list(text, float, "--slowdown")
-
-
-def cmd_baseline_save(args: argparse.Namespace) -> int:
-    from harness.gates import save_baseline
-    from harness.results import Results
-
-    sweeps = [Results.load(Path(r)) for r in args.results]
-    if args.keep < 1:
-        raise ConfigError("--keep must be >= 1")
-    path = save_baseline(sweeps, Path(args.dir), keep=args.keep)
-    held = json.loads(path.read_text())["sweeps"]
-    print(f"baseline saved: {path} ({held} sweep{'s' if held != 1 else ''} per configuration at most)")
-    return 0
-
-
-def gate_policy(args: argparse.Namespace, recorded: GatePolicy) -> GatePolicy:
-    """The policy a comparison applies: ``--suite``'s ``[gate]``, else the one the results recorded,
-    with ``--min-effect`` over either."""
-    from harness.suite_file import load_suite
-
-    policy = load_suite(args.suite).gate if getattr(args, "suite", None) else recorded
-    if args.min_effect is not None:
-        try:
-            policy = replace(policy, min_effect=args.min_effect)
-        except ConfigError as exc:
-            raise ConfigError(f"--min-effect: {exc}") from None
-    return policy
-
-
-def fail_on(outcomes: dict[str, str], policy: GatePolicy, strict: bool, against: str) -> None:
-    """Raise the gate's failure (exit 1) naming the configurations whose outcome fails it."""
-    from harness.gates import failing
-
-    bad = [run_id for run_id, outcome in outcomes.items() if failing([outcome], policy, strict)]
-    if bad:
-        kinds = sorted({outcomes[run_id] for run_id in bad})
-        raise GateFailure(f"{len(bad)} configuration(s) {' or '.join(kinds)} against {against}: {', '.join(bad)}")
-
-
-def cmd_baseline_compare(args: argparse.Namespace) -> int:
-    from harness.gates import (
-        baseline_path,
-        compare_to_baseline,
-        load_baseline,
-        recorded_policy,
-        rows_markdown,
-        save_comparison,
-    )
-    from harness.results import Results
-
-    results = Results.load(Path(args.results))
-    path = (
-        Path(args.baseline)
-        if args.baseline
-        else baseline_path(results.platform.get("key", "?"), results.suite.get("name", "suite"), Path(args.dir))
-    )
-    policy = gate_policy(args, recorded_policy(results))
-    rows = compare_to_baseline(results, load_baseline(path), policy, source=str(path))
-    print(rows_markdown(rows, policy))
-    if Path(args.results).is_dir():
-        save_comparison(Path(args.results), rows, policy, str(path))
-    fail_on({r.id: r.outcome for r in rows}, policy, args.strict, str(path))
-    return 0
+from harness.measure import ready_measurer
+from harness.options import TRACKING_HELP, add_narrowing, narrowed_suite
 
 
 def cmd_export_vocoder(args: argparse.Namespace) -> int:
@@ -103,137 +31,6 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ready_measurer(suite: Any) -> Any:
-    """A measurer for tools that measure outside a sweep: inputs checked, process settings applied."""
-    from harness.measure import MeasureOptions, Measurer
-    from harness.platform.process import apply_process_settings, validate_inputs
-
-    validate_inputs(suite)
-    apply_process_settings(suite)
-    return Measurer(suite, MeasureOptions(out_dir=Path("."), save_audio=False, telemetry=False))
-
-
-def policy_with_budget(policy: GatePolicy, args: argparse.Namespace) -> GatePolicy:
-    """The suite's ``[gate]`` with ``--max-rounds``, ``--max-seconds`` and ``--min-effect`` over it."""
-    changes = {
-        name: getattr(args, name)
-        for name in ("max_rounds", "max_seconds", "min_effect")
-        if getattr(args, name, None) is not None
-    }
-    try:
-        return replace(policy, **changes)
-    except ConfigError as exc:
-        raise ConfigError(f"options: {exc}") from None
-
-
-def cmd_gate_check(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from harness.ab.interleave import Trial, pipeline_call, power_check, power_table
-
-    suite = narrowed_suite(args)
-    policy = policy_with_budget(suite.gate, args)
-    if args.trials < 1 or (args.aa_trials is not None and args.aa_trials < 0):
-        raise ConfigError("--trials must be >= 1 and --aa-trials >= 0")
-    if any(s < 0 for s in args.slowdown):
-        raise ConfigError("--slowdown fractions must be >= 0")
-    run = suite.runs[0]
-    measurer = _ready_measurer(suite)
-    aa_trials = 2 * args.trials if args.aa_trials is None else args.aa_trials
-    total = sum(aa_trials if s == 0 else args.trials for s in args.slowdown)
-    started = time.perf_counter()
-    call = pipeline_call(measurer, run)
-    done: list[Trial] = []
-
-    def save(trial: Trial) -> None:  # after every trial: a run cut short keeps what it measured
-        done.append(trial)
-        bar.update(1)
-        if args.json:
-            record = {"config": run.full_id, "policy": asdict(policy), "wall_s": time.perf_counter() - started}
-            Path(args.json).write_text(json.dumps({**record, "trials": [t.as_dict() for t in done]}, indent=1))
-
-    with tqdm(total=total, unit="trial", disable=args.no_progress) as bar:
-        trials = power_check(call, args.slowdown, args.trials, aa_trials, policy, on_trial=save)
-    seconds = time.perf_counter() - started
-    print(
-        f"{run.full_id}: margin {policy.min_effect:.0%}, alpha {policy.alpha}, power {policy.power:.0%}, "
-        f"{policy.min_rounds}-{policy.max_rounds} rounds of A B B A or {policy.max_seconds:g} s per trial"
-    )
-    print(power_table(trials))
-    print(f"{len(trials)} trials in {seconds:.0f} s (prepare and warm-up included)")
-    if args.plot:
-        from harness.report.plots import power_curve
-
-        print(f"plot: {power_curve(trials, Path(args.plot), policy)}")
-    return 0
-
-
-def cmd_ab(args: argparse.Namespace) -> int:
-    """Check everything that can refuse first (revisions, dirty trees, suites, budget); then check out,
-    prime compiled graphs and alternate the sides' blocks."""
-    import tempfile
-
-    from tqdm import tqdm
-
-    from harness.ab import gate, sides
-    from harness.ab.blocks import block_suite, run_block
-    from harness.suite_file import load_suite
-
-    repo = Path(sides.git(Path.cwd(), "rev-parse", "--show-toplevel"))
-    base = sides.resolve("base", args.base, repo, args.allow_dirty)
-    head = sides.resolve("head", args.head, repo, args.allow_dirty)
-    text = sides.same_suite(base, head, args.suite, repo).decode()
-    with tempfile.TemporaryDirectory() as tmp:  # the suite, narrowed, must load here before any block runs
-        probe = Path(tmp) / "suite.toml"
-        probe.write_text(text)
-        suite = narrow(load_suite(probe), args)
-    policy = policy_with_budget(suite.gate, args)
-    if args.inject_slowdown < 0:
-        raise ConfigError("--inject-slowdown must be >= 0")
-    extra = [
-        part
-        for name, (option, _) in NARROWING.items()
-        if getattr(args, name)
-        for part in (option, ",".join(map(str, getattr(args, name))))
-    ]
-    out = Path(args.resume or args.out or Path("reports/runs") / f"ab-{suite.name}")
-    if args.resume:
-        state = gate.load_state(out, base, head, text)
-    elif (out / gate.AB_FILE).exists():
-        raise ConfigError(f"{out} holds an earlier comparison: --resume {out}, or choose another --out")
-    else:
-        state = gate.new_state(base, head, text, policy, extra, args.inject_slowdown)
-    out.mkdir(parents=True, exist_ok=True)
-    block_path = out / "block-suite.toml"
-    overrides = {k: v for k, v in (("model", args.model), ("weights", args.weights)) if v is not None}
-    block_path.write_text(block_suite(text, policy, overrides))
-    chosen = {"base": sides.checkout(base, repo), "head": sides.checkout(head, repo)}
-    print(f"base: {base.label}\nhead: {head.label}\nresults: {out}", file=sys.stderr)
-    if not args.resume and any(r.compile_mode != "none" for r in suite.runs):
-        for name, side in chosen.items():  # compile once per side, untimed: later blocks load the graphs
-            run_block(side, block_path, out / "blocks" / f"prime-{name}", extra)
-    try:
-        with tqdm(total=policy.max_rounds, initial=len(state["rounds"]), unit="round", disable=args.no_progress) as bar:
-            state = gate.run_rounds(chosen, state, policy, block_path, out, on_round=lambda _: bar.update(1))
-    except KeyboardInterrupt:
-        print(
-            f"interrupted: rounds so far are in {out}; continue with `tts-harness ab {args.base} {args.head} "
-            f"{args.suite} --resume {out}`",
-            file=sys.stderr,
-        )
-        return 130
-    text = gate.markdown(state)
-    (out / "summary.md").write_text(text + "\n")
-    print(text)
-    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if step_summary:
-        with open(step_summary, "a") as handle:
-            handle.write(text + "\n")
-    outcomes = gate.outcomes(state)
-    fail_on({k: "regression" if v == "broken" else v for k, v in outcomes.items()}, policy, args.strict, base.spec)
-    return 0
-
-
 def cmd_profile(args: argparse.Namespace) -> int:
     import logging
 
@@ -249,7 +46,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
         )
     if args.calls < 1:
         raise ConfigError("--calls must be >= 1")
-    measurer = _ready_measurer(suite)
+    measurer = ready_measurer(suite)
     made = profile(measurer, run, args.calls, Path(args.out))
     print(f"{run.id}: {made['seconds_per_call']:.3f} s per call\n{made['table']}")
     print(f"trace: {made['trace']} (Perfetto or chrome://tracing); table: {made['ops']}")
@@ -257,7 +54,6 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    import os
 
     from harness.tracking.mlflow_sync import sync
 
@@ -287,82 +83,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_compare(args: argparse.Namespace) -> int:
-    from harness.gates import recorded_policy
-    from harness.report.compare import compare_sweeps, load_sides
-
-    a, b = load_sides(args.a, args.tracking_uri), load_sides(args.b, args.tracking_uri)
-    policy = gate_policy(args, recorded_policy(b[0]))
-    made = compare_sweeps(a, b, policy, plot=Path(args.plot) if args.plot else None)
-    print(made.text)
-    if args.json:
-        Path(args.json).write_text(json.dumps([row.as_dict() for row in made.rows], indent=1))
-    fail_on({row.id: row.result.outcome for row in made.rows}, policy, args.strict, args.a)
-    return 0
-
-
-def add_budget(parser: argparse.ArgumentParser) -> None:
-    """The sequential gate's budget and margin, over the suite's ``[gate]``."""
-    parser.add_argument("--max-rounds", type=int, help="rounds before an undecided comparison is inconclusive")
-    parser.add_argument("--max-seconds", type=float, help="seconds likewise (default: the [gate]'s)")
-    parser.add_argument("--min-effect", type=float, help=MIN_EFFECT_HELP)
-
-
-MIN_EFFECT_HELP = "the practical margin: slower by more is a regression, within it unchanged (default: the [gate]'s)"
-STRICT_HELP = "exit 1 on an inconclusive outcome too, unless the [gate] says inconclusive = 'pass'"
-
-
 def register(sub: Any) -> None:
+    from harness import gate_commands
 
-    baseline = sub.add_parser("baseline", help="save or compare against a baseline")
-    bsub = baseline.add_subparsers(dest="baseline_command", required=True)
-    save = bsub.add_parser("save", help="store RESULTS as the baseline of its fingerprint")
-    save.add_argument(
-        "results",
-        nargs="+",
-        help="results directory or results.json; several identical sweeps make their spread count as noise",
-    )
-    save.add_argument("--dir", default="reports/baselines", help="default: reports/baselines")
-    save.add_argument(
-        "--keep",
-        type=int,
-        default=1,
-        metavar="N",
-        help="add to the stored baseline's sweeps and keep the newest N (a rolling baseline; default 1: replace)",
-    )
-    save.set_defaults(func=cmd_baseline_save)
-    comp = bsub.add_parser("compare", help="compare RESULTS with the baseline of its fingerprint")
-    comp.add_argument("results", help="results directory or results.json")
-    comp.add_argument("--baseline", help="baseline file (default: the one keyed by the fingerprint)")
-    comp.add_argument("--dir", default="reports/baselines", help="default: reports/baselines")
-    comp.add_argument("--suite", help="suite whose [gate] policy applies (default: the one the results recorded)")
-    comp.add_argument("--min-effect", type=float, help=MIN_EFFECT_HELP)
-    comp.add_argument("--strict", action="store_true", help=STRICT_HELP)
-    comp.set_defaults(func=cmd_baseline_compare)
-
+    gate_commands.register(sub)
     export = sub.add_parser("export-vocoder", help="export Vocos to ONNX and validate it against PyTorch")
     export.add_argument("--out", required=True, help="output directory")
     export.add_argument("--model", default="f5tts_v1_base", help="model preset (default: f5tts_v1_base)")
     export.add_argument("--weights", default="hf", help="random, hf or path:<dir> (default: hf)")
     export.add_argument("--opset", type=int, default=17, help="ONNX opset (default: 17)")
     export.set_defaults(func=cmd_export_vocoder)
-
-    gate = sub.add_parser(
-        "gate-check",
-        help="how often the sequential gate calls a known, injected slowdown (A/B and A/A in one process)",
-    )
-    gate.add_argument("suite", help="suite whose first configuration (after narrowing) is measured")
-    gate.add_argument(
-        "--slowdown", type=_floats, default=[0.0, 0.05, 0.1], help="fractions; 0 is A/A (default: 0,0.05,0.1)"
-    )
-    gate.add_argument("--trials", type=int, default=20, help="sequential trials per slowdown (default: 20)")
-    gate.add_argument("--aa-trials", type=int, help="trials at slowdown 0 (default: twice --trials)")
-    add_budget(gate)
-    gate.add_argument("--json", help="also write every trial to this JSON file")
-    gate.add_argument("--plot", metavar="PNG", help="also draw the power curve into PNG")
-    gate.add_argument("--no-progress", action="store_true", help="no progress bar")
-    add_narrowing(gate)
-    gate.set_defaults(func=cmd_gate_check)
 
     sync = sub.add_parser("sync", help="log finished sweeps to MLflow (idempotent)")
     sync.add_argument("dirs", nargs="+", help="results directories")
@@ -374,37 +104,6 @@ def register(sub: Any) -> None:
     rep.add_argument("--out", help="output directory (default: the first results directory)")
     rep.add_argument("--baseline", help="baseline file to show deltas against (default: none)")
     rep.set_defaults(func=cmd_report)
-
-    cmp_ = sub.add_parser(
-        "compare",
-        help="deltas between two sweeps (directories or MLflow run ids); exits 1 when a configuration regressed",
-    )
-    cmp_.add_argument("a", help="the baseline: a sweep, or identical sweeps A1,A2 (their spread counts as noise)")
-    cmp_.add_argument("b", help="the candidate, likewise")
-    cmp_.add_argument("--plot", metavar="PNG", help="also draw every ratio with its interval into PNG")
-    cmp_.add_argument("--suite", help="suite whose [gate] policy applies (default: the one B recorded)")
-    cmp_.add_argument("--min-effect", type=float, help=MIN_EFFECT_HELP)
-    cmp_.add_argument("--strict", action="store_true", help=STRICT_HELP)
-    cmp_.add_argument("--json", metavar="FILE", help="also write every compared configuration to FILE as JSON")
-    cmp_.add_argument("--tracking-uri", help=TRACKING_HELP)
-    cmp_.set_defaults(func=cmd_compare)
-
-    ab = sub.add_parser(
-        "ab",
-        help="compare two revisions on this machine: alternating processes, sequential gate; exit 1 on a regression",
-    )
-    ab.add_argument("base", help="git revision (e.g. the merge base) or a project folder")
-    ab.add_argument("head", help="git revision or a project folder (e.g. . for the work tree)")
-    ab.add_argument("suite", help="suite file or name, read from each side (it must be the same on both)")
-    ab.add_argument("--out", help="results folder (default: reports/runs/ab-<suite name>)")
-    ab.add_argument("--resume", metavar="DIR", help="continue an interrupted comparison in DIR")
-    ab.add_argument("--allow-dirty", action="store_true", help="measure a folder with uncommitted changes as it is")
-    add_inject_slowdown(ab, "slow head's timed calls by FRACTION (a busy wait: to see the gate catch it; default 0)")
-    ab.add_argument("--strict", action="store_true", help=STRICT_HELP)
-    ab.add_argument("--no-progress", action="store_true", help="no progress bar")
-    add_budget(ab)
-    add_narrowing(ab)
-    ab.set_defaults(func=cmd_ab)
 
     prof = sub.add_parser("profile", help="torch.profiler trace and operator table of one configuration")
     prof.add_argument("suite", help="suite TOML file or name; the first configuration after narrowing is profiled")

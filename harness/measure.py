@@ -273,3 +273,12 @@ class Measurer:
             yield
         finally:
             self.cost[name] += time.perf_counter() - t0
+
+
+def ready_measurer(suite: SuiteConfig) -> Measurer:
+    """A measurer for tools that measure outside a sweep: inputs checked, process settings applied."""
+    from harness.platform.process import apply_process_settings, validate_inputs
+
+    validate_inputs(suite)
+    apply_process_settings(suite)
+    return Measurer(suite, MeasureOptions(out_dir=Path("."), save_audio=False, telemetry=False))
