@@ -102,6 +102,7 @@ def test_a_revision_is_checked_out_once_and_reused(repo: Path, tmp_path: Path, m
 
 
 @pytest.mark.slow
+@pytest.mark.timing
 def test_a_doubling_between_two_folders_is_a_regression_and_a_comparison_resumes(tmp_path: Path) -> None:
     """The real pipeline in fresh processes: one round is too few to decide (inconclusive, which
     --strict fails); resumed with a larger budget, the doubling is called a regression."""

@@ -17,6 +17,8 @@ from harness.suite_file import load_suite
 from tests.conftest import SUITE_TEMPLATE, suite_values
 from tests.test_cli import cli
 
+pytestmark = pytest.mark.timing
+
 
 @pytest.fixture(scope="module")
 def tiny_call(tmp_path_factory: pytest.TempPathFactory) -> CallFn:

@@ -212,3 +212,20 @@ def test_a_compiled_build_starts_from_empty_dynamo_caches() -> None:
     build_model("tiny", "random", "fp32", "default", "cpu", seed=0)
     double(torch.ones(3))
     assert counters["stats"]["unique_graphs"] == traced + 1  # traced again after the compiled build
+
+
+def test_a_build_leaves_f5_tts_training_loop_unimported_and_still_reachable() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from harness.pipeline.build import build_model\n"
+        "build_model('tiny', 'random', 'fp32', 'none', 'cpu', seed=0)\n"
+        "print(sorted(m for m in ('f5_tts.model.trainer', 'wandb', 'datasets') if m in sys.modules))\n"
+        "from f5_tts.model import Trainer, MMDiT\n"
+        "print(Trainer.__module__, MMDiT.__module__)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[:2] == ["[]", "f5_tts.model.trainer f5_tts.model.backbones.mmdit"]

@@ -5,13 +5,18 @@
   backend) and reads the hub for empty reference texts: only its loaders are used, with every
   argument passed explicitly.
 - ``load_checkpoint`` picks fp16 silently on CUDA when ``dtype`` is None: we always pass one.
+- ``f5_tts.model``'s ``__init__`` imports the training loop (wandb, datasets, accelerate: about a
+  second of every process's start) that synthesis never uses: the package is entered without it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
+import importlib.util
 import io
 import logging
+import sys
 import warnings
 from collections.abc import Iterator
 from importlib.resources import files
@@ -36,12 +41,61 @@ def quiet() -> Iterator[None]:
         log.debug("f5-tts: %s", text)
 
 
+_LAZY_MODEL_NAMES = {
+    "MMDiT": "f5_tts.model.backbones.mmdit",
+    "UNetT": "f5_tts.model.backbones.unett",
+    "Trainer": "f5_tts.model.trainer",
+}
+
+
+def _enter_model_package() -> None:
+    """Register ``f5_tts.model`` without running its ``__init__``: DiT and CFM are set as it would
+    set them, its other names (Trainer, MMDiT, UNetT) import on first use."""
+    if "f5_tts.model" in sys.modules:
+        return
+    spec = importlib.util.find_spec("f5_tts.model")
+    assert spec is not None, "f5-tts is a core dependency"
+    package = importlib.util.module_from_spec(spec)
+
+    def lazy_name(name: str) -> Any:
+        if name not in _LAZY_MODEL_NAMES:
+            raise AttributeError(f"module 'f5_tts.model' has no attribute {name!r}")
+        return getattr(importlib.import_module(_LAZY_MODEL_NAMES[name]), name)
+
+    package.__getattr__ = lazy_name  # type: ignore[method-assign]
+    sys.modules["f5_tts.model"] = package
+    try:
+        from f5_tts.model.backbones.dit import DiT
+        from f5_tts.model.cfm import CFM
+    except BaseException:
+        del sys.modules["f5_tts.model"]
+        raise
+    package.DiT, package.CFM = DiT, CFM
+
+
+def model_classes() -> tuple[Any, Any]:
+    """f5-tts's ``CFM`` and ``DiT`` classes."""
+    with quiet():
+        _enter_model_package()
+        from f5_tts.model import CFM, DiT
+    return CFM, DiT
+
+
+def position_embedding_class() -> Any:
+    """f5-tts's ``ConvPositionEmbedding``."""
+    with quiet():
+        _enter_model_package()
+        from f5_tts.model.modules import ConvPositionEmbedding
+    return ConvPositionEmbedding
+
+
 def package_file(relative: str) -> str:
     """Path of a file shipped inside the f5-tts package, e.g. 'infer/examples/vocab.txt'."""
     return str(files("f5_tts").joinpath(relative))
 
 
 def vocab(vocab_file: str | None = None) -> tuple[dict[str, int], int]:
+    _enter_model_package()
     from f5_tts.model.utils import get_tokenizer
 
     result: tuple[dict[str, int], int] = get_tokenizer(vocab_file or package_file("infer/examples/vocab.txt"), "custom")
@@ -50,6 +104,7 @@ def vocab(vocab_file: str | None = None) -> tuple[dict[str, int], int]:
 
 def tokenize(texts: list[str], vocab_char_map: dict[str, int]) -> torch.Tensor:
     """Text to token ids exactly as f5-tts's inference does (pinyin conversion, char map)."""
+    _enter_model_package()
     from f5_tts.model.utils import convert_char_to_pinyin, list_str_to_idx
 
     tokens: torch.Tensor = list_str_to_idx(convert_char_to_pinyin(texts), vocab_char_map)
@@ -58,9 +113,7 @@ def tokenize(texts: list[str], vocab_char_map: dict[str, int]) -> torch.Tensor:
 
 def new_cfm(dit_arch: dict[str, Any], mel: dict[str, Any], vocab_char_map: dict[str, int]) -> Any:
     """f5-tts's own CFM around its DiT, as ``load_model`` builds it (Euler ODE)."""
-    with quiet():
-        from f5_tts.model import CFM, DiT
-
+    CFM, DiT = model_classes()
     return CFM(
         transformer=DiT(**dit_arch, text_num_embeds=len(vocab_char_map), mel_dim=mel["n_mel_channels"]),
         mel_spec_kwargs=dict(mel),
@@ -72,6 +125,7 @@ def new_cfm(dit_arch: dict[str, Any], mel: dict[str, Any], vocab_char_map: dict[
 def load_checkpoint(model: Any, path: str, device: str, dtype: torch.dtype) -> Any:
     """f5-tts's loader (safetensors, or torch.load with weights_only=True), dtype always explicit."""
     with quiet():
+        _enter_model_package()
         from f5_tts.infer.utils_infer import load_checkpoint as f5_load_checkpoint
 
         return f5_load_checkpoint(model, path, device, dtype=dtype, use_ema=True)
@@ -80,6 +134,7 @@ def load_checkpoint(model: Any, path: str, device: str, dtype: torch.dtype) -> A
 def stock_inference() -> tuple[Any, Any]:
     """f5-tts's own ``chunk_text`` and ``infer_batch_process`` (the stock reference row)."""
     with quiet():
+        _enter_model_package()
         from f5_tts.infer.utils_infer import chunk_text, infer_batch_process
 
     return chunk_text, infer_batch_process
@@ -88,6 +143,7 @@ def stock_inference() -> tuple[Any, Any]:
 def load_vocos_dir(local_dir: str, device: str) -> Any:
     """f5-tts's Vocos loader on a local directory holding config.yaml and pytorch_model.bin."""
     with quiet():
+        _enter_model_package()
         from f5_tts.infer.utils_infer import load_vocoder
 
         return load_vocoder("vocos", is_local=True, local_path=local_dir, device=device)

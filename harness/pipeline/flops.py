@@ -49,11 +49,9 @@ def step_cost(model: str, vocab_size: int, batch: int, frames: int, text_tokens:
     from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.utils.flop_counter import FlopCounterMode
 
-    from harness.pipeline.f5 import quiet
+    from harness.pipeline.f5 import model_classes
 
-    with quiet():
-        from f5_tts.model import DiT
-
+    _, DiT = model_classes()
     preset = get_preset(model)
     mels = int(preset.mel["n_mel_channels"])
     with FakeTensorMode():

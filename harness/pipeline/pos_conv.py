@@ -73,8 +73,11 @@ def _convertible(conv: Any) -> bool:
 def use_gemm_pos_conv(transformer: Any) -> int:
     """Switch every convolution of the transformer's position embeddings to the GEMM form in place
     (parameters shared, not copied); returns how many were switched."""
-    from f5_tts.model.modules import ConvPositionEmbedding
     from torch import nn
+
+    from harness.pipeline.f5 import position_embedding_class
+
+    ConvPositionEmbedding = position_embedding_class()
 
     gemm_conv = _gemm_conv_class()
     switched = 0
