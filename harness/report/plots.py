@@ -24,6 +24,15 @@ def _plt() -> Any:
     return plt
 
 
+def _save(fig: Any, path: Path) -> Path:
+    """Lay out, write ``path`` (its folder made) and free the figure."""
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    _plt().close(fig)
+    return path
+
+
 def rtf_vs_nfe(records: list[Record], path: Path, thresholds: dict[str, Any] | None = None) -> Path | None:
     ok = [r for r in records if r.rtf]
     if not ok:
@@ -60,10 +69,7 @@ def rtf_vs_nfe(records: list[Record], path: Path, thresholds: dict[str, Any] | N
     ax.set_title("RTF against NFE (color: precision, line: compile mode, marker: vocoder)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def stage_bars(records: list[Record], path: Path) -> Path | None:
@@ -83,10 +89,7 @@ def stage_bars(records: list[Record], path: Path) -> Path | None:
     ax.set_title("Where a call's time goes, by stage", fontsize=12)
     ax.legend(fontsize=9)
     ax.tick_params(axis="y", labelsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def pareto(points: list[tuple[float, float]]) -> list[int]:
@@ -114,9 +117,7 @@ def _not_meaningful(fig: Any, ax: Any, path: Path, text: str) -> Path:
 
     ax.axis("off")
     ax.text(0.5, 0.5, textwrap.fill(text, 60), ha="center", va="center", fontsize=12, transform=ax.transAxes)
-    fig.savefig(path, dpi=110)
-    _plt().close(fig)
-    return path
+    return _save(fig, path)
 
 
 def rtf_levels(ax: Any, thresholds: dict[str, Any] | None, vertical: bool = False) -> None:
@@ -148,10 +149,7 @@ def rtf_distribution(records: list[Record], path: Path, thresholds: dict[str, An
     ax.set_title("RTF distribution per configuration", fontsize=12)
     if (thresholds or {}).get("rtf"):
         ax.legend(fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def rtf_vs_quality(records: list[Record], path: Path) -> Path | None:
@@ -182,10 +180,7 @@ def rtf_vs_quality(records: list[Record], path: Path) -> Path | None:
     ax.set_title("Speed against quality (lower is better on both)")
     ax.grid(True, alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def speedup_bars(records: list[Record], path: Path) -> Path | None:
@@ -206,10 +201,7 @@ def speedup_bars(records: list[Record], path: Path) -> Path | None:
     ax.set_xlabel("speed-up over f5-tts's own path at the same NFE (stock RTF / RTF)")
     ax.set_title("Speed-up over the stock row")
     ax.tick_params(axis="y", labelsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def ratio_intervals(rows: list[tuple[str, float, float, float, str]], path: Path) -> Path:
@@ -240,11 +232,7 @@ def ratio_intervals(rows: list[tuple[str, float, float, float, str]], path: Path
     ax.set_yticks(range(len(rows)), [row[0] for row in rows], fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("RTF ratio B / A (log; red regression, green improvement, blue unchanged, grey inconclusive)")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 CAPTIONS = {
@@ -295,10 +283,7 @@ def roofline_bars(records: list[Record], path: Path) -> Path | None:
     ax.set_title(f"How far each row is from {rows[0].roofline['card']}'s limit", fontsize=11)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18 - 0.6 / len(rows)), ncol=2)
     ax.set_xlim(min(floors) / 1.5, max(rtf.values()) * 4)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def latency_lines(records: list[Record], path: Path) -> Path | None:
@@ -328,10 +313,7 @@ def latency_lines(records: list[Record], path: Path) -> Path | None:
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def power_curve(trials: Sequence[Trial], path: Path, policy: GatePolicy) -> Path:
@@ -367,8 +349,4 @@ def power_curve(trials: Sequence[Trial], path: Path, policy: GatePolicy) -> Path
     ax.set_title("Sequential gate: power against the injected slowdown", fontsize=12)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=9, loc="center right")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
