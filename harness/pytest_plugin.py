@@ -134,7 +134,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except ConfigError as exc:
         raise pytest.UsageError(f"tts-harness: {exc}") from None
     out = Path(config.getoption("tts_out") or f"reports/runs/{suite.name}-pytest")
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    worker = getattr(config, "workerinput", {}).get("workerid")  # set on pytest-xdist's workers only
     if worker:  # each worker writes its own part; `tts-harness report out/gw*` merges them
         out = out / worker
         if config.getoption("tts_gpu_per_worker"):
