@@ -70,7 +70,7 @@ def _enter_model_package() -> None:
     except BaseException:
         del sys.modules["f5_tts.model"]
         raise
-    package.DiT, package.CFM = DiT, CFM
+    vars(package).update(DiT=DiT, CFM=CFM)
 
 
 def model_classes() -> tuple[Any, Any]:
