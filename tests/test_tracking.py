@@ -234,3 +234,29 @@ def test_telemetry_is_logged_as_mlflow_system_metrics() -> None:
     record = Record(id="a", config={}, telemetry={"source": "nvml", "gpu_temp_c_max": 61.0, "power_w": {"mean": 310.0}})
     metrics = record_metrics(record)
     assert metrics["system/gpu_temp_c_max"] == 61.0 and metrics["system/power_w.mean"] == 310.0
+
+
+def test_a_run_cut_off_before_it_ended_is_ended_by_the_next_sync(
+    server: Server, write_suite: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection lost at the moment a run is ended: the next sync ends it with the measured
+    time instead of skipping it as logged (MLflow would show it running for ever)."""
+    from mlflow.tracking import MlflowClient
+
+    from harness.tracking.mlflow_sync import epoch_ms, sync
+
+    out = tmp_path / "out"
+    assert cli("run", str(write_suite(name="track", nfe="[2]")), "--out", str(out), "--no-progress").returncode == 0
+    ended = MlflowClient.set_terminated
+
+    def lost(self: MlflowClient, run_id: str, *args: object, **kwargs: object) -> None:
+        raise ConnectionError("the server went away")
+
+    monkeypatch.setattr(MlflowClient, "set_terminated", lost)
+    with pytest.raises(ConnectionError):
+        sync(out, server.uri)
+    monkeypatch.setattr(MlflowClient, "set_terminated", ended)
+    assert sync(out, server.uri)["logged"] == 1
+    (child,) = [r for r in child_runs(server.uri) if "tts_harness.config_id" in r.data.tags]
+    assert child.info.status == "FINISHED"
+    assert child.info.end_time == epoch_ms(Results.load(out).records[0].finished_utc)

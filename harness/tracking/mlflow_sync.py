@@ -185,10 +185,10 @@ def sync(results_dir: Path, uri: str | None = None) -> dict[str, Any]:
             path = results_dir / sample
             if path.is_file():
                 client.log_artifact(run_id, str(path), artifact_path="audio")
-        client.set_tag(run_id, STATUS_TAG, "logged")
         client.set_terminated(
             run_id, "FINISHED" if record.status == "ok" else "FAILED", end_time=epoch_ms(record.finished_utc)
         )
+        client.set_tag(run_id, STATUS_TAG, "logged")  # last: a run cut off before it is completed by sync
         logged += 1
     now_ms = int(time.time() * 1000)
     cost = [Metric(f"sweep_{k}", float(v), now_ms, 0) for k, v in results.sweep_cost_s.items()]
