@@ -73,18 +73,24 @@ def _enter_model_package() -> None:
     vars(package).update(DiT=DiT, CFM=CFM)
 
 
-def model_classes() -> tuple[Any, Any]:
-    """f5-tts's ``CFM`` and ``DiT`` classes."""
+@contextlib.contextmanager
+def _importing() -> Iterator[None]:
+    """Around every import of f5-tts: its prints captured, its model package entered lean."""
     with quiet():
         _enter_model_package()
+        yield
+
+
+def model_classes() -> tuple[Any, Any]:
+    """f5-tts's ``CFM`` and ``DiT`` classes."""
+    with _importing():
         from f5_tts.model import CFM, DiT
     return CFM, DiT
 
 
 def position_embedding_class() -> Any:
     """f5-tts's ``ConvPositionEmbedding``."""
-    with quiet():
-        _enter_model_package()
+    with _importing():
         from f5_tts.model.modules import ConvPositionEmbedding
     return ConvPositionEmbedding
 
@@ -95,8 +101,8 @@ def package_file(relative: str) -> str:
 
 
 def vocab(vocab_file: str | None = None) -> tuple[dict[str, int], int]:
-    _enter_model_package()
-    from f5_tts.model.utils import get_tokenizer
+    with _importing():
+        from f5_tts.model.utils import get_tokenizer
 
     result: tuple[dict[str, int], int] = get_tokenizer(vocab_file or package_file("infer/examples/vocab.txt"), "custom")
     return result
@@ -104,8 +110,8 @@ def vocab(vocab_file: str | None = None) -> tuple[dict[str, int], int]:
 
 def tokenize(texts: list[str], vocab_char_map: dict[str, int]) -> torch.Tensor:
     """Text to token ids exactly as f5-tts's inference does (pinyin conversion, char map)."""
-    _enter_model_package()
-    from f5_tts.model.utils import convert_char_to_pinyin, list_str_to_idx
+    with _importing():
+        from f5_tts.model.utils import convert_char_to_pinyin, list_str_to_idx
 
     tokens: torch.Tensor = list_str_to_idx(convert_char_to_pinyin(texts), vocab_char_map)
     return tokens
@@ -124,8 +130,7 @@ def new_cfm(dit_arch: dict[str, Any], mel: dict[str, Any], vocab_char_map: dict[
 
 def load_checkpoint(model: Any, path: str, device: str, dtype: torch.dtype) -> Any:
     """f5-tts's loader (safetensors, or torch.load with weights_only=True), dtype always explicit."""
-    with quiet():
-        _enter_model_package()
+    with _importing():
         from f5_tts.infer.utils_infer import load_checkpoint as f5_load_checkpoint
 
         return f5_load_checkpoint(model, path, device, dtype=dtype, use_ema=True)
@@ -133,8 +138,7 @@ def load_checkpoint(model: Any, path: str, device: str, dtype: torch.dtype) -> A
 
 def stock_inference() -> tuple[Any, Any]:
     """f5-tts's own ``chunk_text`` and ``infer_batch_process`` (the stock reference row)."""
-    with quiet():
-        _enter_model_package()
+    with _importing():
         from f5_tts.infer.utils_infer import chunk_text, infer_batch_process
 
     return chunk_text, infer_batch_process
@@ -142,8 +146,7 @@ def stock_inference() -> tuple[Any, Any]:
 
 def load_vocos_dir(local_dir: str, device: str) -> Any:
     """f5-tts's Vocos loader on a local directory holding config.yaml and pytorch_model.bin."""
-    with quiet():
-        _enter_model_package()
+    with _importing():
         from f5_tts.infer.utils_infer import load_vocoder
 
         return load_vocoder("vocos", is_local=True, local_path=local_dir, device=device)
