@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -215,9 +217,6 @@ def test_a_compiled_build_starts_from_empty_dynamo_caches() -> None:
 
 
 def test_a_build_leaves_f5_tts_training_loop_unimported_and_still_reachable() -> None:
-    import subprocess
-    import sys
-
     script = (
         "import sys\n"
         "from harness.pipeline.build import build_model\n"
