@@ -11,6 +11,7 @@ import pytest
 
 from harness.errors import BackendUnavailable, NonFiniteOutput
 from harness.measure import MeasureOptions, Measurer
+from harness.pipeline.quant import torchao_config
 from harness.pipeline.synth import Synthesis
 from harness.platform.process import apply_process_settings
 from harness.suite_file import load_suite
@@ -101,3 +102,51 @@ def test_torchao_is_in_the_fingerprint() -> None:
     from harness.platform.software import versions
 
     assert versions()["torchao"]
+
+
+def test_the_full_size_dit_quantizes_its_block_linears_and_leaves_odd_shapes_alone() -> None:
+    """On F5TTS_v1_Base's real shapes (built on the meta device): every block's attention and
+    feed-forward linear is chosen; the 1024 -> 100 output projection, whose shape int8's ``_int_mm``
+    refused on an H200 ("a multiple of 8, but got 100"), and the 712-wide input projection are not."""
+    import torch
+
+    from harness.pipeline import f5
+    from harness.pipeline.presets import get_preset
+    from harness.pipeline.quant import quantizable_linear
+
+    preset = get_preset("f5tts_v1_base")
+    _, dit_class = f5.model_classes()
+    with torch.device("meta"):
+        dit = dit_class(**preset.dit, text_num_embeds=2546, mel_dim=preset.mel["n_mel_channels"])
+    chosen = {name for name, module in dit.named_modules() if quantizable_linear(module, name)}
+    assert "proj_out" not in chosen and "input_embed.proj" not in chosen
+    per_block = {name.split(".", 2)[2] for name in chosen}
+    assert per_block == {"attn.to_q", "attn.to_k", "attn.to_v", "attn.to_out.0", "ff.ff.0.0", "ff.ff.2"}
+    assert len(chosen) == 6 * preset.dit["depth"]
+
+
+def test_fp8_scales_per_row_in_bf16_and_per_tensor_in_fp16() -> None:
+    """torchao's rowwise fp8 takes bf16 weights only ("PerRow quantization only works for bfloat16
+    precision input weight", the fp16 fp8 row's error on an H200): fp16 rows scale per tensor."""
+    import torch
+    from torchao.quantization import PerRow, PerTensor
+
+    assert all(isinstance(g, PerRow) for g in torchao_config("fp8", torch.bfloat16).granularity)
+    assert all(isinstance(g, PerTensor) for g in torchao_config("fp8", torch.float16).granularity)
+
+
+def test_quantizing_a_row_leaves_the_inductor_settings_of_the_rows_after_it() -> None:
+    """torchao's default turns on coordinate-descent tuning process-wide; the harness declines it."""
+    import torch
+    from torch._inductor import config as inductor
+
+    from harness.pipeline.quant import quantize_dit
+
+    before = (inductor.coordinate_descent_tuning, inductor.coordinate_descent_check_all_directions)
+    for quant in ("int8-weight", "int8-dynamic"):
+        block = torch.nn.Module()
+        block.add_module("ff", torch.nn.Sequential(torch.nn.Linear(32, 32)))
+        dit = torch.nn.Module()
+        dit.add_module("transformer_blocks", torch.nn.ModuleList([block]))
+        assert quantize_dit(dit, quant, torch.device("cpu")) == 1
+        assert (inductor.coordinate_descent_tuning, inductor.coordinate_descent_check_all_directions) == before

@@ -170,9 +170,18 @@ def rtf_vs_quality(records: list[Record], path: Path) -> Path | None:
             " to draw.",
         )
     front = set(pareto(points))
+    middle = (min(x for x, _ in points) + max(x for x, _ in points)) / 2
     for i, ((r, _), (x, y)) in enumerate(zip(rows, points, strict=True)):
         ax.scatter([x], [y], color="tab:red" if i in front else "tab:blue", zorder=3)
-        ax.annotate(r.id, (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
+        right_half = x > middle  # labels there read leftwards, so none leaves the axes
+        ax.annotate(
+            r.id,
+            (x, y),
+            fontsize=6,
+            xytext=(-3 if right_half else 3, 3),
+            textcoords="offset points",
+            ha="right" if right_half else "left",
+        )
     line = sorted(points[i] for i in front)
     ax.plot([p[0] for p in line], [p[1] for p in line], color="tab:red", label="Pareto front (red points)")
     ax.set_xlabel("RTF (median)")
@@ -274,15 +283,16 @@ def roofline_bars(records: list[Record], path: Path) -> Path | None:
     ax.scatter(
         floors, y, color="black", marker="|", s=200, zorder=3, label="floor: ODE at the dense peak (or bandwidth)"
     )
-    for yi, r in zip(y, rows, strict=True):
-        note = f"{r.roofline['times_floor']:.1f}x floor, {r.roofline.get('fraction_of_peak', 0):.0%} of peak"
-        ax.annotate(note, (rtf[r.id], yi), textcoords="offset points", xytext=(4, -3), fontsize=8)
+    for yi, r in zip(y, rows, strict=True):  # in a column right of the axes: never clipped, whatever the span
+        fraction = r.roofline.get("fraction_of_peak", 0.0)
+        note = f"{r.roofline['times_floor']:.1f}x floor, {fraction:.{0 if fraction >= 0.1 else 1}%} of peak"
+        ax.annotate(note, (1.01, yi), xycoords=("axes fraction", "data"), va="center", fontsize=8)
     ax.set_yticks(y, [r.id for r in rows], fontsize=8)
     ax.set_xscale("log")
     ax.set_xlabel("RTF (log)", fontsize=10)
     ax.set_title(f"How far each row is from {rows[0].roofline['card']}'s limit", fontsize=11)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18 - 0.6 / len(rows)), ncol=2)
-    ax.set_xlim(min(floors) / 1.5, max(rtf.values()) * 4)
+    ax.set_xlim(min(floors) / 1.5, max(rtf.values()) * 1.5)
     return _save(fig, path)
 
 
