@@ -28,11 +28,13 @@ system-deps:
 bench: $(STAMP)
 	$(PY) -m harness run suites/smoke.toml --out reports/runs/smoke
 
-# Tests that assert on measured times run alone, after the rest have run on every core (up to 4).
+# Tests that assert on measured times run after the rest have run on every core (up to 4): one
+# file per core, at most two at once (each times a single-threaded tiny model).
 JOBS ?= $(shell n=$$(nproc); echo $$(( n < 4 ? n : 4 )))
+TIMING_JOBS := $(shell echo $$(( $(JOBS) < 2 ? $(JOBS) : 2 )))
 test: $(STAMP) system-deps
 	$(PY) -m pytest -n $(JOBS) --dist worksteal -m "not timing"; rest=$$?; \
-	  $(PY) -m pytest -m timing; timing=$$?; \
+	  $(PY) -m pytest -n $(TIMING_JOBS) --dist loadfile -m timing; timing=$$?; \
 	  [ $$rest = 0 ] && [ $$timing = 0 ]
 
 lint: $(STAMP)
