@@ -11,7 +11,7 @@ import pytest
 
 from harness.errors import BackendUnavailable, NonFiniteOutput
 from harness.measure import MeasureOptions, Measurer
-from harness.pipeline.quant import torchao_config
+from harness.pipeline.quant import check_quant_device, quantizable_linear, quantize_dit, torchao_config
 from harness.pipeline.synth import Synthesis
 from harness.platform.process import apply_process_settings
 from harness.suite_file import load_suite
@@ -55,8 +55,6 @@ def test_an_unknown_quantization_is_one_line(write_suite: Callable[..., Path], t
 def test_quantization_without_torchao_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
-    from harness.pipeline.quant import quantize_dit
-
     monkeypatch.setitem(sys.modules, "torchao.quantization", None)  # as if torchao were not installed
     with pytest.raises(BackendUnavailable, match=r"needs torchao .*tts-harness\[quant\]"):
         quantize_dit(torch.nn.Linear(4, 4), "int8-weight", torch.device("cpu"))
@@ -87,8 +85,6 @@ def test_fp8_on_a_card_without_it_is_a_one_line_refusal(monkeypatch: pytest.Monk
     Orin's (8.7) and an H100's (9.0)."""
     import torch
 
-    from harness.pipeline.quant import check_quant_device
-
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Orin")
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (8, 7))
     with pytest.raises(BackendUnavailable, match=r"^quant 'fp8' needs compute capability >= 8.9; Orin is 8.7$"):
@@ -112,7 +108,6 @@ def test_the_full_size_dit_quantizes_its_block_linears_and_leaves_odd_shapes_alo
 
     from harness.pipeline import f5
     from harness.pipeline.presets import get_preset
-    from harness.pipeline.quant import quantizable_linear
 
     preset = get_preset("f5tts_v1_base")
     _, dit_class = f5.model_classes()
@@ -139,8 +134,6 @@ def test_quantizing_a_row_leaves_the_inductor_settings_of_the_rows_after_it() ->
     """torchao's default turns on coordinate-descent tuning process-wide; the harness declines it."""
     import torch
     from torch._inductor import config as inductor
-
-    from harness.pipeline.quant import quantize_dit
 
     before = (inductor.coordinate_descent_tuning, inductor.coordinate_descent_check_all_directions)
     for quant in ("int8-weight", "int8-dynamic"):

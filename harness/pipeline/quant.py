@@ -1,11 +1,11 @@
 """Quantized DiT linears through torchao: the ``quant`` axis of the matrix.
 
-Applied after the build and before ``torch.compile``, to the linears that run once per frame (the
-blocks' attention projections and feed-forwards, the input projection and the output projection).
-The per-sample ones (time embedding, AdaLN modulation: two rows under CFG) stay in the model's
-precision: int8 matmul kernels refuse so few rows ("self.size(0) needs to be greater than 16").
-So do linears whose features are not multiples of 16 (the output projection to 100 mel channels, the
-input projection from 712): ``_int_mm`` needs multiples of 8, ``_scaled_mm`` (fp8) of 16.
+Applied after the build and before ``torch.compile``, to the linears that run once per frame: the
+blocks' attention projections and feed-forwards, and the input and output projections where their
+shapes allow. The per-sample ones (time embedding, AdaLN modulation: two rows under CFG) stay in the
+model's precision: int8 matmul kernels refuse so few rows ("self.size(0) needs to be greater than
+16"). So do features that are not multiples of 16 (F5TTS_v1_Base's output projection to 100 mel
+channels, its input projection from 712): ``_int_mm`` needs multiples of 8, ``_scaled_mm`` (fp8) 16.
 """
 
 from __future__ import annotations
