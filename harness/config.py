@@ -34,6 +34,7 @@ NARROWING = {
     "attention": ("--attention", "attention backends"),
     "pos_conv": ("--pos-conv", "position-convolution forms (conv, gemm)"),
     "quant": ("--quant", "quantizations (none, int8-weight, int8-dynamic, fp8)"),
+    "pipeline": ("--pipeline", "pipelines (harness, stock: f5-tts's own inference path)"),
 }
 _DEVICE_RE = re.compile(r"^(cpu|cuda(:\d+)?)$")
 
