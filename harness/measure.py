@@ -46,6 +46,13 @@ class MeasureOptions:
     telemetry: bool = True  # sample clocks, temperature and power beside the timed calls
 
 
+def compiled_graphs() -> int:
+    """Graphs Dynamo has compiled in this process so far."""
+    from torch._dynamo.utils import counters
+
+    return int(counters["stats"]["unique_graphs"])
+
+
 def error_record(record: Record, exc: BaseException) -> Record:
     """The configuration's result when it failed: the error's type and one-line message."""
     import torch
@@ -53,6 +60,11 @@ def error_record(record: Record, exc: BaseException) -> Record:
     kind = "oom" if isinstance(exc, torch.cuda.OutOfMemoryError) else type(exc).__name__
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     message = " ".join(lines[:2]) if lines and lines[0].endswith(":") else (lines or [kind])[0]
+    if kind == "FailOnRecompileLimitHit":
+        message = (
+            f"Dynamo's recompile limit ({flags.RECOMPILE_LIMIT} graphs per function) was reached: past it "
+            "the model would run uncompiled; fewer text lengths or frame buckets (frame_bucket) bound the shapes"
+        )
     record.status = "error"
     record.error = {"type": kind, "message": message[:500]}
     if not isinstance(exc, HarnessError):
@@ -144,13 +156,17 @@ class Measurer:
         # so the first call is a warm-up round already.
         warm_key = (self.cache.builds, replace(run, nfe=1))  # any NFE: the same shapes
         done = int(warm_key in self._warm and self.suite.timing.warmup > 0)
+        graphs_before = compiled_graphs()
         with self._phase("first_call_s"):
-            first = self.call(synth, run, 0)
-        first.check_finite()
-        record.first_call_s = first.total_s
+            # Each text's first call: a compiled model compiles (and captures) once per frame count.
+            firsts = [self.call(synth, run, index) for index in range(len(self.suite.texts))]
+        for first in firsts:
+            first.check_finite()
+        record.first_call_s = sum(first.total_s for first in firsts)
         with self._phase("warmup_s"):
             warm_rounds = self._warm_up(synth, run, done=done)
         record.warmup_runs = len(warm_rounds) + done
+        record.compiled_graphs = compiled_graphs() - graphs_before
         # No warm-up: the first call (compile included) would size the rounds; use repeats.
         sizing = warm_rounds or ([record.first_call_s] if done else [])
         return self.suite.timing.rounds(float(np.median(sizing)) if sizing else 0.0), warm_key
@@ -187,6 +203,7 @@ class Measurer:
 
         device = synth.model.device
         reset_peak_memory(device)
+        graphs_before = compiled_graphs()
         with self._phase("timed_s"):
             if self.options.telemetry:
                 sampler = Sampler(device_index=device.index or 0)
@@ -196,6 +213,11 @@ class Measurer:
             else:
                 timed()
         record.memory = peak_memory(device)
+        if (late := compiled_graphs() - graphs_before) > 0:
+            raise HarnessError(
+                f"compiled during the timed calls ({late} graph{'s' * (late > 1)}): the timings include "
+                "compilation; every shape a timed call meets must be compiled by the first calls"
+            )
         for result in last.values():
             result.check_finite()
         return last

@@ -49,7 +49,8 @@ class Record:
     weights_kind: str = ""
     clock: str = ""
     build_s: float | None = None
-    first_call_s: float | None = None
+    first_call_s: float | None = None  # the first call of each text, summed (compilation included)
+    compiled_graphs: int = 0  # graphs Dynamo compiled in the first calls and the warm-up
     warmup_runs: int = 0
     runs: list[RunSample] = field(default_factory=list)
     rtf: dict[str, Any] | None = None

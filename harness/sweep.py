@@ -75,13 +75,16 @@ class Sweep:
         compiles once per shape: texts of several lengths cost a compile each (on one H200 a CUDA-graph
         row over five lengths outran a 110 s limit estimated for one compile)."""
         scale = 1.0 if self._compile_scale is None else self._compile_scale
-        shapes = len({(t.text, t.duration_s) for t in self.suite.texts}) if run.compile_mode != "none" else 1
-        compile_s = 0.0 if self.measurer.cache.holds(run) else compile_cost_s(run.compile_mode) * scale * shapes
+        compile_s = 0.0 if self.measurer.cache.holds(run) else compile_cost_s(run.compile_mode) * scale * self._shapes(run)
         return compile_s + self.suite.expected_config_s
 
-    def observe_compile(self, mode: str, first_call_s: float) -> None:
-        """Record a new build's first call against the cold estimate of its compile mode."""
-        expected = compile_cost_s(mode)
+    def _shapes(self, run: RunConfig) -> int:
+        """Compiles a new build makes: one per text length for a compiled model."""
+        return len({(t.text, t.duration_s) for t in self.suite.texts}) if run.compile_mode != "none" else 1
+
+    def observe_compile(self, run: RunConfig, first_call_s: float) -> None:
+        """Record a new build's first calls against the cold estimate of its compiles."""
+        expected = compile_cost_s(run.compile_mode) * self._shapes(run)
         if expected > 0:
             ratio = first_call_s / expected
             self._compile_scale = ratio if self._compile_scale is None else max(self._compile_scale, ratio)
@@ -152,7 +155,7 @@ class Sweep:
                 results.suite["planned"] = sorted(planned)
                 record = self.measurer.measure(run)
                 if record.build_s is not None and record.first_call_s is not None:
-                    self.observe_compile(run.compile_mode, record.first_call_s)
+                    self.observe_compile(run, record.first_call_s)
                 results.upsert(record)
                 self.judge(results, record)
                 results.sweep_cost_s = cost.total()  # kept if killed

@@ -495,9 +495,9 @@ def test_time_limit_estimates_follow_the_compiles_this_process_has_seen(
     sweep = quiet_sweep(suite, tmp_path)
     autotuned = replace(suite.runs[0], compile_mode="max-autotune")
     assert sweep.expected_s(autotuned) == 340.0 + 12.0  # cold estimate plus min_time and 2 s
-    sweep.observe_compile("default", 6.0)  # a warm cache: 6 s where 30 s were expected
+    sweep.observe_compile(replace(autotuned, compile_mode="default"), 6.0)  # a warm cache: 6 s where 30 s were expected
     assert sweep.expected_s(autotuned) == pytest.approx(340.0 * 0.2 + 12.0)
-    sweep.observe_compile("reduce-overhead", 45.0)  # one slow compile: estimates stay on the safe side
+    sweep.observe_compile(replace(autotuned, compile_mode="reduce-overhead"), 45.0)  # one slow compile: estimates stay on the safe side
     assert sweep.expected_s(autotuned) == pytest.approx(340.0 * 1.5 + 12.0)
     assert sweep.expected_s(suite.runs[0]) == 12.0  # eager: nothing to compile
     # Texts of three lengths: a compiled model compiles once per shape.
@@ -510,6 +510,8 @@ def test_time_limit_estimates_follow_the_compiles_this_process_has_seen(
         load_suite(write_suite(name="lengths", nfe="[2]", timing="min_time_s = 10.0", extra=extra)), tmp_path
     )
     assert three.expected_s(autotuned) == 3 * 340.0 + 12.0
+    three.observe_compile(replace(autotuned, compile_mode="default"), 18.0)  # first calls of three lengths, warm
+    assert three.expected_s(autotuned) == pytest.approx(3 * 340.0 * 0.2 + 12.0)
 
 
 def test_ctrl_c_on_a_multi_gpu_sweep_stops_every_part_and_resume_completes_it(

@@ -1,5 +1,11 @@
 """Process-wide torch settings a configuration asks for: cuDNN's autotuner, the attention kernel and
-Inductor's freezing (read when a graph is compiled, at the first call).
+Inductor's freezing (read when a graph is compiled, at the first call); and Dynamo's recompile limit.
+
+Compiled models get one static graph per frame count (``build.py``). Dynamo's default limit of 8
+graphs per function is reached after two or three text lengths (each length compiles up to four
+variants of the DiT's forward, one per state of its text cache), and past it Dynamo silently runs
+the function uncompiled: a row would time another pipeline than it names. The harness raises the
+limit to ``RECOMPILE_LIMIT`` and makes reaching it an error, so such a row fails with its reason.
 
 Each configuration sets them before its build and calls; the sweep puts the process's own back at
 the end. The attention kernel is chosen when a graph is traced, but neither Inductor's nor
@@ -23,6 +29,11 @@ class ProcessFlags:
     attention: dict[str, bool]  # SDPA backend -> allowed
     post_grad_pass: Any  # torch._inductor.config.post_grad_custom_post_pass
     freezing: bool  # torch._inductor.config.freezing
+    recompile_limit: int  # torch._dynamo.config.recompile_limit
+    fail_on_recompile_limit: bool  # torch._dynamo.config.fail_on_recompile_limit_hit
+
+
+RECOMPILE_LIMIT = 64  # graphs per compiled function: four text-cache variants of 16 frame counts
 
 
 def _sdpa_switches() -> dict[str, tuple[Callable[[], bool], Callable[[bool], None]]]:
@@ -39,6 +50,7 @@ def _sdpa_switches() -> dict[str, tuple[Callable[[], bool], Callable[[bool], Non
 
 def current() -> ProcessFlags:
     import torch
+    import torch._dynamo.config as dynamo
     import torch._inductor.config as inductor
 
     return ProcessFlags(
@@ -46,6 +58,8 @@ def current() -> ProcessFlags:
         attention={name: enabled() for name, (enabled, _) in _sdpa_switches().items()},
         post_grad_pass=inductor.post_grad_custom_post_pass,
         freezing=inductor.freezing,
+        recompile_limit=dynamo.recompile_limit,
+        fail_on_recompile_limit=dynamo.fail_on_recompile_limit_hit,
     )
 
 
@@ -65,6 +79,7 @@ def _attention_cache_key(attention: str) -> Any:
 def apply(run: RunConfig, before: ProcessFlags) -> None:
     """The run's settings; "auto" attention keeps the kernels ``before`` allowed."""
     import torch
+    import torch._dynamo.config as dynamo
     import torch._inductor.config as inductor
 
     torch.backends.cudnn.benchmark = run.cudnn_benchmark
@@ -73,10 +88,13 @@ def apply(run: RunConfig, before: ProcessFlags) -> None:
     auto = run.attention == "auto"
     inductor.post_grad_custom_post_pass = before.post_grad_pass if auto else _attention_cache_key(run.attention)
     inductor.freezing = run.freezing
+    dynamo.recompile_limit = max(RECOMPILE_LIMIT, before.recompile_limit)
+    dynamo.fail_on_recompile_limit_hit = True
 
 
 def restore(before: ProcessFlags) -> None:
     import torch
+    import torch._dynamo.config as dynamo
     import torch._inductor.config as inductor
 
     torch.backends.cudnn.benchmark = before.cudnn_benchmark
@@ -84,3 +102,5 @@ def restore(before: ProcessFlags) -> None:
         enable(before.attention[name])
     inductor.post_grad_custom_post_pass = before.post_grad_pass
     inductor.freezing = before.freezing
+    dynamo.recompile_limit = before.recompile_limit
+    dynamo.fail_on_recompile_limit_hit = before.fail_on_recompile_limit
