@@ -75,11 +75,14 @@ class References:
         ref_run = reference_run(run, self.suite)
         if ref_run == run:  # the run is its own reference: its last waveforms are the renders
             self.renders.update({(run.full_id, i): last[i].waveform[0] for i in indices})
+        references = [self.render(ref_run, i, main, call) for i in indices]
+        # The renders are kept; the reference model is not, or the next rows' peak memory would hold it.
+        self.cache.clear()
         return self._assessor.assess(
             rate=synth.sample_rate,
             generated=[last[i].waveform[0] for i in indices],
             texts=[self.suite.texts[i].text for i in indices],
-            references=[self.render(ref_run, i, main, call) for i in indices],
+            references=references,
             speakers=[read_audio(self.suite.texts[i].reference_audio) for i in indices],
             meaningful=synth.model.weights.kind != "random",
         )

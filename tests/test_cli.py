@@ -294,6 +294,21 @@ def test_attention_backend_is_a_knob_set_for_each_configuration(
     assert [r.id for r in Results.load(tmp_path / "narrow").records] == ["nfe2-fp32-compile_none-voc_torch-attn_math"]
 
 
+def test_a_reference_model_built_for_fidelity_is_let_go_once_its_renders_are_made(
+    write_suite: Callable[..., Path], tmp_path: Path
+) -> None:
+    from harness.fidelity import reference_run
+    from harness.suite_file import load_suite
+
+    extra = '[quality]\nenabled = true\nasr = "none"\nspeaker = "none"'
+    sweep = quiet_sweep(load_suite(write_suite(nfe="[2, 3]", precision='["amp-bf16"]', extra=extra)), tmp_path)
+    records = sweep.run().records
+    assert all("fidelity" in r.quality for r in records)
+    references = sweep.measurer.references
+    assert references.cache.builds == 2  # built for each NFE's render, then dropped: not held under later rows
+    assert not references.cache.holds(reference_run(sweep.suite.runs[0], sweep.suite))
+
+
 def test_cudnn_benchmark_is_a_knob_set_for_each_configuration(
     write_suite: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -135,7 +135,8 @@ def test_text_cache_outside_the_graph_pool_changes_nothing_but_ownership(synth: 
     original_forward = dit.forward
 
     def spy(*args: object, **kwargs: object) -> object:  # records, before each step, whose cache the DiT reads
-        seen.append(dit.text_cond is None or dit.text_cond is model.cfm.transformer._owned.get("text_cond"))
+        owned = model.cfm.transformer._owned.values()
+        seen.append(dit.text_cond is None or any(dit.text_cond is t for t in owned))
         return original_forward(*args, **kwargs)
 
     dit.forward = spy
@@ -143,6 +144,33 @@ def test_text_cache_outside_the_graph_pool_changes_nothing_but_ownership(synth: 
     np.testing.assert_array_equal(speak(wrapped).waveform, speak(synth).waveform)  # type: ignore[attr-defined]
     assert len(seen) == 4 and all(seen)  # NFE 4: steps 2-4 read the wrapper's own copy
     assert dit.text_cond is None  # f5-tts clears its cache after sampling, through the wrapper
+
+
+def test_each_text_length_reads_its_text_cache_from_one_tensor_whatever_ran_between(synth: Synthesizer) -> None:
+    """Dynamo guards on the cached tensor's identity (with freezing) and CUDA graphs on its address:
+    a new tensor per call recompiled or re-recorded whenever calls of other lengths came between."""
+    model = build_model("tiny", "random", "fp32", "none", "cpu", seed=0)
+    dit = model.cfm.transformer
+    model.cfm.transformer = wrap_transformer(dit, fp32_ode=False, own_text_cache=True)
+    read: list[tuple[int, int, int]] = []  # (frames, id, data pointer) of the cache each later step reads
+    original_forward = dit.forward
+
+    def spy(*args: object, **kwargs: object) -> object:
+        if dit.text_cond is not None:
+            read.append((dit.text_cond.shape[1], id(dit.text_cond), dit.text_cond.data_ptr()))
+        return original_forward(*args, **kwargs)
+
+    dit.forward = spy
+    wrapped = Synthesizer(model, synth.vocoder)
+    for seconds in (1.0, 2.0, 1.0, 2.0):
+        speak(wrapped, duration_s=seconds)
+    by_frames: dict[int, set[tuple[int, int]]] = {}
+    for frames, identity, pointer in read:
+        by_frames.setdefault(frames, set()).add((identity, pointer))
+    assert len(by_frames) == 2 and len(read) == 4 * 3  # two lengths; steps 2-4 of each call read the cache
+    assert all(len(seen) == 1 for seen in by_frames.values())  # one tensor, one address per length
+    short, long = (next(iter(seen)) for seen in by_frames.values())
+    assert short[1] != long[1]
 
 
 def test_the_attention_setting_is_part_of_the_compile_cache_key() -> None:

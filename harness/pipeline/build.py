@@ -91,7 +91,10 @@ def wrap_transformer(transformer: Any, *, fp32_ode: bool, own_text_cache: bool) 
 
     ``own_text_cache``: the DiT caches its text embedding on the first ODE step and reads it on
     the others. Under CUDA graphs that cache is a graph output, overwritten once a graph of another
-    frame count has run; a copy outside the graph pool keeps it valid.
+    frame count has run; a copy outside the graph pool keeps it valid. The copy is one tensor per
+    cache entry and shape, refilled in place: Dynamo treats it as a static input (with freezing it
+    guards on the tensor's identity) and CUDA graphs on its address, so a new tensor per call would
+    recompile or re-record whenever calls of other lengths came between.
     """
     import torch
     from torch import nn
@@ -104,19 +107,23 @@ def wrap_transformer(transformer: Any, *, fp32_ode: bool, own_text_cache: bool) 
             self.inner = inner
             self.dim = inner.dim
             self.low = next(inner.parameters()).dtype
-            self._owned: dict[str, torch.Tensor] = {}
+            self._owned: dict[tuple[str, torch.Size, torch.dtype], torch.Tensor] = {}
 
         def clear_cache(self) -> None:
             self.inner.clear_cache()
-            self._owned.clear()
 
         def _own_text_cache(self) -> None:
             dit = getattr(self.inner, "_orig_mod", self.inner)
             for name in ("text_cond", "text_uncond"):
                 value = getattr(dit, name, None)
-                if value is not None and value is not self._owned.get(name):
-                    self._owned[name] = value.clone()
-                    setattr(dit, name, self._owned[name])
+                if value is None:
+                    continue
+                owned = self._owned.get((name, value.shape, value.dtype))
+                if owned is None:
+                    owned = self._owned[(name, value.shape, value.dtype)] = value.clone()
+                elif value is not owned:
+                    owned.copy_(value)
+                setattr(dit, name, owned)
 
         def forward(self, x: torch.Tensor, cond: torch.Tensor, time: torch.Tensor, **kwargs: Any) -> torch.Tensor:
             if fp32_ode:
@@ -169,10 +176,7 @@ def build_model(
         # not on the attention, cuDNN or freezing flags: without a reset, a build differing only in
         # those would run the code (and CUDA graphs) of the one before.
         torch._dynamo.reset()
-        # Static shapes: one graph per frame count, as CUDA graphs capture them. With Dynamo's
-        # automatic dynamic shapes the second text length made the DiT's graph dynamic, and under
-        # CUDA graphs that graph ran 5-8x slower than the static one (reports/gpu/h200/latency-graphs).
-        cfm.transformer = torch.compile(cfm.transformer, mode=compile_mode, dynamic=False)
+        cfm.transformer = torch.compile(cfm.transformer, mode=compile_mode)
     if ode_fp32 or compile_mode in CUDA_GRAPH_MODES:
         cfm.transformer = wrap_transformer(
             cfm.transformer, fp32_ode=ode_fp32, own_text_cache=compile_mode in CUDA_GRAPH_MODES

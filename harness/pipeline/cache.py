@@ -19,6 +19,13 @@ class BuildCache:
         self._vocos: dict[tuple[str, str, str], Any] = {}
         self._backends: dict[tuple[str, str, str, str], Any] = {}
 
+    def clear(self) -> None:
+        """Let go of every model and vocoder (their device memory is freed with them)."""
+        self._model = None
+        self._vocos.clear()
+        self._backends.clear()
+        gc.collect()
+
     def holds(self, run: RunConfig) -> bool:
         return self._model is not None and self._model[0] == run.build_key
 
