@@ -74,9 +74,10 @@ class Sweep:
         warm cache shortens the estimates and a slow machine lengthens them. A compiled model
         compiles once per shape: texts of several lengths cost a compile each (on one H200 a CUDA-graph
         row over five lengths outran a 110 s limit estimated for one compile)."""
+        if self.measurer.cache.holds(run):
+            return self.suite.expected_config_s
         scale = 1.0 if self._compile_scale is None else self._compile_scale
-        compile_s = 0.0 if self.measurer.cache.holds(run) else compile_cost_s(run.compile_mode) * scale * self._shapes(run)
-        return compile_s + self.suite.expected_config_s
+        return compile_cost_s(run.compile_mode) * scale * self._shapes(run) + self.suite.expected_config_s
 
     def _shapes(self, run: RunConfig) -> int:
         """Compiles a new build makes: one per text length for a compiled model."""

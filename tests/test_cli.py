@@ -512,7 +512,8 @@ def test_time_limit_estimates_follow_the_compiles_this_process_has_seen(
     assert sweep.expected_s(autotuned) == 340.0 + 12.0  # cold estimate plus min_time and 2 s
     sweep.observe_compile(replace(autotuned, compile_mode="default"), 6.0)  # a warm cache: 6 s where 30 s were expected
     assert sweep.expected_s(autotuned) == pytest.approx(340.0 * 0.2 + 12.0)
-    sweep.observe_compile(replace(autotuned, compile_mode="reduce-overhead"), 45.0)  # one slow compile: estimates stay on the safe side
+    # One slow compile: estimates stay on the safe side.
+    sweep.observe_compile(replace(autotuned, compile_mode="reduce-overhead"), 45.0)
     assert sweep.expected_s(autotuned) == pytest.approx(340.0 * 1.5 + 12.0)
     assert sweep.expected_s(suite.runs[0]) == 12.0  # eager: nothing to compile
     # Texts of three lengths: a compiled model compiles once per shape.

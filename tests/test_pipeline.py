@@ -244,6 +244,34 @@ def test_a_compiled_build_starts_from_empty_dynamo_caches() -> None:
     assert counters["stats"]["unique_graphs"] == traced + 1  # traced again after the compiled build
 
 
+def test_past_the_raised_recompile_limit_a_row_fails_instead_of_running_uncompiled() -> None:
+    """Dynamo's default (8 graphs, then the function runs uncompiled) would let a compiled row time
+    an eager DiT; a configuration's flags raise the limit and make reaching it an error."""
+    from harness.config import RunConfig
+    from harness.measure import compiled_graphs, error_record
+    from harness.pipeline import flags
+    from harness.results import Record
+
+    before = flags.current()
+    torch._dynamo.reset()
+    shaped = torch.compile(lambda x: x + 1, backend="eager", dynamic=False)  # one graph per shape
+    try:
+        flags.apply(RunConfig(), before)
+        start = compiled_graphs()
+        for n in range(1, flags.RECOMPILE_LIMIT + 1):
+            shaped(torch.ones(n))
+        assert compiled_graphs() - start == flags.RECOMPILE_LIMIT  # well past Dynamo's default of 8
+        with pytest.raises(Exception) as caught:
+            shaped(torch.ones(flags.RECOMPILE_LIMIT + 1))
+    finally:
+        flags.restore(before)
+        torch._dynamo.reset()
+    record = error_record(Record(id="row", config={}), caught.value)
+    assert record.status == "error" and record.error is not None
+    assert record.error["message"].startswith("Dynamo's recompile limit (64 graphs per function) was reached")
+    assert torch._dynamo.config.recompile_limit == before.recompile_limit  # the process's own limit restored
+
+
 def test_a_build_leaves_f5_tts_training_loop_unimported_and_still_reachable() -> None:
     script = (
         "import sys\n"
