@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -127,20 +129,30 @@ def test_bf16_needs_the_fp32_ode_grid_and_then_stays_close_to_fp32(synth: Synthe
     assert 0 < diff < 1e-2  # bf16 arithmetic shows, the fp32 noise and time grid keep it close
 
 
-def test_text_cache_outside_the_graph_pool_changes_nothing_but_ownership(synth: Synthesizer) -> None:
+def _watched_text_cache(synth: Synthesizer, watch: Callable[[Any], None]) -> tuple[Synthesizer, Any]:
+    """A tiny model whose DiT is wrapped to own its text cache; ``watch(dit)`` runs before each ODE
+    step. Returns the synthesizer and the unwrapped DiT."""
     model = build_model("tiny", "random", "fp32", "none", "cpu", seed=0)
     dit = model.cfm.transformer
     model.cfm.transformer = wrap_transformer(dit, fp32_ode=False, own_text_cache=True)
-    seen: list[bool] = []
     original_forward = dit.forward
 
-    def spy(*args: object, **kwargs: object) -> object:  # records, before each step, whose cache the DiT reads
-        owned = model.cfm.transformer._owned.values()
-        seen.append(dit.text_cond is None or any(dit.text_cond is t for t in owned))
+    def spy(*args: object, **kwargs: object) -> object:
+        watch(dit)
         return original_forward(*args, **kwargs)
 
     dit.forward = spy
-    wrapped = Synthesizer(model, synth.vocoder)
+    return Synthesizer(model, synth.vocoder), dit
+
+
+def test_text_cache_outside_the_graph_pool_changes_nothing_but_ownership(synth: Synthesizer) -> None:
+    seen: list[bool] = []  # before each step: does the DiT read no cache, or the wrapper's own copy?
+    wrapped, dit = _watched_text_cache(
+        synth,
+        lambda dit: seen.append(
+            dit.text_cond is None or any(dit.text_cond is t for t in wrapped.model.cfm.transformer._owned.values())
+        ),
+    )
     np.testing.assert_array_equal(speak(wrapped).waveform, speak(synth).waveform)  # type: ignore[attr-defined]
     assert len(seen) == 4 and all(seen)  # NFE 4: steps 2-4 read the wrapper's own copy
     assert dit.text_cond is None  # f5-tts clears its cache after sampling, through the wrapper
@@ -149,19 +161,13 @@ def test_text_cache_outside_the_graph_pool_changes_nothing_but_ownership(synth: 
 def test_each_text_length_reads_its_text_cache_from_one_tensor_whatever_ran_between(synth: Synthesizer) -> None:
     """Dynamo guards on the cached tensor's identity (with freezing) and CUDA graphs on its address:
     a new tensor per call recompiled or re-recorded whenever calls of other lengths came between."""
-    model = build_model("tiny", "random", "fp32", "none", "cpu", seed=0)
-    dit = model.cfm.transformer
-    model.cfm.transformer = wrap_transformer(dit, fp32_ode=False, own_text_cache=True)
     read: list[tuple[int, int, int]] = []  # (frames, id, data pointer) of the cache each later step reads
-    original_forward = dit.forward
 
-    def spy(*args: object, **kwargs: object) -> object:
+    def watch(dit: Any) -> None:
         if dit.text_cond is not None:
             read.append((dit.text_cond.shape[1], id(dit.text_cond), dit.text_cond.data_ptr()))
-        return original_forward(*args, **kwargs)
 
-    dit.forward = spy
-    wrapped = Synthesizer(model, synth.vocoder)
+    wrapped, _ = _watched_text_cache(synth, watch)
     for seconds in (1.0, 2.0, 1.0, 2.0):
         speak(wrapped, duration_s=seconds)
     by_frames: dict[int, set[tuple[int, int]]] = {}

@@ -21,6 +21,8 @@ class BuildCache:
 
     def clear(self) -> None:
         """Let go of every model and vocoder (their device memory is freed with them)."""
+        if self._model is None and not self._vocos and not self._backends:
+            return
         self._model = None
         self._vocos.clear()
         self._backends.clear()
