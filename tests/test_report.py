@@ -34,7 +34,7 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (Path(__file__).parents[1] / "suites" / "smoke.toml")
         .read_text()
         .replace('precision = "fp32"', 'precision = ["fp32", "bf16"]')
-        .replace("nfe = [8, 16]", "nfe = [4, 8]")
+        .replace("nfe = [8, 16]", "nfe = [2, 4]")
         .replace("repeats = 5", "repeats = 2")
         .replace('name = "smoke"', 'name = "q"')
     )
@@ -158,12 +158,12 @@ def test_summary_states_cache_speedups_and_cost(sweep: Path, tmp_path: Path) -> 
     assert "## Sweep cost" in text and "outside timed regions" in text
     assert "TorchInductor cache" not in text  # nothing compiled: the cache does not matter
     fp32, bf16 = (
-        next(r for r in results.records if r.id == f"nfe4-{p}-compile_none-voc_torch") for p in ("fp32", "bf16")
+        next(r for r in results.records if r.id == f"nfe2-{p}-compile_none-voc_torch") for p in ("fp32", "bf16")
     )
     bf16.config["pipeline"] = "stock"  # stands in for the stock row of the same NFE
     speedups = stock_speedups(results.records)
     assert speedups[fp32.id] == pytest.approx(bf16.rtf["median"] / fp32.rtf["median"])  # type: ignore[index]
-    assert speedups[bf16.id] == pytest.approx(1.0) and "nfe8-fp32-compile_none-voc_torch" not in speedups
+    assert speedups[bf16.id] == pytest.approx(1.0) and "nfe4-fp32-compile_none-voc_torch" not in speedups
     from harness.report.html import _table
     from harness.report.plots import speedup_bars
 
