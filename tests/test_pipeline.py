@@ -267,7 +267,7 @@ def test_past_the_raised_recompile_limit_a_row_fails_instead_of_running_uncompil
         for n in range(1, flags.RECOMPILE_LIMIT + 1):
             shaped(torch.ones(n))
         assert compiled_graphs() - start == flags.RECOMPILE_LIMIT  # well past Dynamo's default of 8
-        with pytest.raises(Exception) as caught:
+        with pytest.raises(torch._dynamo.exc.FailOnRecompileLimitHit) as caught:
             shaped(torch.ones(flags.RECOMPILE_LIMIT + 1))
     finally:
         flags.restore(before)

@@ -117,6 +117,19 @@ def test_multi_resolution_and_mel_distances_grow_with_noise(renders: list) -> No
     assert large["mr_stft"] > small["mr_stft"] > 0 and large["mel_l1"] > small["mel_l1"] > 0
 
 
+def test_a_render_against_itself_is_zero_computed_or_not(renders: list) -> None:
+    """``distances`` skips librosa for identical inputs; computed, every distance is 0 there too."""
+    x, rate = renders[0]
+    skipped = spectral.distances(x, x.copy(), rate)
+    computed = {
+        "mcd_db": spectral.mcd(x, x, rate),
+        "lsd_db": spectral.lsd(x, x),
+        "mr_stft": spectral.mr_stft(x, x),
+        "mel_l1": spectral.mel_l1(x, x, rate),
+    }
+    assert skipped == dict.fromkeys(computed, 0.0) and computed == pytest.approx(skipped, abs=1e-9)
+
+
 def test_lengths_that_differ_are_aligned(renders: list) -> None:
     x, rate = renders[0]
     padded = np.concatenate([np.zeros(2400, dtype=np.float32) + 1e-4, x])

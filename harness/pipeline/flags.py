@@ -1,11 +1,11 @@
 """Process-wide torch settings a configuration asks for: cuDNN's autotuner, the attention kernel and
 Inductor's freezing (read when a graph is compiled, at the first call); and Dynamo's recompile limit.
 
-A compiled DiT compiles again for each text length, up to four variants of its forward each (one
-per state of its text cache). Dynamo's default limit of 8 graphs per function is reached after two
-or three lengths, and past it Dynamo silently runs the function uncompiled: a row would time another
-pipeline than it names. The harness raises the limit to ``RECOMPILE_LIMIT`` and makes reaching it an
-error, so such a row fails with its reason.
+A compiled DiT compiles again for each text length, and the first lengths once more per state of
+its text cache: on an H200, 7 graphs of its forward for five lengths (CUDA graphs with freezing).
+Dynamo's default limit of 8 graphs per function is that close, and past it Dynamo silently runs the
+function uncompiled: a row would time another pipeline than it names. The harness raises the limit
+to ``RECOMPILE_LIMIT`` and makes reaching it an error, so such a row fails with its reason.
 
 Each configuration sets them before its build and calls; the sweep puts the process's own back at
 the end. The attention kernel is chosen when a graph is traced, but neither Inductor's nor
