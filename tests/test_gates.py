@@ -135,25 +135,25 @@ def test_the_gate_outcome_reaches_the_table_junit_and_mlflow(tmp_path: Path) -> 
 
     from mlflow.tracking import MlflowClient
 
-    from tests.test_cli import cli
+    from tests.test_cli import cli_in_process
 
     base = results_with({"fast": [1.0, 1.001, 0.999, 1.0, 1.002], "noisy": [1.0, 1.3, 0.8, 1.1, 0.9]})
     base.save(tmp_path / "base")
     stored = save_baseline(base, tmp_path / "baselines")
     head = results_with({"fast": [1.2, 1.201, 1.199, 1.2, 1.202], "noisy": [1.0, 1.25, 0.85, 1.1, 0.95]})
     head.save(tmp_path / "head")
-    proc = cli("baseline", "compare", str(tmp_path / "head"), "--baseline", str(stored))
+    proc = cli_in_process("baseline", "compare", str(tmp_path / "head"), "--baseline", str(stored))
     assert proc.returncode == 1 and "1 configuration(s) regression" in proc.stderr
     assert "| fast | regression | 1.200 |" in proc.stdout and "| noisy | inconclusive |" in proc.stdout
-    strict = cli("baseline", "compare", str(tmp_path / "head"), "--baseline", str(stored), "--strict")
+    strict = cli_in_process("baseline", "compare", str(tmp_path / "head"), "--baseline", str(stored), "--strict")
     assert "inconclusive or regression" in strict.stderr and "fast, noisy" in strict.stderr
-    assert cli("report", str(tmp_path / "head"), "--baseline", str(stored)).returncode == 0
+    assert cli_in_process("report", str(tmp_path / "head"), "--baseline", str(stored)).returncode == 0
     junit = ET.parse(tmp_path / "head" / "junit.xml").getroot()
     cases = {c.get("name"): c for c in junit if c.get("classname") == "s.baseline"}
     assert cases["fast"].find("failure") is not None and cases["noisy"].find("skipped") is not None
     assert "detectable slowdown" in (cases["noisy"].find("skipped").get("message") or "")  # type: ignore[union-attr]
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    assert cli("sync", str(tmp_path / "head"), "--tracking-uri", uri).returncode == 0
+    assert cli_in_process("sync", str(tmp_path / "head"), "--tracking-uri", uri).returncode == 0
     client = MlflowClient(tracking_uri=uri)
     runs = client.search_runs([client.get_experiment_by_name("s").experiment_id])
     tagged = {r.data.tags.get("tts_harness.config_id"): r for r in runs}

@@ -16,7 +16,7 @@ from harness.pipeline.synth import Synthesis
 from harness.platform.process import apply_process_settings
 from harness.suite_file import load_suite
 from tests.conftest import quiet_sweep
-from tests.test_cli import assert_one_line_error, cli
+from tests.test_cli import assert_one_line_error, cli_in_process
 
 QUANT_AXIS = 'vocoder = "torch"\nquant = ["none", "int8-weight", "int8-dynamic", "fp8"]'
 FIDELITY = '[quality]\nenabled = true\nasr = "none"\nspeaker = "none"\n[thresholds]\nmin_quant_speedup = 100.0'
@@ -49,7 +49,7 @@ def test_quantized_rows_run_beside_their_twin_and_fp8_is_a_one_line_result(
 def test_an_unknown_quantization_is_one_line(write_suite: Callable[..., Path], tmp_path: Path) -> None:
     path = write_suite()
     path.write_text(path.read_text().replace('vocoder = "torch"', 'vocoder = "torch"\nquant = "int4"'))
-    assert_one_line_error(cli("run", str(path), "--out", str(tmp_path / "o")), "unknown quant 'int4'")
+    assert_one_line_error(cli_in_process("run", str(path), "--out", str(tmp_path / "o")), "unknown quant 'int4'")
 
 
 def test_quantization_without_torchao_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.results import Results
-from tests.test_cli import assert_one_line_error, cli
+from tests.test_cli import assert_one_line_error, cli_in_process
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = [
@@ -37,16 +37,17 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
         .replace("nfe = [8, 16]", "nfe = [2, 4]")
         .replace("repeats = 5", "repeats = 2")
         .replace('name = "smoke"', 'name = "q"')
+        .replace("I don't really care what you call me. I've been a silent spectator.", "A short sentence.")
     )
     out = tmp / "out"
-    proc = cli("run", str(suite), "--out", str(out), "--no-progress")
+    proc = cli_in_process("run", str(suite), "--out", str(out), "--no-progress")
     assert proc.returncode == 0, proc.stderr
     return out
 
 
 def test_report_files_and_plots(sweep: Path, tmp_path: Path) -> None:
     step_summary = tmp_path / "step.md"
-    proc = cli("report", str(sweep), env={"GITHUB_STEP_SUMMARY": str(step_summary)})
+    proc = cli_in_process("report", str(sweep), env={"GITHUB_STEP_SUMMARY": str(step_summary)})
     assert proc.returncode == 0, proc.stderr
     assert "4 plots" in proc.stdout
     for name in ("rtf_distribution.png", "rtf_vs_nfe.png", "stages.png", "rtf_vs_quality.png"):
@@ -62,7 +63,7 @@ def test_report_files_and_plots(sweep: Path, tmp_path: Path) -> None:
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (make test installs it)")
 def test_report_renders_in_headless_chromium(sweep: Path, tmp_path: Path) -> None:
-    assert cli("report", str(sweep)).returncode == 0
+    assert cli_in_process("report", str(sweep)).returncode == 0
     page = (sweep / "report.html").resolve().as_uri()
     profile = ["--user-data-dir=" + str(tmp_path / "profile")]
     dom = subprocess.run(
@@ -111,14 +112,14 @@ def test_parts_merge_into_one_report(sweep: Path, tmp_path: Path) -> None:
             finished_utc=results.finished_utc,
         )
         parts.append(part.save(tmp_path / f"part{i}").parent)
-    proc = cli("report", *map(str, parts), "--out", str(tmp_path / "merged"))
+    proc = cli_in_process("report", *map(str, parts), "--out", str(tmp_path / "merged"))
     assert proc.returncode == 0, proc.stderr
     merged = Results.load(tmp_path / "merged")
     assert sorted(r.id for r in merged.records) == sorted(r.id for r in results.records)
 
 
 def test_compare_two_sweeps(sweep: Path, tmp_path: Path) -> None:
-    proc = cli("compare", str(sweep), str(sweep), "--json", str(tmp_path / "same.json"))
+    proc = cli_in_process("compare", str(sweep), str(sweep), "--json", str(tmp_path / "same.json"))
     assert proc.returncode == 0 and "| 1.000 |" in proc.stdout
     rows = json.loads((tmp_path / "same.json").read_text())
     assert {row["outcome"] for row in rows} <= {"unchanged", "inconclusive"} and all(r["ratio"] == 1 for r in rows)
@@ -126,28 +127,28 @@ def test_compare_two_sweeps(sweep: Path, tmp_path: Path) -> None:
     timed = Results.load(sweep).sweep_cost_s["timed_s"]
     assert f"| timed | {timed:.1f} | {timed:.1f} |" in proc.stdout  # the two sweeps' cost side by side
     assert "one sweep a side" in proc.stdout
-    repeated = cli("compare", f"{sweep},{sweep}", str(sweep))
+    repeated = cli_in_process("compare", f"{sweep},{sweep}", str(sweep))
     # the same sweep twice against itself: no spread at all, so the difference (none) is exact
     assert repeated.returncode == 0 and "| 2+1 | 1.00 / - | unchanged |" in repeated.stdout
     assert "one sweep a side" not in repeated.stdout
-    plotted = cli("compare", str(sweep), str(sweep), "--plot", str(tmp_path / "ratios.png"))
+    plotted = cli_in_process("compare", str(sweep), str(sweep), "--plot", str(tmp_path / "ratios.png"))
     assert plotted.returncode == 0 and (tmp_path / "ratios.png").read_bytes().startswith(b"\x89PNG")
     data = json.loads((sweep / "results.json").read_text())
     for record in data["records"]:
         record["id"] += "-other"
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "results.json").write_text(json.dumps(data))
-    assert_one_line_error(cli("compare", str(sweep), str(tmp_path / "other")), "nothing to compare")
+    assert_one_line_error(cli_in_process("compare", str(sweep), str(tmp_path / "other")), "nothing to compare")
 
 
 def test_bad_results_directories_are_one_line(sweep: Path, tmp_path: Path) -> None:
-    assert_one_line_error(cli("report", str(tmp_path)), "no results.json")
+    assert_one_line_error(cli_in_process("report", str(tmp_path)), "no results.json")
     old = json.loads((sweep / "results.json").read_text())
     old["schema_version"] = 0
     (tmp_path / "results.json").write_text(json.dumps(old))
-    assert_one_line_error(cli("report", str(tmp_path)), "schema version 0")
+    assert_one_line_error(cli_in_process("report", str(tmp_path)), "schema version 0")
     (tmp_path / "results.json").write_text('{"schema": "tts-harness/results", "schema_ver')
-    assert_one_line_error(cli("report", str(tmp_path)), "not valid JSON")
+    assert_one_line_error(cli_in_process("report", str(tmp_path)), "not valid JSON")
 
 
 def test_summary_states_cache_speedups_and_cost(sweep: Path, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from harness.results import Results
-from tests.test_cli import ROOT, assert_one_line_error, cli
+from tests.test_cli import ROOT, assert_one_line_error, cli_in_process
 
 
 def free_port() -> int:
@@ -133,10 +133,10 @@ def test_sweep_survives_server_loss_and_sync_delivers_it(
     # completely logged before the loss; a run cut off mid-logging is completed by sync, not duplicated
     before = [r for r in child_runs(server.uri) if r.data.tags.get("tts_harness.status") == "logged"]
     assert 1 <= len(before) < 4
-    synced = cli("sync", str(out), "--tracking-uri", server.uri)
+    synced = cli_in_process("sync", str(out), "--tracking-uri", server.uri)
     assert synced.returncode == 0, synced.stderr
     assert f"{4 - len(before)} configuration(s) logged, {len(before)} already there" in synced.stdout
-    again = cli("sync", str(out), "--tracking-uri", server.uri)
+    again = cli_in_process("sync", str(out), "--tracking-uri", server.uri)
     assert "0 configuration(s) logged, 4 already there" in again.stdout
 
     runs = child_runs(server.uri)
@@ -199,30 +199,27 @@ def _what_the_rest_api_shows(uri: str, results: Results, parent_id: str, childre
 
 def test_unreachable_tracking_uri_is_one_line(write_suite: Callable[..., Path], tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert cli("run", str(write_suite(nfe="[2]")), "--out", str(out), "--no-progress").returncode == 0
-    proc = cli("sync", str(out), "--tracking-uri", f"http://127.0.0.1:{free_port()}")
+    assert cli_in_process("run", str(write_suite(nfe="[2]")), "--out", str(out), "--no-progress").returncode == 0
+    proc = cli_in_process("sync", str(out), "--tracking-uri", f"http://127.0.0.1:{free_port()}")
     assert_one_line_error(proc, "unreachable")
 
 
-def test_compare_by_mlflow_run_id(write_suite: Callable[..., Path], tmp_path: Path) -> None:
+def test_compare_by_mlflow_run_id(
+    write_suite: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from mlflow.tracking import MlflowClient
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     out = tmp_path / "out"
     suite = write_suite(name="bycompare", nfe="[2]")
-    proc = subprocess.run(
-        [sys.executable, "-m", "harness", "run", str(suite), "--out", str(out), "--no-progress", "--tracking-uri", uri],
-        cwd=tmp_path,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    monkeypatch.chdir(tmp_path)  # outside the project's tree
+    args = ("run", str(suite), "--out", str(out), "--no-progress", "--tracking-uri", uri)
+    proc = cli_in_process(*args, env={"TTS_HARNESS_NO_TRACK": ""})  # tracked as it is
     assert proc.returncode == 0, proc.stderr
     client = MlflowClient(tracking_uri=uri)
     exp = client.get_experiment_by_name("bycompare")
     parent = next(r for r in client.search_runs([exp.experiment_id]) if "tts_harness.config_id" not in r.data.tags)
-    compared = cli("compare", parent.info.run_id, str(out), "--tracking-uri", uri)
+    compared = cli_in_process("compare", parent.info.run_id, str(out), "--tracking-uri", uri)
     assert compared.returncode == 0, compared.stderr
     assert "| nfe2-fp32-compile_none-voc_torch |" in compared.stdout and "| 1.000 |" in compared.stdout
 
@@ -246,7 +243,10 @@ def test_a_run_cut_off_before_it_ended_is_ended_by_the_next_sync(
     from harness.tracking.mlflow_sync import epoch_ms, sync
 
     out = tmp_path / "out"
-    assert cli("run", str(write_suite(name="track", nfe="[2]")), "--out", str(out), "--no-progress").returncode == 0
+    assert (
+        cli_in_process("run", str(write_suite(name="track", nfe="[2]")), "--out", str(out), "--no-progress").returncode
+        == 0
+    )
     ended = MlflowClient.set_terminated
 
     def lost(self: MlflowClient, run_id: str, *args: object, **kwargs: object) -> None:
