@@ -1,16 +1,19 @@
-"""The pytest plugin through pytester: ids, narrowing, one build per build key, benchmark JSON."""
+"""The pytest plugin in inner pytest sessions: ids, narrowing, one build per build key, benchmark JSON."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+import time
+import traceback
 from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
+from io import StringIO
 from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["pytester"]
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -22,39 +25,52 @@ def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _heavy_modules_loaded() -> None:
-    """An in-process inner session unloads the modules it imported when it ends, and torch cannot
-    be imported twice in one process: load what a tiny build imports before the first session."""
-    import onnxruntime  # noqa: F401
+def run(folder: Path, *args: str, fresh: bool = False) -> pytest.RunResult:
+    """An inner pytest session with the plugin in ``folder``: in this process (an interpreter start
+    with torch's imports costs 8-15 s here), or in a ``fresh`` one where xdist starts its own workers.
 
-    from harness.pipeline.build import build_model
-
-    build_model("tiny", "random", "fp32", "none", "cpu", seed=0)
-
-
-def run(pytester: pytest.Pytester, *args: str, fresh: bool = False) -> pytest.RunResult:
-    """An inner pytest session with the plugin: in this process (an interpreter start with torch's
-    imports costs 8-15 s here), or in a ``fresh`` one where xdist starts its own workers."""
-    runner = pytester.runpytest_subprocess if fresh else pytester.runpytest_inprocess
-    return runner("-p", "harness.pytest_plugin", "-p", "no:cacheprovider", *args)
+    Not pytester's in-process run: it unloads every module the session imported, and some cannot
+    be imported twice in one process (torch; ml_dtypes under an ONNX export). Only the session's
+    own files (its test module and conftest) are dropped, so the next session imports its own."""
+    argv = ["-p", "harness.pytest_plugin", "-p", "no:cacheprovider", "--import-mode=importlib", *args]
+    start = time.perf_counter()
+    if fresh:
+        proc = subprocess.run([sys.executable, "-m", "pytest", *argv], cwd=folder, capture_output=True, text=True)
+        code, out, err = proc.returncode, proc.stdout, proc.stderr
+    else:
+        out_buffer, err_buffer = StringIO(), StringIO()
+        with redirect_stdout(out_buffer), redirect_stderr(err_buffer):
+            try:
+                code = pytest.main([*argv, "--rootdir", str(folder), str(folder)])
+            except Exception:  # past pytest's handling, as pytest-benchmark's regression: the process would die
+                traceback.print_exc()
+                code = 1
+        out, err = out_buffer.getvalue(), err_buffer.getvalue()
+        for name, module in list(sys.modules.items()):
+            if Path(getattr(module, "__file__", None) or "/").is_relative_to(folder):
+                del sys.modules[name]
+    return pytest.RunResult(code, out.splitlines(), err.splitlines(), time.perf_counter() - start)
 
 
 @pytest.fixture
-def suite_dir(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makepyfile(test_suite=(ROOT / "suites" / "test_suite.py").read_text())
-    return pytester
+def suite_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder holding the project's suite test module, the working directory of the test."""
+    folder = tmp_path / "session"
+    folder.mkdir()
+    (folder / "test_suite.py").write_text((ROOT / "suites" / "test_suite.py").read_text())
+    monkeypatch.chdir(folder)
+    return folder
 
 
-def test_one_test_per_configuration_and_one_build(suite_dir: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+def test_one_test_per_configuration_and_one_build(suite_dir: Path, write_suite: Callable[..., Path]) -> None:
     suite = write_suite(nfe="[2, 4]", vocoder='["torch", "onnxruntime"]')
-    bench = suite_dir.path / "bench.json"
+    bench = suite_dir / "bench.json"
     result = run(
         suite_dir,
         "--suite",
         str(suite),
         "--tts-out",
-        str(suite_dir.path / "out"),
+        str(suite_dir / "out"),
         f"--benchmark-json={bench}",
         "-v",
     )
@@ -95,7 +111,7 @@ def test_one_test_per_configuration_and_one_build(suite_dir: pytest.Pytester, wr
     assert "nfe=2" in compared.stdout and "nfe=4" in compared.stdout and "UNSERIALIZABLE" not in bench.read_text()
 
 
-def test_command_line_narrows_the_matrix(suite_dir: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+def test_command_line_narrows_the_matrix(suite_dir: Path, write_suite: Callable[..., Path]) -> None:
     suite = write_suite(nfe="[2, 4, 8]")
     result = run(suite_dir, "--suite", str(suite), "--nfe", "4", "--collect-only", "-q")
     result.stdout.fnmatch_lines(["*test_config?nfe4-fp32-compile_none-voc_torch?*", "1 test collected*"])
@@ -103,7 +119,7 @@ def test_command_line_narrows_the_matrix(suite_dir: pytest.Pytester, write_suite
     result = run(suite_dir, "--suite", str(suite), "--nfe", "2", "--attention", "math", "--collect-only", "-q")
     result.stdout.fnmatch_lines(["*test_config?nfe2-fp32-compile_none-voc_torch-attn_math?*", "1 test collected*"])
     # Measured: the math-only attention flags end with the session, not leaking into what follows.
-    suite_dir.makeconftest(
+    (suite_dir / "conftest.py").write_text(
         "import torch\n"
         "def pytest_unconfigure(config):\n"
         "    print('flash allowed after the session:', torch.backends.cuda.flash_sdp_enabled())\n"
@@ -113,61 +129,59 @@ def test_command_line_narrows_the_matrix(suite_dir: pytest.Pytester, write_suite
     result.stdout.fnmatch_lines(["*flash allowed after the session: True*"])
 
 
-def test_critical_threshold_fails_warning_warns(suite_dir: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+def test_critical_threshold_fails_warning_warns(suite_dir: Path, write_suite: Callable[..., Path]) -> None:
     failing = write_suite(name="crit", extra="[thresholds]\nrtf = { warning = 0.0001, critical = 0.0002 }")
-    result = run(suite_dir, "--suite", str(failing), "--tts-out", str(suite_dir.path / "o1"))
+    result = run(suite_dir, "--suite", str(failing), "--tts-out", str(suite_dir / "o1"))
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*rtf * (95% CI *) is over the critical threshold 0.0002*"])
     warning = write_suite(name="warn", extra="[thresholds]\nrtf = { warning = 0.0001, critical = 100 }")
-    result = run(suite_dir, "--suite", str(warning), "--tts-out", str(suite_dir.path / "o2"))
+    result = run(suite_dir, "--suite", str(warning), "--tts-out", str(suite_dir / "o2"))
     result.assert_outcomes(passed=1, warnings=1)
     result.stdout.fnmatch_lines(["WARNING nfe4-fp32-compile_none-voc_torch: rtf *warning threshold 0.0001*"])
 
 
-def test_bad_suite_option_is_a_usage_error(suite_dir: pytest.Pytester, write_suite: Callable[..., Path]) -> None:
+def test_bad_suite_option_is_a_usage_error(suite_dir: Path, write_suite: Callable[..., Path]) -> None:
     result = run(suite_dir, "--suite", str(write_suite(precision='"fp9"')))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*tts-harness: *unknown precision 'fp9'*"])
 
 
-def test_without_suite_the_suite_test_is_skipped(suite_dir: pytest.Pytester) -> None:
+def test_without_suite_the_suite_test_is_skipped(suite_dir: Path) -> None:
     run(
         suite_dir,
     ).assert_outcomes(skipped=1)
 
 
 def test_two_xdist_workers_give_the_same_results_merged_into_one_report(
-    suite_dir: pytest.Pytester, write_suite: Callable[..., Path]
+    suite_dir: Path, write_suite: Callable[..., Path]
 ) -> None:
     from harness.results import Results
     from harness.suite_file import load_suite
     from tests.test_cli import cli_in_process
 
     suite = write_suite(nfe="[2, 3]", precision='["fp32", "bf16"]')
-    split = suite_dir.path / "split"
+    split = suite_dir / "split"
     result = run(suite_dir, "--suite", str(suite), "--tts-out", str(split), "-n", "2", fresh=True)
     result.assert_outcomes(passed=4)
     parts = sorted(p for p in split.iterdir() if p.name.startswith("gw"))
     assert [p.name for p in parts] == ["gw0", "gw1"]
-    merged = suite_dir.path / "merged"
+    merged = suite_dir / "merged"
     proc = cli_in_process("report", *map(str, parts), "--out", str(merged))
     assert proc.returncode == 0, proc.stderr
     assert sorted(r.id for r in Results.load(merged).records) == sorted(r.id for r in load_suite(suite).runs)
     assert all(len(r.runs) == 2 for r in Results.load(merged).records)  # every round measured
 
 
-def test_autosaved_runs_compare_with_pytest_benchmark(
-    suite_dir: pytest.Pytester, write_suite: Callable[..., Path]
-) -> None:
+def test_autosaved_runs_compare_with_pytest_benchmark(suite_dir: Path, write_suite: Callable[..., Path]) -> None:
     suite = write_suite(nfe="[2]")
-    storage = suite_dir.path / "bench-storage"
+    storage = suite_dir / "bench-storage"
     for _ in range(2):
         result = run(
             suite_dir,
             "--suite",
             str(suite),
             "--tts-out",
-            str(suite_dir.path / "o"),
+            str(suite_dir / "o"),
             "--benchmark-autosave",
             f"--benchmark-storage=file://{storage}",
         )
@@ -186,7 +200,7 @@ def test_autosaved_runs_compare_with_pytest_benchmark(
         "--suite",
         str(suite),
         "--tts-out",
-        str(suite_dir.path / "o"),
+        str(suite_dir / "o"),
         f"--benchmark-storage=file://{storage}",
         "--benchmark-compare=0001",
         "--benchmark-compare-fail=median:1%",
