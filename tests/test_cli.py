@@ -160,6 +160,12 @@ def test_failing_configuration_is_a_result_and_the_sweep_goes_on(
     assert cli_in_process("run", str(path), "--out", str(out), "--no-progress", "--strict").returncode == 1
 
 
+def interruptible() -> None:
+    """Ctrl-C as at a terminal, even where the tests inherit SIGINT ignored (a background job of a
+    shell without job control): Python then installs no KeyboardInterrupt handler."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_until_first_record(suite: Path, out: Path) -> subprocess.Popen[str]:
     """Start a sweep and return once its first configuration is on disk."""
     proc = subprocess.Popen(
@@ -169,6 +175,7 @@ def run_until_first_record(suite: Path, out: Path) -> subprocess.Popen[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,
     )
     deadline = time.time() + 300
     while time.time() < deadline:
@@ -575,7 +582,15 @@ def test_ctrl_c_on_a_multi_gpu_sweep_stops_every_part_and_resume_completes_it(
     out = tmp_path / "out"
     command = [sys.executable, "-m", "harness", "run", str(path), "--gpus", "0,1", "--out", str(out), "--no-progress"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TTS_HARNESS_NO_TRACK": "1"}
-    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=interruptible,
+    )
     deadline = time.time() + 300
     while time.time() < deadline and not any((out / p / "results.json").exists() for p in ("part1", "part2")):
         time.sleep(0.2)
