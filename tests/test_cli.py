@@ -35,7 +35,8 @@ def cli(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subp
 def cli_in_process(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """What ``cli`` returns, from the console script's ``main`` run in this process: the same parsing,
     output, log lines and exit code without a new interpreter (whose imports take 8-15 s on this
-    machine). Tests of what a process does (signals, a fresh Inductor cache) start one with ``cli``."""
+    machine). Tests of what a process does (signals, a fresh Inductor cache, environment read at import)
+    start one with ``cli``."""
     from contextlib import redirect_stderr, redirect_stdout
     from io import StringIO
     from unittest import mock
@@ -112,7 +113,8 @@ def test_cuda_on_a_machine_without_one_is_one_line(write_suite: Callable[..., Pa
 def test_hf_weights_without_cache_say_how_to_get_them(write_suite: Callable[..., Path], tmp_path: Path) -> None:
     path = write_suite(weights="hf")
     path.write_text(path.read_text().replace('model = "tiny"', 'model = "f5tts_v1_base"'))
-    proc = cli_in_process("run", str(path), "--out", str(tmp_path / "o"), env={"HF_HOME": str(tmp_path / "hf")})
+    # A fresh process: huggingface_hub reads HF_HOME when it is imported.
+    proc = cli("run", str(path), "--out", str(tmp_path / "o"), env={"HF_HOME": str(tmp_path / "hf")})
     assert_one_line_error(proc, "no cached checkpoint", "huggingface-cli download", "path:<dir>")
 
 
