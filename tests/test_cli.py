@@ -19,6 +19,7 @@ from harness.results import Results
 from tests.conftest import REFERENCE, REFERENCE_TEXT, quiet_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
+CLI_ENV = {"HF_HUB_OFFLINE": "1", "TTS_HARNESS_NO_TRACK": "1"}  # offline, nothing sent to MLflow
 
 
 def cli(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -28,15 +29,15 @@ def cli(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subp
         capture_output=True,
         text=True,
         timeout=600,
-        env={**os.environ, "HF_HUB_OFFLINE": "1", "TTS_HARNESS_NO_TRACK": "1", **(env or {})},
+        env={**os.environ, **CLI_ENV, **(env or {})},
     )
 
 
 def cli_in_process(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """What ``cli`` returns, from the console script's ``main`` run in this process: the same parsing,
-    output, log lines and exit code without a new interpreter (whose imports take 8-15 s on this
-    machine). Tests of what a process does (signals, a fresh Inductor cache, environment read at import)
-    start one with ``cli``."""
+    output, log lines and exit code without a new interpreter (whose imports took 7 s of an 11 s tiny
+    sweep on this idle machine, more under load). Tests of what a process does (signals, a fresh
+    Inductor cache, environment read at import) start one with ``cli``."""
     from contextlib import redirect_stderr, redirect_stdout
     from io import StringIO
     from unittest import mock
@@ -48,7 +49,7 @@ def cli_in_process(*args: str, env: dict[str, str] | None = None) -> subprocess.
     log.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
-    environ = {"HF_HUB_OFFLINE": "1", "TTS_HARNESS_NO_TRACK": "1", **(env or {})}
+    environ = {**CLI_ENV, **(env or {})}
     with (
         mock.patch.dict(os.environ, environ),
         mock.patch.object(harness.cli, "_STARTED", time.perf_counter()),  # as a fresh process would
@@ -173,7 +174,7 @@ def run_until_first_record(suite: Path, out: Path) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "harness", "run", str(suite), "--out", str(out), "--no-progress"],
         cwd=ROOT,
-        env={**os.environ, "HF_HUB_OFFLINE": "1", "TTS_HARNESS_NO_TRACK": "1"},
+        env={**os.environ, **CLI_ENV},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -583,7 +584,7 @@ def test_ctrl_c_on_a_multi_gpu_sweep_stops_every_part_and_resume_completes_it(
     path = write_suite(nfe="[2, 3]", precision='["fp32", "amp-bf16"]', repeats=6)
     out = tmp_path / "out"
     command = [sys.executable, "-m", "harness", "run", str(path), "--gpus", "0,1", "--out", str(out), "--no-progress"]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TTS_HARNESS_NO_TRACK": "1"}
+    env = {**os.environ, **CLI_ENV}
     proc = subprocess.Popen(
         command,
         cwd=ROOT,

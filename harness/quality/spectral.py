@@ -88,17 +88,19 @@ def mel_l1(ref: np.ndarray, test: np.ndarray, rate: int) -> float:
     return float(np.mean(np.abs(r - t)))
 
 
+METRICS: dict[str, Callable[[np.ndarray, np.ndarray, int], float]] = {
+    "mcd_db": mcd,
+    "lsd_db": lambda ref, test, rate: lsd(ref, test),
+    "mr_stft": lambda ref, test, rate: mr_stft(ref, test),
+    "mel_l1": mel_l1,
+}
+
+
 def distances(ref: np.ndarray, test: np.ndarray, rate: int, test_rate: int | None = None) -> dict[str, float]:
     if test_rate is not None and test_rate != rate:
         raise InputError(f"sample rates differ ({rate} Hz reference, {test_rate} Hz test): resample first")
     r, t = check_audio(ref, "reference"), check_audio(test, "test")
-    metrics: dict[str, Callable[[], float]] = {
-        "mcd_db": lambda: mcd(r, t, rate),
-        "lsd_db": lambda: lsd(r, t),
-        "mr_stft": lambda: mr_stft(r, t),
-        "mel_l1": lambda: mel_l1(r, t, rate),
-    }
     # A row that is its own reference: 0 by definition, without librosa, whose first use in a fresh
     # environment (numba compiling its helpers) cost 23 s of `make bench` on two cores.
     same = np.array_equal(r, t)
-    return {name: 0.0 if same else metric() for name, metric in metrics.items()}
+    return {name: 0.0 if same else metric(r, t, rate) for name, metric in METRICS.items()}
