@@ -20,6 +20,8 @@ from tests.conftest import REFERENCE, REFERENCE_TEXT, quiet_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI_ENV = {"HF_HUB_OFFLINE": "1", "TTS_HARNESS_NO_TRACK": "1"}  # offline, nothing sent to MLflow
+# A second model build as cheap as the first (fp32 eager: a low precision costs 4x a call on this CPU)
+TWO_BUILDS = 'pos_conv = ["conv", "gemm"]'
 
 
 def cli(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -295,9 +297,8 @@ def _sweep_watching(
     records by id and, by configuration id, what ``probe`` read at each synthesis call."""
     from harness.suite_file import load_suite
 
-    path = write_suite(nfe="[2]", extra='[quality]\nenabled = true\nasr = "none"\nspeaker = "none"')
-    text = path.read_text().replace('vocoder = "torch"', f'vocoder = "torch"\n{axis}')
-    path.write_text(text.replace('compile = "none"', f'compile = "{compile_mode}"'))
+    path = write_suite(nfe="[2]", matrix=axis, extra='[quality]\nenabled = true\nasr = "none"\nspeaker = "none"')
+    path.write_text(path.read_text().replace('compile = "none"', f'compile = "{compile_mode}"'))
     sweep = quiet_sweep(load_suite(path), tmp_path)
     seen: dict[str, set[object]] = {}
     real_call = sweep.measurer.call
@@ -346,7 +347,8 @@ def test_a_reference_model_built_for_fidelity_is_let_go_once_its_renders_are_mad
     from harness.suite_file import load_suite
 
     extra = '[quality]\nenabled = true\nasr = "none"\nspeaker = "none"'
-    sweep = quiet_sweep(load_suite(write_suite(nfe="[2, 3]", precision='["amp-bf16"]', extra=extra)), tmp_path)
+    # GEMM position convolutions: fidelity is measured against the plain build (ordinary convolutions)
+    sweep = quiet_sweep(load_suite(write_suite(nfe="[2, 3]", matrix='pos_conv = "gemm"', extra=extra)), tmp_path)
     records = sweep.run().records
     assert all("fidelity" in r.quality for r in records)
     references = sweep.measurer.references
@@ -402,12 +404,12 @@ def test_compile_artifacts_carry_compiled_graphs_to_an_empty_inductor_cache(
 
 
 def test_gpus_split_the_sweep_into_parts_and_one_report(write_suite: Callable[..., Path], tmp_path: Path) -> None:
-    path = write_suite(nfe="[2]", precision='["fp32", "amp-bf16"]')  # two model builds: two parts
+    path = write_suite(nfe="[2]", matrix=TWO_BUILDS)  # two model builds: two parts
     out = tmp_path / "out"
     proc = cli_in_process("run", str(path), "--gpus", "0,1", "--out", str(out), "--no-progress")
     assert proc.returncode == 0, proc.stderr
     parts = [Results.load(out / f"part{i}") for i in (1, 2)]  # one build each, unless one part started late
-    assert sorted(r.config["precision"] for p in parts for r in p.records) == ["amp-bf16", "fp32"]
+    assert sorted(r.config["pos_conv"] for p in parts for r in p.records) == ["conv", "gemm"]
     where = {r.id: i for i, p in enumerate(parts, start=1) for r in p.records}
     merged_parts = {r.id: r.part for r in Results.load(out).records}
     assert merged_parts == {k: {"index": i, "cuda_visible_devices": str(i - 1)} for k, i in where.items()}
@@ -444,8 +446,9 @@ def test_a_part_that_finishes_early_takes_builds_the_others_have_not_started(
     from harness.suite_file import load_suite
 
     # The static split gives part 1 amp-bf16 then fp32, part 2 bf16 alone, which fails at once at
-    # NFE 16 (its time grid collapses): part 2 then measures fp32 while part 1 times amp-bf16.
-    path = write_suite(nfe="[16]", precision='["amp-bf16", "bf16", "fp32"]', warmup=1, timing="min_time_s = 6.0")
+    # NFE 16 (its time grid collapses): part 2 then measures fp32 while part 1 times amp-bf16 (about
+    # 10 s a call on this CPU, against 3 s for fp32: part 1 is busy long after part 2's claim).
+    path = write_suite(nfe="[16]", precision='["amp-bf16", "bf16", "fp32"]', repeats=1)
     assert [r.precision for r in load_suite(path).shard(2, 2).runs] == ["bf16"]
     out = tmp_path / "out"
     proc = cli_in_process("run", str(path), "--gpus", "0,1", "--out", str(out), "--no-progress", "--no-audio")
@@ -581,7 +584,7 @@ def test_time_limit_estimates_follow_the_compiles_this_process_has_seen(
 def test_ctrl_c_on_a_multi_gpu_sweep_stops_every_part_and_resume_completes_it(
     write_suite: Callable[..., Path], tmp_path: Path
 ) -> None:
-    path = write_suite(nfe="[2, 3]", precision='["fp32", "amp-bf16"]', repeats=6)
+    path = write_suite(nfe="[2, 3]", matrix=TWO_BUILDS, repeats=6)
     out = tmp_path / "out"
     command = [sys.executable, "-m", "harness", "run", str(path), "--gpus", "0,1", "--out", str(out), "--no-progress"]
     env = {**os.environ, **CLI_ENV}

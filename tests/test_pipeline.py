@@ -278,15 +278,25 @@ def test_past_the_raised_recompile_limit_a_row_fails_instead_of_running_uncompil
     assert torch._dynamo.config.recompile_limit == before.recompile_limit  # the process's own limit restored
 
 
-def test_a_build_leaves_f5_tts_training_loop_unimported_and_still_reachable() -> None:
+def test_a_build_imports_neither_the_training_loop_nor_librosa_filters_and_both_stay_reachable() -> None:
+    """f5-tts's training loop and librosa's filters (its BigVGAN mel only) are left out of a start;
+    f5-tts's names for them still work."""
     script = (
         "import sys\n"
         "from harness.pipeline.build import build_model\n"
-        "build_model('tiny', 'random', 'fp32', 'none', 'cpu', seed=0)\n"
-        "print(sorted(m for m in ('f5_tts.model.trainer', 'wandb', 'datasets') if m in sys.modules))\n"
+        "from harness.pipeline.synth import Synthesizer\n"
+        "from tests.conftest import REFERENCE\n"
+        "Synthesizer(build_model('tiny', 'random', 'fp32', 'none', 'cpu', seed=0), None).reference(REFERENCE)\n"
+        "print(sorted(m for m in ('f5_tts.model.trainer', 'wandb', 'datasets', 'librosa.filters', 'scipy.signal')"
+        " if m in sys.modules))\n"
         "from f5_tts.model import Trainer, MMDiT\n"
         "print(Trainer.__module__, MMDiT.__module__)\n"
+        "from f5_tts.model.modules import librosa_mel_fn\n"
+        "import librosa.filters, numpy\n"
+        "kwargs = dict(sr=24000, n_fft=1024, n_mels=100, fmin=0, fmax=None)\n"
+        "print(librosa.filters.__file__.endswith('filters.py'), numpy.array_equal("
+        "librosa_mel_fn(**kwargs), librosa.filters.mel(**kwargs)))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[1])
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split("\n")[:2] == ["[]", "f5_tts.model.trainer f5_tts.model.backbones.mmdit"]
+    assert proc.stdout.split("\n")[:3] == ["[]", "f5_tts.model.trainer f5_tts.model.backbones.mmdit", "True True"]

@@ -159,9 +159,9 @@ def test_two_xdist_workers_give_the_same_results_merged_into_one_report(
 ) -> None:
     from harness.results import Results
     from harness.suite_file import load_suite
-    from tests.test_cli import cli_in_process
+    from tests.test_cli import TWO_BUILDS, cli_in_process
 
-    suite = write_suite(nfe="[2, 3]", precision='["fp32", "bf16"]')
+    suite = write_suite(nfe="[2, 3]", matrix=TWO_BUILDS)
     split = suite_dir / "split"
     result = run(suite_dir, "--suite", str(suite), "--tts-out", str(split), "-n", "2", fresh=True)
     result.assert_outcomes(passed=4)

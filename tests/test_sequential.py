@@ -63,21 +63,23 @@ def test_looking_after_every_round_keeps_the_false_alarm_rate_a_fixed_interval_w
 
     rng = np.random.default_rng(3)
     policy = GatePolicy(alpha=0.01, max_rounds=200)
+    n = np.arange(1, policy.max_rounds + 1)
+    looks = n >= policy.min_rounds
+    t_crit = student_t.ppf(1 - policy.alpha / 2, np.maximum(n - 1, 1))  # the interval at each look
     peeked = covered = 0
     trials = 300
     for _ in range(trials):
         diffs = rng.normal(0, 0.03, policy.max_rounds)
+        mean = np.cumsum(diffs) / n  # the mean and sd of the first n rounds, for every n
+        sd = np.sqrt(np.maximum(np.cumsum(diffs**2) - n * mean**2, 0) / np.maximum(n - 1, 1))
+        peeked += bool(np.any(looks & (np.abs(mean) > t_crit * sd / np.sqrt(n))))
         test = SequentialTest(policy)
-        t_alarm = cs_alarm = False
-        for n, d in enumerate(diffs, start=1):
+        cs_alarm = False
+        for count, d in enumerate(diffs, start=1):
             test.add(float(d))
-            if n < policy.min_rounds:
-                continue
-            se = diffs[:n].std(ddof=1) / math.sqrt(n)
-            t_alarm |= bool(abs(diffs[:n].mean()) > student_t.ppf(1 - policy.alpha / 2, n - 1) * se)
-            decision = test.decision()
-            cs_alarm |= decision.ci_low > 1 or decision.ci_high < 1
-        peeked += t_alarm
+            if count >= policy.min_rounds:
+                decision = test.decision()
+                cs_alarm |= decision.ci_low > 1 or decision.ci_high < 1
         covered += cs_alarm
     assert peeked / trials > 3 * policy.alpha
     assert covered / trials <= policy.alpha

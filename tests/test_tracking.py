@@ -52,6 +52,8 @@ class Server:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            # No job runner (it serves GenAI jobs): its huey consumers cost 23 CPU-s more per start.
+            env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
         )
         deadline = time.time() + 90
         while time.time() < deadline:

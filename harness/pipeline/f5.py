@@ -7,6 +7,9 @@
 - ``load_checkpoint`` picks fp16 silently on CUDA when ``dtype`` is None: we always pass one.
 - ``f5_tts.model``'s ``__init__`` imports the training loop (wandb, datasets, accelerate: about a
   second of every process's start) that synthesis never uses: the package is entered without it.
+- ``f5_tts.model.modules`` imports ``librosa.filters`` (scipy.signal, numba: 1.5 s of a start) for
+  the BigVGAN mel only, never the Vocos one: its ``mel`` is bound to a stand-in that imports
+  librosa's on first call.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import importlib.util
 import io
 import logging
 import sys
+import types
 import warnings
 from collections.abc import Iterator
 from importlib.resources import files
@@ -64,12 +68,37 @@ def _enter_model_package() -> None:
     package.__getattr__ = lazy_name  # type: ignore[method-assign]
     sys.modules["f5_tts.model"] = package
     try:
-        from f5_tts.model.backbones.dit import DiT
-        from f5_tts.model.cfm import CFM
+        with _librosa_mel_on_first_use():
+            from f5_tts.model.backbones.dit import DiT
+            from f5_tts.model.cfm import CFM
     except BaseException:
         del sys.modules["f5_tts.model"]
         raise
     vars(package).update(DiT=DiT, CFM=CFM)
+
+
+def _librosa_mel(*args: Any, **kwargs: Any) -> Any:
+    """librosa's ``filters.mel``, imported on its first call."""
+    from librosa.filters import mel
+
+    return mel(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def _librosa_mel_on_first_use() -> Iterator[None]:
+    """While f5-tts's modules import: ``librosa.filters`` is a stand-in holding ``_librosa_mel``,
+    unless the real one is loaded already; afterwards an import of it loads the real one."""
+    if "librosa.filters" in sys.modules:
+        yield
+        return
+    stand_in = types.ModuleType("librosa.filters")
+    stand_in.mel = _librosa_mel  # type: ignore[attr-defined]
+    sys.modules["librosa.filters"] = stand_in
+    try:
+        yield
+    finally:
+        if sys.modules.get("librosa.filters") is stand_in:
+            del sys.modules["librosa.filters"]
 
 
 @contextlib.contextmanager

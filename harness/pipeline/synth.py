@@ -78,10 +78,11 @@ class Synthesizer:
         if cached is not None:
             return cached
         import torch
-        from scipy.signal import resample_poly
 
         samples, rate = read_audio(audio_spec)
         if rate != self.sample_rate:
+            from scipy.signal import resample_poly  # here: 0.8 s of a start, for other rates only
+
             samples = resample_poly(samples, self.sample_rate, rate).astype(np.float32)
         rms = float(np.sqrt(np.mean(np.square(samples))))
         if rms == 0.0:
