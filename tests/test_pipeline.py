@@ -297,6 +297,7 @@ def test_a_build_imports_neither_the_training_loop_nor_librosa_filters_and_both_
         "print(librosa.filters.__file__.endswith('filters.py'), numpy.array_equal("
         "librosa_mel_fn(**kwargs), librosa.filters.mel(**kwargs)))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[1])
+    root = Path(__file__).parents[1]  # where ``tests.conftest`` imports from
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=root)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split("\n")[:3] == ["[]", "f5_tts.model.trainer f5_tts.model.backbones.mmdit", "True True"]
