@@ -241,17 +241,13 @@ def test_server_scenario_reports_latency_percentiles(write_suite: Callable[..., 
 
 
 def test_stock_row_and_knobs_run(write_suite: Callable[..., Path], tmp_path: Path) -> None:
-    path = write_suite(nfe="[4]")
-    path.write_text(path.read_text().replace('vocoder = "torch"', 'vocoder = "torch"\npipeline = ["harness", "stock"]'))
+    path = write_suite(nfe="[4]", matrix='pipeline = ["harness", "stock"]')
     out = tmp_path / "out"
     assert cli_in_process("run", str(path), "--out", str(out), "--no-progress").returncode == 0
     records = {r.id: r for r in Results.load(out).records}
     stock = records["nfe4-fp32-compile_none-voc_torch-stock"]
     assert stock.status == "ok" and stock.rtf and "stock_total" in stock.stages_ms
-    knobs = write_suite(name="knobs", nfe="[4]", precision='"bf16"')
-    knobs.write_text(
-        knobs.read_text().replace('vocoder = "torch"', 'vocoder = "torch"\node_fp32 = true\nframe_bucket = 64')
-    )
+    knobs = write_suite(name="knobs", nfe="[4]", precision='"bf16"', matrix="ode_fp32 = true\nframe_bucket = 64")
     assert cli_in_process("run", str(knobs), "--out", str(tmp_path / "k"), "--no-progress").returncode == 0
     record = Results.load(tmp_path / "k").records[0]
     assert record.id == "nfe4-bf16-compile_none-voc_torch-odefp32-bucket64" and record.status == "ok"
@@ -274,8 +270,8 @@ def test_quality_reference_is_the_plain_configuration_and_reuses_the_loaded_mode
 ) -> None:
     from harness.suite_file import load_suite
 
-    path = write_suite(nfe="[4]", extra='[quality]\nenabled = true\nasr = "none"\nspeaker = "none"')
-    path.write_text(path.read_text().replace('vocoder = "torch"', 'vocoder = "torch"\npipeline = ["harness", "stock"]'))
+    extra = '[quality]\nenabled = true\nasr = "none"\nspeaker = "none"'
+    path = write_suite(nfe="[4]", matrix='pipeline = ["harness", "stock"]', extra=extra)
     sweep = quiet_sweep(load_suite(path), tmp_path)
     records = {r.id: r for r in sweep.run().records}
     measurer = sweep.measurer

@@ -117,7 +117,7 @@ def test_command_line_narrows_the_matrix(suite_dir: Path, write_suite: Callable[
     suite = write_suite(nfe="[2, 4, 8]")
     result = run(suite_dir, "--suite", str(suite), "--nfe", "4", "--collect-only", "-q")
     result.stdout.fnmatch_lines(["*test_config?nfe4-fp32-compile_none-voc_torch?*", "1 test collected*"])
-    suite.write_text(suite.read_text().replace('vocoder = "torch"', 'vocoder = "torch"\nattention = ["auto", "math"]'))
+    suite = write_suite(nfe="[2, 4, 8]", matrix='attention = ["auto", "math"]')
     result = run(suite_dir, "--suite", str(suite), "--nfe", "2", "--attention", "math", "--collect-only", "-q")
     result.stdout.fnmatch_lines(["*test_config?nfe2-fp32-compile_none-voc_torch-attn_math?*", "1 test collected*"])
     # Measured: the math-only attention flags end with the session, not leaking into what follows.

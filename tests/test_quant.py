@@ -18,7 +18,7 @@ from harness.suite_file import load_suite
 from tests.conftest import quiet_sweep
 from tests.test_cli import assert_one_line_error, cli_in_process
 
-QUANT_AXIS = 'vocoder = "torch"\nquant = ["none", "int8-weight", "int8-dynamic", "fp8"]'
+QUANT_AXIS = 'quant = ["none", "int8-weight", "int8-dynamic", "fp8"]'
 FIDELITY = '[quality]\nenabled = true\nasr = "none"\nspeaker = "none"\n[thresholds]\nmin_quant_speedup = 100.0'
 
 
@@ -29,8 +29,7 @@ def test_quantized_rows_run_beside_their_twin_and_fp8_is_a_one_line_result(
     """int8 runs on the CPU through torchao's fallback, measurably not the same numbers as the fp32
     twin; fp8 is refused on the CPU as that configuration's result; the sweep goes on. A speed-up
     threshold nobody meets fails every quantized row with its measured speed-up."""
-    path = write_suite(nfe="[2]", extra=FIDELITY)
-    path.write_text(path.read_text().replace('vocoder = "torch"', QUANT_AXIS))
+    path = write_suite(nfe="[2]", matrix=QUANT_AXIS, extra=FIDELITY)
     results = quiet_sweep(load_suite(path), tmp_path).run()
     records = {r.config["quant"]: r for r in results.records}
     assert results.status == "complete" and len(records) == 4
@@ -47,8 +46,7 @@ def test_quantized_rows_run_beside_their_twin_and_fp8_is_a_one_line_result(
 
 
 def test_an_unknown_quantization_is_one_line(write_suite: Callable[..., Path], tmp_path: Path) -> None:
-    path = write_suite()
-    path.write_text(path.read_text().replace('vocoder = "torch"', 'vocoder = "torch"\nquant = "int4"'))
+    path = write_suite(matrix='quant = "int4"')
     assert_one_line_error(cli_in_process("run", str(path), "--out", str(tmp_path / "o")), "unknown quant 'int4'")
 
 
