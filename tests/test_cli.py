@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CLI_ENV = {"HF_HUB_OFFLINE": "1", "TTS_HARNESS_NO_TRACK": "1"}  # offline, nothing sent to MLflow
 # A second model build as cheap as the first (fp32 eager: a low precision costs 4x a call on this CPU)
 TWO_BUILDS = 'pos_conv = ["conv", "gemm"]'
+FIDELITY_ONLY = '[quality]\nenabled = true\nasr = "none"\nspeaker = "none"'  # no ASR, no speaker encoder
 
 
 def cli(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -270,8 +271,7 @@ def test_quality_reference_is_the_plain_configuration_and_reuses_the_loaded_mode
 ) -> None:
     from harness.suite_file import load_suite
 
-    extra = '[quality]\nenabled = true\nasr = "none"\nspeaker = "none"'
-    path = write_suite(nfe="[4]", matrix='pipeline = ["harness", "stock"]', extra=extra)
+    path = write_suite(nfe="[4]", matrix='pipeline = ["harness", "stock"]', extra=FIDELITY_ONLY)
     sweep = quiet_sweep(load_suite(path), tmp_path)
     records = {r.id: r for r in sweep.run().records}
     measurer = sweep.measurer
@@ -293,7 +293,7 @@ def _sweep_watching(
     records by id and, by configuration id, what ``probe`` read at each synthesis call."""
     from harness.suite_file import load_suite
 
-    path = write_suite(nfe="[2]", matrix=axis, extra='[quality]\nenabled = true\nasr = "none"\nspeaker = "none"')
+    path = write_suite(nfe="[2]", matrix=axis, extra=FIDELITY_ONLY)
     path.write_text(path.read_text().replace('compile = "none"', f'compile = "{compile_mode}"'))
     sweep = quiet_sweep(load_suite(path), tmp_path)
     seen: dict[str, set[object]] = {}
@@ -342,9 +342,9 @@ def test_a_reference_model_built_for_fidelity_is_let_go_once_its_renders_are_mad
     from harness.fidelity import reference_run
     from harness.suite_file import load_suite
 
-    extra = '[quality]\nenabled = true\nasr = "none"\nspeaker = "none"'
     # GEMM position convolutions: fidelity is measured against the plain build (ordinary convolutions)
-    sweep = quiet_sweep(load_suite(write_suite(nfe="[2, 3]", matrix='pos_conv = "gemm"', extra=extra)), tmp_path)
+    suite = load_suite(write_suite(nfe="[2, 3]", matrix='pos_conv = "gemm"', extra=FIDELITY_ONLY))
+    sweep = quiet_sweep(suite, tmp_path)
     records = sweep.run().records
     assert all("fidelity" in r.quality for r in records)
     references = sweep.measurer.references

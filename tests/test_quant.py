@@ -16,10 +16,10 @@ from harness.pipeline.synth import Synthesis
 from harness.platform.process import apply_process_settings
 from harness.suite_file import load_suite
 from tests.conftest import quiet_sweep
-from tests.test_cli import assert_one_line_error, cli_in_process
+from tests.test_cli import FIDELITY_ONLY, assert_one_line_error, cli_in_process
 
 QUANT_AXIS = 'quant = ["none", "int8-weight", "int8-dynamic", "fp8"]'
-FIDELITY = '[quality]\nenabled = true\nasr = "none"\nspeaker = "none"\n[thresholds]\nmin_quant_speedup = 100.0'
+FIDELITY = f"{FIDELITY_ONLY}\n[thresholds]\nmin_quant_speedup = 100.0"
 
 
 @pytest.mark.slow
