@@ -31,7 +31,7 @@ weights = "{weights}"
 device = "cpu"
 nfe = {nfe}
 precision = {precision}
-compile = "none"
+compile = {compile}
 vocoder = {vocoder}
 {matrix}
 [timing]
@@ -48,6 +48,13 @@ text = "{text}"
 """
 
 
+# Matrix and quality lines several tests add through ``matrix=`` and ``extra=``:
+# a second model build as cheap as the first (a low precision costs 4x an fp32 call on this CPU) ...
+TWO_BUILDS = 'pos_conv = ["conv", "gemm"]'
+# ... and fidelity alone among the quality proxies (no ASR, no speaker encoder).
+FIDELITY_ONLY = '[quality]\nenabled = true\nasr = "none"\nspeaker = "none"'
+
+
 def suite_values(**overrides: object) -> dict[str, object]:
     """The template's values: a tiny model at NFE 4 speaking one short sentence, with ``overrides``
     (``matrix``: more lines of the matrix, e.g. another axis)."""
@@ -56,6 +63,7 @@ def suite_values(**overrides: object) -> dict[str, object]:
         "weights": "random",
         "nfe": "[4]",
         "precision": '"fp32"',
+        "compile": '"none"',
         "vocoder": '"torch"',
         "matrix": "",
         "repeats": 2,

@@ -16,13 +16,10 @@ from typing import Any
 import pytest
 
 from harness.results import Results
-from tests.conftest import REFERENCE, REFERENCE_TEXT, quiet_sweep
+from tests.conftest import FIDELITY_ONLY, REFERENCE, REFERENCE_TEXT, TWO_BUILDS, quiet_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI_ENV = {"HF_HUB_OFFLINE": "1", "TTS_HARNESS_NO_TRACK": "1"}  # offline, nothing sent to MLflow
-# A second model build as cheap as the first (fp32 eager: a low precision costs 4x a call on this CPU)
-TWO_BUILDS = 'pos_conv = ["conv", "gemm"]'
-FIDELITY_ONLY = '[quality]\nenabled = true\nasr = "none"\nspeaker = "none"'  # no ASR, no speaker encoder
 
 
 def cli(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -293,8 +290,7 @@ def _sweep_watching(
     records by id and, by configuration id, what ``probe`` read at each synthesis call."""
     from harness.suite_file import load_suite
 
-    path = write_suite(nfe="[2]", matrix=axis, extra=FIDELITY_ONLY)
-    path.write_text(path.read_text().replace('compile = "none"', f'compile = "{compile_mode}"'))
+    path = write_suite(nfe="[2]", compile=f'"{compile_mode}"', matrix=axis, extra=FIDELITY_ONLY)
     sweep = quiet_sweep(load_suite(path), tmp_path)
     seen: dict[str, set[object]] = {}
     real_call = sweep.measurer.call
@@ -374,8 +370,7 @@ def test_cudnn_benchmark_is_a_knob_set_for_each_configuration(
 def test_compile_artifacts_carry_compiled_graphs_to_an_empty_inductor_cache(
     write_suite: Callable[..., Path], tmp_path: Path
 ) -> None:
-    path = write_suite(nfe="[2]", repeats=1)
-    path.write_text(path.read_text().replace('compile = "none"', 'compile = "default"'))
+    path = write_suite(nfe="[2]", compile='"default"', repeats=1)
     artifacts = tmp_path / "artifacts"
 
     def sweep(name: str) -> tuple[Results, str]:
@@ -527,9 +522,8 @@ def test_time_limit_leaves_a_compile_that_would_not_fit_to_the_resume(
     write_suite: Callable[..., Path], tmp_path: Path
 ) -> None:
     # Expected: eager 1 + 2 s, a cold default compile 30 s more: only the eager one fits in 25 s.
-    path = write_suite(nfe="[2]", timing="min_time_s = 1.0")
+    path = write_suite(nfe="[2]", compile='["none", "default"]', timing="min_time_s = 1.0")
     out = tmp_path / "out"
-    path.write_text(path.read_text().replace('compile = "none"', 'compile = ["none", "default"]'))
     proc = cli_in_process("run", str(path), "--out", str(out), "--no-progress", "--no-audio", "--time-limit", "25")
     assert proc.returncode == 0, proc.stderr
     results = Results.load(out)

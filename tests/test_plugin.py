@@ -159,7 +159,8 @@ def test_two_xdist_workers_give_the_same_results_merged_into_one_report(
 ) -> None:
     from harness.results import Results
     from harness.suite_file import load_suite
-    from tests.test_cli import TWO_BUILDS, cli_in_process
+    from tests.conftest import TWO_BUILDS
+    from tests.test_cli import cli_in_process
 
     suite = write_suite(nfe="[2, 3]", matrix=TWO_BUILDS)
     split = suite_dir / "split"

@@ -15,8 +15,8 @@ from harness.pipeline.quant import check_quant_device, quantizable_linear, quant
 from harness.pipeline.synth import Synthesis
 from harness.platform.process import apply_process_settings
 from harness.suite_file import load_suite
-from tests.conftest import quiet_sweep
-from tests.test_cli import FIDELITY_ONLY, assert_one_line_error, cli_in_process
+from tests.conftest import FIDELITY_ONLY, quiet_sweep
+from tests.test_cli import assert_one_line_error, cli_in_process
 
 QUANT_AXIS = 'quant = ["none", "int8-weight", "int8-dynamic", "fp8"]'
 FIDELITY = f"{FIDELITY_ONLY}\n[thresholds]\nmin_quant_speedup = 100.0"

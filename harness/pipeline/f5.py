@@ -7,8 +7,8 @@
 - ``load_checkpoint`` picks fp16 silently on CUDA when ``dtype`` is None: we always pass one.
 - ``f5_tts.model``'s ``__init__`` imports the training loop (wandb, datasets, accelerate: about a
   second of every process's start) that synthesis never uses: the package is entered without it.
-- ``f5_tts.model.modules`` imports ``librosa.filters`` (scipy.signal, numba: 1.5 s of a start) for
-  the BigVGAN mel only, never the Vocos one: its ``mel`` is bound to a stand-in that imports
+- ``f5_tts.model.modules`` imports ``librosa.filters`` (1.4 s of imports, scipy.signal most of it)
+  for the BigVGAN mel only, never the Vocos one: its ``mel`` is bound to a stand-in that imports
   librosa's on first call.
 """
 
