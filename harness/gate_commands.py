@@ -14,6 +14,7 @@ from typing import Any
 from harness.choices import parse_list
 from harness.config import NARROWING
 from harness.errors import ConfigError, GateFailure
+from harness.gates import BASELINE_DIR
 from harness.measure import ready_measurer
 from harness.options import TRACKING_HELP, add_inject_slowdown, add_narrowing, narrow, narrowed_suite
 from harness.sequential import GatePolicy
@@ -69,6 +70,7 @@ def cmd_baseline_compare(args: argparse.Namespace) -> int:
         rows_markdown,
         save_comparison,
     )
+    from harness.noise import floors_for
     from harness.results import Results
 
     results = Results.load(Path(args.results))
@@ -78,7 +80,8 @@ def cmd_baseline_compare(args: argparse.Namespace) -> int:
         else baseline_path(results.platform.get("key", "?"), results.suite.get("name", "suite"), Path(args.dir))
     )
     policy = gate_policy(args, recorded_policy(results))
-    rows = compare_to_baseline(results, load_baseline(path), policy, source=str(path))
+    floors = floors_for([results], Path(args.noise) if args.noise else None, path.parent)  # beside the baseline
+    rows = compare_to_baseline(results, load_baseline(path), policy, str(path), floors)
     print(rows_markdown(rows, policy))
     if Path(args.results).is_dir():
         save_comparison(Path(args.results), rows, policy, str(path))
@@ -209,15 +212,32 @@ def cmd_ab(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from harness.gates import recorded_policy
+    from harness.noise import floors_for
     from harness.report.compare import compare_sweeps, load_sides
 
     a, b = load_sides(args.a, args.tracking_uri), load_sides(args.b, args.tracking_uri)
     policy = gate_policy(args, recorded_policy(b[0]))
-    made = compare_sweeps(a, b, policy, plot=Path(args.plot) if args.plot else None)
+    floors = floors_for([*a, *b], Path(args.noise) if args.noise else None, Path(args.noise_dir))
+    made = compare_sweeps(a, b, policy, Path(args.plot) if args.plot else None, floors)
     print(made.text)
     if args.json:
         Path(args.json).write_text(json.dumps([row.as_dict() for row in made.rows], indent=1))
     fail_on({row.id: row.result.outcome for row in made.rows}, policy, args.strict, args.a)
+    return 0
+
+
+def cmd_noise_record(args: argparse.Namespace) -> int:
+    from harness.noise import floor_of, load_noise_file, record_noise
+    from harness.report.compare import load_side
+
+    path = record_noise([load_side(spec) for spec in args.sweeps], Path(args.dir))
+    configs = load_noise_file(path)["configs"]
+    print(f"noise floor: {path} ({len(configs)} configuration(s))")
+    print("| configuration | sweeps recorded | df | sd of a sweep's log median |\n|---|---|---|---|")
+    for run_id, groups in sorted(configs.items()):
+        floor = floor_of(groups, str(path))
+        sweeps = sum(len(g["log_medians"]) for g in groups)
+        print(f"| {run_id} | {sweeps} | {floor.df} | {floor.sd:.2%} |")
     return 0
 
 
@@ -229,6 +249,12 @@ def add_budget(parser: argparse.ArgumentParser) -> None:
 
 
 MIN_EFFECT_HELP = "the practical margin: slower by more is a regression, within it unchanged (default: the [gate]'s)"
+
+
+NOISE_HELP = (
+    "noise floor file (default: the fingerprint's noise--KEY.json in the folder, if any); one sweep a side "
+    "without one is inconclusive"
+)
 
 
 STRICT_HELP = "exit 1 on an inconclusive outcome too, unless the [gate] says inconclusive = 'pass'"
@@ -243,7 +269,7 @@ def register(sub: Any) -> None:
         nargs="+",
         help="results directory or results.json; several identical sweeps make their spread count as noise",
     )
-    save.add_argument("--dir", default="reports/baselines", help="default: reports/baselines")
+    save.add_argument("--dir", default=str(BASELINE_DIR), help=f"default: {BASELINE_DIR}")
     save.add_argument(
         "--keep",
         type=int,
@@ -255,7 +281,8 @@ def register(sub: Any) -> None:
     comp = bsub.add_parser("compare", help="compare RESULTS with the baseline of its fingerprint")
     comp.add_argument("results", help="results directory or results.json")
     comp.add_argument("--baseline", help="baseline file (default: the one keyed by the fingerprint)")
-    comp.add_argument("--dir", default="reports/baselines", help="default: reports/baselines")
+    comp.add_argument("--dir", default=str(BASELINE_DIR), help=f"baselines and noise floors (default: {BASELINE_DIR})")
+    comp.add_argument("--noise", metavar="FILE", help=NOISE_HELP.replace("the folder", "the baseline's folder"))
     comp.add_argument("--suite", help="suite whose [gate] policy applies (default: the one the results recorded)")
     comp.add_argument("--min-effect", type=float, help=MIN_EFFECT_HELP)
     comp.add_argument("--strict", action="store_true", help=STRICT_HELP)
@@ -289,8 +316,23 @@ def register(sub: Any) -> None:
     cmp_.add_argument("--min-effect", type=float, help=MIN_EFFECT_HELP)
     cmp_.add_argument("--strict", action="store_true", help=STRICT_HELP)
     cmp_.add_argument("--json", metavar="FILE", help="also write every compared configuration to FILE as JSON")
+    cmp_.add_argument("--noise", metavar="FILE", help=NOISE_HELP)
+    cmp_.add_argument(
+        "--noise-dir",
+        default=str(BASELINE_DIR),
+        help=f"where the fingerprint's noise floor is looked up (default: {BASELINE_DIR})",
+    )
     cmp_.add_argument("--tracking-uri", help=TRACKING_HELP)
     cmp_.set_defaults(func=cmd_compare)
+
+    noise = sub.add_parser("noise", help="the machine's between-sweep noise floor (identical sweeps)")
+    nsub = noise.add_subparsers(dest="noise_command", required=True)
+    rec = nsub.add_parser(
+        "record", help="add identical sweeps (same commit, suite, fingerprint) to the fingerprint's noise floor"
+    )
+    rec.add_argument("sweeps", nargs="+", help="two or more results directories of identical code")
+    rec.add_argument("--dir", default=str(BASELINE_DIR), help=f"default: {BASELINE_DIR}")
+    rec.set_defaults(func=cmd_noise_record)
 
     ab = sub.add_parser(
         "ab",

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.config import Level, Thresholds
 from harness.errors import InputError
+from harness.noise import NoiseFloor
+from harness.noise import describe as noise_source
 from harness.results import Record, Results, utc_now
 from harness.sequential import GatePolicy
 from harness.stats import compare_repeated
@@ -134,6 +137,7 @@ class BaselineRow:
     ci: tuple[float, float] | None = None
     p_value: float | None = None
     detectable: float | None = None  # smallest slowdown this comparison would have called a regression
+    noise: str = ""  # where the between-sweep noise came from
 
 
 def recorded_policy(results: Results) -> GatePolicy:
@@ -217,9 +221,14 @@ def load_baseline(path: Path) -> dict[str, Any]:
 
 
 def compare_to_baseline(
-    results: Results, baseline: dict[str, Any], policy: GatePolicy, source: str = "baseline"
+    results: Results,
+    baseline: dict[str, Any],
+    policy: GatePolicy,
+    source: str = "baseline",
+    floors: dict[str, NoiseFloor] | None = None,
 ) -> list[BaselineRow]:
-    """Rows per configuration; refuses a baseline of another fingerprint or clock state."""
+    """Rows per configuration; refuses a baseline of another fingerprint or clock state. The
+    between-sweep noise comes from the baseline's own sweeps and the machine's noise ``floors``."""
     theirs = baseline.get("fingerprint", {})
     if theirs.get("key") != results.platform.get("key"):
         raise InputError(
@@ -241,8 +250,19 @@ def compare_to_baseline(
             rows.append(BaselineRow(record.id, "new"))
         else:
             candidate = [[s.rtf for s in record.runs]]
-            c = compare_repeated(stored_sweeps(base), candidate, policy.min_effect, policy.alpha, power=policy.power)
-            rows.append(BaselineRow(record.id, c.outcome, c.ratio, (c.ci_low, c.ci_high), c.p_value, c.detectable))
+            floor = (floors or {}).get(record.id)
+            c = compare_repeated(stored_sweeps(base), candidate, policy.min_effect, policy.alpha, policy.power, floor)
+            rows.append(
+                BaselineRow(
+                    record.id,
+                    c.outcome,
+                    c.ratio,
+                    (c.ci_low, c.ci_high) if math.isfinite(c.ci_high) else None,
+                    c.p_value,
+                    c.detectable if math.isfinite(c.detectable) else None,
+                    noise_source(floor, len(stored_sweeps(base)) - 1),
+                )
+            )
     for missing in sorted(set(base_records) - {r.id for r in results.records}):
         rows.append(BaselineRow(missing, "missing"))
     return rows
@@ -281,4 +301,7 @@ def rows_markdown(rows: list[BaselineRow], policy: GatePolicy) -> str:
         p_value = f"{row.p_value:.3g}" if row.p_value is not None else "-"
         detectable = f"{row.detectable:.1%}" if row.detectable is not None else "-"
         lines.append(f"| {row.id} | {row.outcome} | {ratio} | {ci} | {p_value} | {detectable} |")
+    sources = sorted({row.noise for row in rows if row.noise})
+    if sources:
+        lines += ["", "between-sweep noise: " + "; ".join(sources)]
     return "\n".join(lines)

@@ -1,16 +1,18 @@
-"""Summaries of raw samples, bootstrap confidence intervals and the regression test."""
+"""Summaries of raw samples, bootstrap confidence intervals and the comparison of sweeps."""
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from harness.sequential import detectable_slowdown, outcome_of
+
+if TYPE_CHECKING:
+    from harness.noise import NoiseFloor
 
 BOOTSTRAP_RESAMPLES = 2000
 
@@ -80,6 +82,7 @@ class Comparison:
     p_value: float
     outcome: str
     detectable: float  # smallest slowdown (fraction) called a regression with probability `power`
+    df: int = 0  # degrees of freedom of the between-sweep variance (0: none known, nothing decided)
 
     @property
     def significant(self) -> bool:
@@ -94,28 +97,19 @@ class Comparison:
         return self.outcome == "improvement"
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "significant": self.significant}
-
-
-def ratio_ci(baseline: np.ndarray, candidate: np.ndarray, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
-    """Bootstrap CI of median(candidate) / median(baseline), resampling each side."""
-    rng = np.random.default_rng(seed)
-    b = np.median(rng.choice(baseline, size=(BOOTSTRAP_RESAMPLES, baseline.size)), axis=1)
-    c = np.median(rng.choice(candidate, size=(BOOTSTRAP_RESAMPLES, candidate.size)), axis=1)
-    ratios = c / b
-    alpha = (1 - level) / 2
-    return float(np.quantile(ratios, alpha)), float(np.quantile(ratios, 1 - alpha))
+        data = {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in asdict(self).items()}
+        return {**data, "significant": self.significant}
 
 
 def _judged(
-    ratio: float, low: float, high: float, p_value: float, alpha: float, min_effect: float, power: float
+    ratio: float, low: float, high: float, p_value: float, alpha: float, min_effect: float, power: float, df: int
 ) -> Comparison:
     """The outcome of an interval at level ``1 - alpha`` and its detectable slowdown (the interval's
     half-width in log ratio is read as ``z(1 - alpha/2)`` standard errors)."""
     from scipy.stats import norm
 
     if not (ratio > 0 and low > 0 and high < math.inf):  # no interval of a ratio of times to speak of
-        return Comparison(ratio, low, high, p_value, "inconclusive", math.inf)
+        return Comparison(ratio, low, high, p_value, "inconclusive", math.inf, df)
     log_low, log_high = math.log(low), math.log(high)
     half = (log_high - log_low) / 2
     se = half / float(norm.ppf(1 - alpha / 2))
@@ -130,34 +124,8 @@ def _judged(
         p_value=p_value,
         outcome=outcome,
         detectable=detectable_slowdown(half, se, margin, float(norm.ppf(power))),
+        df=df,
     )
-
-
-def compare(
-    baseline: Sequence[float],
-    candidate: Sequence[float],
-    min_effect: float = 0.02,
-    alpha: float = 0.01,
-    seed: int = 0,
-    power: float = 0.95,
-) -> Comparison:
-    """Runs of one sweep a side: a bootstrap CI of the ratio of medians at level ``1 - alpha``; a
-    regression or improvement must also be significant by the one-sided Mann-Whitney U test."""
-    from scipy.stats import mannwhitneyu
-
-    b = np.asarray(baseline, dtype=float)
-    c = np.asarray(candidate, dtype=float)
-    if b.size == 0 or c.size == 0:
-        raise ValueError("both sides need samples")
-    ratio = float(np.median(c) / np.median(b))
-    low, high = ratio_ci(b, c, level=1 - alpha, seed=seed)
-    if b.size > 1 and c.size > 1:
-        p_slower = float(mannwhitneyu(c, b, alternative="greater").pvalue)
-        p_faster = float(mannwhitneyu(c, b, alternative="less").pvalue)
-    else:
-        p_slower = p_faster = 1.0
-    p_value = p_slower if ratio >= 1 else p_faster
-    return _judged(ratio, low, high, p_value, alpha, min_effect, power)
 
 
 def compare_repeated(
@@ -165,29 +133,36 @@ def compare_repeated(
     candidate: Sequence[Sequence[float]],
     min_effect: float = 0.02,
     alpha: float = 0.01,
-    seed: int = 0,
     power: float = 0.95,
+    noise: NoiseFloor | None = None,
 ) -> Comparison:
-    """``compare`` for sides of one or more identical sweeps each (one list of runs per sweep).
+    """Sides of one or more sweeps each (one list of runs per sweep), compared with the sweep as the
+    unit: Student's t on the log of each sweep's median.
 
-    One sweep a side is ``compare``. With more, the unit is the sweep: Student's t on the log of
-    each sweep's median, the variance pooled over both sides. What differs between processes, GPUs
-    or neighbour load then widens the interval instead of passing for a change; a run-level
-    bootstrap over a few sweeps stays too narrow.
+    The variance of a sweep's log median pools the spread within each side (several identical
+    sweeps) with the machine's recorded ``noise`` floor (``harness.noise``); its degrees of freedom
+    are theirs together. Run-level statistics of one sweep a side see only the noise inside one
+    process, not what differs between processes, so with no such variance (one sweep a side, no
+    noise floor) the outcome is ``inconclusive`` and nothing is detectable.
     """
-    if len(baseline) == 1 and len(candidate) == 1:
-        return compare(baseline[0], candidate[0], min_effect, alpha, seed, power)
-    from scipy.stats import ttest_ind
+    from scipy.stats import t as student
 
     logs_b = np.log([np.median(np.asarray(s, dtype=float)) for s in baseline])
     logs_c = np.log([np.median(np.asarray(s, dtype=float)) for s in candidate])
-    with warnings.catch_warnings():  # nearly identical sweeps: scipy warns, the interval is still right
-        warnings.simplefilter("ignore", RuntimeWarning)
-        test = ttest_ind(logs_c, logs_b, equal_var=True)
+    if logs_b.size == 0 or logs_c.size == 0:
+        raise ValueError("both sides need sweeps")
     diff = float(logs_c.mean() - logs_b.mean())
-    if not math.isfinite(float(test.statistic)):  # no spread on either side: the difference is exact
-        return _judged(math.exp(diff), math.exp(diff), math.exp(diff), float(diff == 0), alpha, min_effect, power)
-    interval = test.confidence_interval(confidence_level=1 - alpha)
-    return _judged(
-        math.exp(diff), math.exp(interval.low), math.exp(interval.high), float(test.pvalue), alpha, min_effect, power
-    )
+    ratio = math.exp(diff)
+    sum_squares = float(((logs_b - logs_b.mean()) ** 2).sum() + ((logs_c - logs_c.mean()) ** 2).sum())
+    df = logs_b.size + logs_c.size - 2
+    if noise is not None:
+        sum_squares, df = sum_squares + noise.sum_squares, df + noise.df
+    if df == 0:
+        return Comparison(ratio, 0.0, math.inf, 1.0, "inconclusive", math.inf, 0)
+    se = math.sqrt(sum_squares / df * (1 / logs_b.size + 1 / logs_c.size))
+    if se == 0:  # no spread anywhere: the difference is exact
+        return _judged(ratio, ratio, ratio, float(diff == 0), alpha, min_effect, power, df)
+    quantile = float(student.ppf(1 - alpha / 2, df))
+    p_value = float(2 * student.sf(abs(diff) / se, df))
+    low, high = math.exp(diff - quantile * se), math.exp(diff + quantile * se)
+    return _judged(ratio, low, high, p_value, alpha, min_effect, power, df)

@@ -50,20 +50,27 @@ def test_a_noisy_pair_comes_back_inconclusive_not_unchanged(tiny_call: CallFn) -
 
 
 def test_stored_baseline_gate_fails_a_large_slowdown(write_suite: Callable[..., Path], tmp_path: Path) -> None:
-    """Across processes this 2-core machine drifts by up to ~10% (reports/cpu), so the stored-baseline
-    path is exercised with a slowdown well above that drift."""
-    suite = write_suite(name="gate", nfe="[4]", repeats=10)
+    """Across processes this 2-core machine drifts by up to ~10% (reports/cpu): one sweep a side
+    decides only against a recorded noise floor (three A/A sweeps, two degrees of freedom), and at
+    alpha 0.05 with two degrees of freedom only a slowdown far above that drift shows (3x here)."""
+    suite = write_suite(name="gate", nfe="[4]", repeats=5, extra="[gate]\nalpha = 0.05")
     baselines = tmp_path / "baselines"
 
     def measure(name: str, *extra: str) -> Path:
         out = tmp_path / name
-        proc = cli("run", str(suite), "--out", str(out), "--no-progress", "--no-telemetry", *extra)
+        proc = cli("run", str(suite), "--out", str(out), "--no-progress", "--no-telemetry", *extra, cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr
         return out
 
-    saved = cli("baseline", "save", str(measure("a")), "--dir", str(baselines))
-    assert saved.returncode == 0 and "baseline saved" in saved.stdout
-    slow = cli("baseline", "compare", str(measure("b", "--inject-slowdown", "0.4")), "--dir", str(baselines))
-    assert slow.returncode == 1, slow.stdout + slow.stderr
-    assert "| regression |" in slow.stdout
-    assert "tts-harness: error: 1 configuration(s) regression against" in slow.stderr
+    first = measure("a1")
+    alone = cli("baseline", "save", str(first), "--dir", str(baselines))
+    assert alone.returncode == 0 and "baseline saved" in alone.stdout
+    slow = measure("b", "--inject-slowdown", "2.0")
+    undecided = cli("baseline", "compare", str(slow), "--dir", str(baselines))
+    assert undecided.returncode == 0 and "| inconclusive |" in undecided.stdout  # no noise known yet
+    noise = cli("noise", "record", str(first), str(measure("a2")), str(measure("a3")), "--dir", str(baselines))
+    assert noise.returncode == 0 and "| 3 | 2 |" in noise.stdout, noise.stdout + noise.stderr
+    caught = cli("baseline", "compare", str(slow), "--dir", str(baselines))
+    assert caught.returncode == 1, caught.stdout + caught.stderr
+    assert "| regression |" in caught.stdout and "noise floor" in caught.stdout
+    assert "tts-harness: error: 1 configuration(s) regression against" in caught.stderr

@@ -17,6 +17,7 @@ from harness.gates import (
     save_baseline,
     threshold_verdicts,
 )
+from harness.noise import NoiseFloor, record_noise
 from harness.results import Record, Results, RunSample
 from harness.sequential import GatePolicy
 
@@ -50,20 +51,26 @@ def test_variance_gate_uses_coefficient_of_variation() -> None:
     assert levels == {"steady": "good", "jumpy": "critical"}
 
 
+def _floor(sd: float, df: int = 20) -> dict[str, NoiseFloor]:
+    return {"a": NoiseFloor(sd * sd * df, df, "test", "2026-12-07T00:00:00+00:00")}
+
+
 def test_baseline_roundtrip_and_regression(tmp_path: Path) -> None:
     base = results_with({"a": [1.0, 1.001, 0.999, 1.0, 1.002, 0.998, 1.0], "gone": [1.0, 1.0]})
     path = save_baseline(base, tmp_path)
     assert path.name == "s--cpu-test-1.json"
     same = results_with({"a": [1.0, 1.0, 1.001, 0.999, 1.0, 1.002, 0.999], "new": [1.0]})
     rows = {r.id: r for r in compare_to_baseline(same, load_baseline(path), GatePolicy())}
-    assert rows["a"].outcome == "unchanged" and rows["new"].outcome == "new" and rows["gone"].outcome == "missing"
+    assert rows["a"].outcome == "inconclusive" and rows["a"].detectable is None  # one sweep a side, no floor
+    assert rows["new"].outcome == "new" and rows["gone"].outcome == "missing"
+    rows = {r.id: r for r in compare_to_baseline(same, load_baseline(path), GatePolicy(), floors=_floor(0.002))}
+    assert rows["a"].outcome == "unchanged" and "noise floor test (20 df" in rows["a"].noise
     assert rows["a"].detectable is not None and 0.02 < rows["a"].detectable < 0.03
-    noisy = results_with({"a": [1.0, 1.3, 0.8, 1.1, 0.9, 1.2, 0.95]})
-    rows = {r.id: r for r in compare_to_baseline(noisy, load_baseline(path), GatePolicy())}
-    assert rows["a"].outcome == "inconclusive"  # not "unchanged": the noise hides a 5% slowdown
+    rows = {r.id: r for r in compare_to_baseline(same, load_baseline(path), GatePolicy(), floors=_floor(0.05))}
+    assert rows["a"].outcome == "inconclusive"  # not "unchanged": the machine's noise hides a 5% slowdown
     assert rows["a"].detectable is not None and rows["a"].detectable > 0.05
     slower = results_with({"a": [1.2, 1.21, 1.19, 1.2, 1.22, 1.18, 1.2]})
-    rows = {r.id: r for r in compare_to_baseline(slower, load_baseline(path), GatePolicy())}
+    rows = {r.id: r for r in compare_to_baseline(slower, load_baseline(path), GatePolicy(), floors=_floor(0.02))}
     assert rows["a"].outcome == "regression" and rows["a"].ratio == pytest.approx(1.2, abs=0.01)
 
 
@@ -73,7 +80,7 @@ def test_a_baseline_of_repeated_sweeps_counts_their_spread_as_noise(tmp_path: Pa
 
     candidate = results_with({"a": steady(1.12)})
     one = save_baseline(results_with({"a": steady(1.0)}), tmp_path / "one")
-    assert compare_to_baseline(candidate, load_baseline(one), GatePolicy())[0].outcome == "regression"
+    assert compare_to_baseline(candidate, load_baseline(one), GatePolicy())[0].outcome == "inconclusive"
     # Three sweeps of the same code whose medians moved by 15%: a 12% change is within that noise,
     # which hides it: neither a regression nor unchanged.
     sweeps = [results_with({"a": steady(centre)}) for centre in (0.95, 1.0, 1.1)]
@@ -140,6 +147,11 @@ def test_the_gate_outcome_reaches_the_table_junit_and_mlflow(tmp_path: Path) -> 
     base = results_with({"fast": [1.0, 1.001, 0.999, 1.0, 1.002], "noisy": [1.0, 1.3, 0.8, 1.1, 0.9]})
     base.save(tmp_path / "base")
     stored = save_baseline(base, tmp_path / "baselines")
+    # six A/A sweeps beside the baseline: "fast" moves by about 0.5% between sweeps, "noisy" by 10%
+    wobble = (1.0, 1.004, 0.996, 1.003, 0.998, 1.005)
+    record_noise(
+        [results_with({"fast": [w] * 3, "noisy": [w**25] * 3}) for w in wobble], tmp_path / "baselines"
+    )
     head = results_with({"fast": [1.2, 1.201, 1.199, 1.2, 1.202], "noisy": [1.0, 1.25, 0.85, 1.1, 0.95]})
     head.save(tmp_path / "head")
     proc = cli_in_process("baseline", "compare", str(tmp_path / "head"), "--baseline", str(stored))

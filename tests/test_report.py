@@ -122,11 +122,28 @@ def test_compare_two_sweeps(sweep: Path, tmp_path: Path) -> None:
     proc = cli_in_process("compare", str(sweep), str(sweep), "--json", str(tmp_path / "same.json"))
     assert proc.returncode == 0 and "| 1.000 |" in proc.stdout
     rows = json.loads((tmp_path / "same.json").read_text())
-    assert {row["outcome"] for row in rows} <= {"unchanged", "inconclusive"} and all(r["ratio"] == 1 for r in rows)
-    assert all(row["detectable"] > 0.02 for row in rows)  # and how large a slowdown it could have missed
+    # one sweep a side and no noise floor: nothing decided, nothing claimed detectable
+    assert {row["outcome"] for row in rows} == {"inconclusive"} and all(r["ratio"] == 1 for r in rows)
+    assert all(row["detectable"] is None and row["df"] == 0 for row in rows)
     timed = Results.load(sweep).sweep_cost_s["timed_s"]
     assert f"| timed | {timed:.1f} | {timed:.1f} |" in proc.stdout  # the two sweeps' cost side by side
-    assert "one sweep a side" in proc.stdout
+    assert "one sweep a side and no noise floor" in proc.stdout and "| unknown |" in proc.stdout
+    data = json.loads((sweep / "results.json").read_text())
+    data["git"] = {"commit": "0" * 40, "dirty": False}  # A/A sweeps: one commit, a clean tree
+    for name, scale in (("aa1", 1.0), ("aa2", 1.03)):  # two A/A sweeps 3% apart: a recorded noise floor
+        for record in data["records"]:
+            for run in record["runs"]:
+                run["rtf"] *= scale
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "results.json").write_text(json.dumps(data))
+    recorded = cli_in_process("noise", "record", *(str(tmp_path / n) for n in ("aa1", "aa2")), "--dir", str(tmp_path))
+    assert recorded.returncode == 0 and "| 2 | 1 | 2.09% |" in recorded.stdout  # log(1.03) / sqrt(2)
+    floored = cli_in_process(
+        "compare", str(sweep), str(sweep), "--noise-dir", str(tmp_path), "--json", str(tmp_path / "f.json")
+    )
+    assert floored.returncode == 0 and f"noise floor {tmp_path}/noise--" in floored.stdout
+    rows = json.loads((tmp_path / "f.json").read_text())
+    assert all(row["detectable"] > 0.02 and row["df"] == 1 for row in rows)  # finite: it knows the noise now
     repeated = cli_in_process("compare", f"{sweep},{sweep}", str(sweep))
     # the same sweep twice against itself: no spread at all, so the difference (none) is exact
     assert repeated.returncode == 0 and "| 2+1 | 1.00 / - | unchanged |" in repeated.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 import numpy as np
 
 from harness.errors import InputError
+from harness.noise import NoiseFloor
+from harness.noise import describe as noise_source
 from harness.report.summary import cost_split
 from harness.results import Results
 from harness.sequential import GatePolicy
@@ -32,9 +35,10 @@ def load_sides(spec: str, tracking_uri: str | None = None) -> list[Results]:
     return [load_side(part, tracking_uri) for part in spec.split(",") if part]
 
 
-_ONE_SWEEP_NOTE = (
-    "> one sweep a side: the CIs see run-to-run noise, not sweep-to-sweep noise (process, GPU, "
-    "neighbour load); give a side as identical sweeps `A1,A2` to count it"
+_NO_NOISE_NOTE = (
+    "> one sweep a side and no noise floor for this machine: run-to-run intervals do not see what differs "
+    "between processes, so nothing is decided. Record identical sweeps with `tts-harness noise record S1 S2 ...`, "
+    "or give a side as identical sweeps `A1,A2`"
 )
 
 
@@ -45,6 +49,7 @@ class ComparedConfig:
     id: str
     result: Comparison
     sweeps: tuple[list[list[float]], list[list[float]]]
+    noise: str = ""  # where the between-sweep noise came from
 
     @property
     def a_rtf(self) -> float:
@@ -60,6 +65,7 @@ class ComparedConfig:
             "a_rtf": self.a_rtf,
             "b_rtf": self.b_rtf,
             "sweeps": [len(self.sweeps[0]), len(self.sweeps[1])],
+            "noise": self.noise,
             **self.result.as_dict(),
         }
 
@@ -75,17 +81,25 @@ def _runs_by_id(side: list[Results]) -> dict[str, list[list[float]]]:
 
 
 def compared(
-    ours: dict[str, list[list[float]]], theirs: dict[str, list[list[float]]], policy: GatePolicy
+    ours: dict[str, list[list[float]]],
+    theirs: dict[str, list[list[float]]],
+    policy: GatePolicy,
+    floors: dict[str, NoiseFloor] | None = None,
 ) -> list[ComparedConfig]:
-    """Every configuration measured on both sides (``_runs_by_id`` of each), compared."""
+    """Every configuration measured on both sides (``_runs_by_id`` of each), compared with the
+    between-sweep noise of its own sweeps and of its noise floor, if the machine has one."""
     common = sorted(set(ours) & set(theirs))
     if not common:
         raise InputError("the two sweeps have no measured configuration in common: nothing to compare")
+    floors = floors or {}
     return [
         ComparedConfig(
             run_id,
-            compare_repeated(ours[run_id], theirs[run_id], policy.min_effect, policy.alpha, power=policy.power),
+            compare_repeated(
+                ours[run_id], theirs[run_id], policy.min_effect, policy.alpha, policy.power, floors.get(run_id)
+            ),
             (ours[run_id], theirs[run_id]),
+            noise_source(floors.get(run_id), len(ours[run_id]) + len(theirs[run_id]) - 2),
         )
         for run_id in common
     ]
@@ -100,19 +114,23 @@ class SweepComparison:
 
 
 def compare_sweeps(
-    a: list[Results], b: list[Results], policy: GatePolicy | None = None, plot: Path | None = None
+    a: list[Results],
+    b: list[Results],
+    policy: GatePolicy | None = None,
+    plot: Path | None = None,
+    floors: dict[str, NoiseFloor] | None = None,
 ) -> SweepComparison:
     """The comparison (and, with ``plot``, a PNG of every ratio with its interval)."""
     policy = policy or GatePolicy()
     ours, theirs = _runs_by_id(a), _runs_by_id(b)
-    rows = compared(ours, theirs, policy)
+    rows = compared(ours, theirs, policy, floors)
     lines = []
     keys = {results.platform.get("key") for results in [*a, *b]}
     if len(keys) > 1:
         names = ", ".join(sorted(map(str, keys)))
         lines.append(f"> different platforms ({names}): deltas mix machine and code changes\n")
-    if len(a) == len(b) == 1:
-        lines.append(_ONE_SWEEP_NOTE + "\n")
+    if any(row.result.df == 0 for row in rows):
+        lines.append(_NO_NOISE_NOTE + "\n")
     lines += [
         f"| configuration | A RTF | B RTF | B/A | {1 - policy.alpha:.0%} CI | p | sweeps A+B | spread A / B | "
         "outcome | detectable slowdown |",
@@ -121,14 +139,15 @@ def compare_sweeps(
     for row in rows:
         c, (sweeps_a, sweeps_b) = row.result, row.sweeps
         lines.append(
-            f"| {row.id} | {row.a_rtf:.4g} | {row.b_rtf:.4g} | {c.ratio:.3f} | {c.ci_low:.3f}-{c.ci_high:.3f} | "
+            f"| {row.id} | {row.a_rtf:.4g} | {row.b_rtf:.4g} | {c.ratio:.3f} | {interval_text(c.ci_low, c.ci_high)} | "
             f"{c.p_value:.3g} | {len(sweeps_a)}+{len(sweeps_b)} | {_spread(sweeps_a)} / {_spread(sweeps_b)} | "
-            f"{c.outcome} | {c.detectable:.1%} |"
+            f"{c.outcome} | {detectable_text(c.detectable)} |"
         )
     lines.append(
         f"\nmargin {policy.min_effect:.0%}: slower by more and significant is a regression, an interval inside "
         f"+/-{policy.min_effect:.0%} is unchanged; detectable slowdown at {policy.power:.0%} power"
     )
+    lines += ["", "between-sweep noise: " + "; ".join(sorted({f"{row.noise}" for row in rows}))]
     only_a, only_b = sorted(set(ours) - set(theirs)), sorted(set(theirs) - set(ours))
     if only_a or only_b:
         lines.append("")
@@ -143,6 +162,15 @@ def compare_sweeps(
         ratio_intervals(intervals, plot)
         lines += ["", f"plot: {plot}"]
     return SweepComparison(rows, "\n".join(lines))
+
+
+def interval_text(low: float, high: float) -> str:
+    return f"{low:.3f}-{high:.3f}" if math.isfinite(high) and low > 0 else "-"
+
+
+def detectable_text(detectable: float | None) -> str:
+    """A detectable slowdown as a percentage ('unknown' when no noise is known to state it from)."""
+    return f"{detectable:.1%}" if detectable is not None and math.isfinite(detectable) else "unknown"
 
 
 def _geometric_mean_of_medians(sweeps: list[list[float]]) -> float:

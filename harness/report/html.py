@@ -20,6 +20,7 @@ from harness.gates import (
     rows_markdown,
     save_comparison,
 )
+from harness.noise import floors_for
 from harness.report.plots import all_plots
 from harness.report.summary import cost_note, cost_split, markdown, reason, stock_speedups, verdict
 from harness.results import Results
@@ -173,9 +174,11 @@ def _sections_html(results: Results) -> str:
 
 def _baseline_rows(results: Results, baseline: Path | None) -> list[BaselineRow] | None:
     """Against a baseline under the gate policy the sweep recorded: the same rows `baseline compare` gives."""
-    if baseline is None or not baseline.is_file():
+    if baseline is None:
         return None
-    return compare_to_baseline(results, load_baseline(baseline), recorded_policy(results), source=str(baseline))
+    stored = load_baseline(baseline)  # a baseline asked for and missing is an error, never a silent pass
+    floors = floors_for([results], None, baseline.parent)
+    return compare_to_baseline(results, stored, recorded_policy(results), str(baseline), floors)
 
 
 def write_html(results: Results, out: Path, plots: dict[str, Path], rows: list[BaselineRow] | None) -> Path:
