@@ -12,8 +12,18 @@ from dataclasses import replace
 from pathlib import Path
 
 from harness.config import NARROWING, SuiteConfig
-from harness.errors import ConfigError, HarnessError
-from harness.options import add_inject_slowdown, add_narrowing, add_tracking_uri, csv, narrowed_suite
+from harness.errors import ConfigError, HarnessError, redact
+from harness.options import (
+    add_inject_slowdown,
+    add_narrowing,
+    add_tracking_uri,
+    adopt_plan,
+    csv,
+    narrowed_suite,
+    resume_hint,
+    run_plan,
+)
+from harness.results import Results
 from harness.tracking.mlflow_sync import tracking_uri
 
 _STARTED = time.perf_counter()  # the sweep's cost counts imports and checks from here
@@ -43,6 +53,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.sweep import Sweep, SweepOptions
     from harness.tracking.live import LiveTracking
 
+    if args.resume:  # the interrupted sweep's narrowing and options, not this command's defaults
+        adopt_plan(args, Results.load(Path(args.resume)).options.get("plan", {}), Path(args.resume))
     suite = narrowed_suite(args)
     if args.min_time is not None:
         try:
@@ -81,6 +93,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             compile_artifacts=artifacts_file(args),
             claims=Claims(Path(args.claims), args.shard[0]) if args.claims else None,
             own_shard=first,
+            plan=run_plan(args),
         ),
         after_each=LiveTracking(out, tracking_uri(args.tracking_uri)) if track else None,
     )
@@ -88,8 +101,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         results = sweep.run(process_start=_STARTED)
     except KeyboardInterrupt:
         print(
-            f"interrupted: finished configurations are kept in {out}; "
-            f"complete them with `tts-harness run {args.suite} --resume {out}`",
+            f"interrupted: finished configurations are kept in {out}; complete them with `{resume_hint(args, out)}`",
             file=sys.stderr,
         )
         return 130
@@ -98,7 +110,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(text)
     print(f"results: {out / 'results.json'}")
     if results.status == "stopped":
-        _say_stopped(results.options.get("stop_reason", "stopped"), f"tts-harness run {args.suite} --resume {out}")
+        _say_stopped(results.options.get("stop_reason", "stopped"), resume_hint(args, out))
     failed = [r for r in results.records if r.status != "ok"]
     return 1 if failed and args.strict else 0
 
@@ -145,7 +157,7 @@ def run_on_gpus(args: argparse.Namespace, out: Path, suite: SuiteConfig) -> int:
     if 130 in codes or any(code not in (0, 1) for code in codes):
         print(
             f"parts ended with exit codes {codes}: finished configurations are kept in {out}/part*; "
-            f"complete them with `tts-harness run {args.suite} --gpus {','.join(gpus)} --resume {out}` "
+            f"complete them with `{resume_hint(args, out, ['--gpus', ','.join(gpus)])}` "
             f"(logs: {out}/part*/run.log)",
             file=sys.stderr,
         )
@@ -155,7 +167,7 @@ def run_on_gpus(args: argparse.Namespace, out: Path, suite: SuiteConfig) -> int:
     print(f"report: {made['html']}; parts: {', '.join(str(p.parent) for p in parts)}")
     if made["status"] != "complete":
         reason = "a part stopped (time limit or a lost CUDA context: see its run.log)"
-        _say_stopped(reason, f"tts-harness run {args.suite} --gpus {','.join(gpus)} --resume {out}")
+        _say_stopped(reason, resume_hint(args, out, ["--gpus", ",".join(gpus)]))
     return max(codes)
 
 
@@ -247,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
         return code
     except HarnessError as exc:
-        print(f"tts-harness: error: {exc}", file=sys.stderr)
+        print(f"tts-harness: error: {redact(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("tts-harness: interrupted", file=sys.stderr)

@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
+_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s:]*(:[^/@\s]*)?@")
+
+
+def redact(text: str) -> str:
+    """``text`` with the user and password of every URI in it hidden (``http://u:p@host`` ->
+    ``http://***@host``): tracking URIs may carry credentials, and messages and logs must not."""
+    return _CREDENTIALS.sub(r"\g<scheme>***@", text)
+
 
 def first_line(exc: BaseException, limit: int = 200) -> str:
     """An exception's first line, cut to ``limit`` characters (its type when it has no message)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +34,7 @@ class SweepOptions:
     compile_artifacts: Path | None = None  # load torch.compiler artifacts beside it first, save them here
     claims: Claims | None = None  # a part of `run --gpus`: measure the build groups it claims
     own_shard: frozenset[str] = frozenset()  # with claims: this part's shard, measured before the others'
+    plan: dict[str, object] = field(default_factory=dict)  # the command's narrowing and options, for --resume
 
 
 # CUDA errors that leave the process's context unusable: every later call would fail the same way.
@@ -126,6 +127,7 @@ class Sweep:
         results = open_results(
             self.suite, self.options.out_dir, self.options.resume, process, self.measurer.options.inject_slowdown
         )
+        results.options.setdefault("plan", self.options.plan)
         self.measurer.card = fingerprint.accelerator_name(results.platform)
         cost = SweepCost(results.sweep_cost_s, self.measurer, started)
         todo = self.order(results)

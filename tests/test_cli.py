@@ -169,10 +169,10 @@ def interruptible() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def run_until_first_record(suite: Path, out: Path) -> subprocess.Popen[str]:
+def run_until_first_record(suite: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
     """Start a sweep and return once its first configuration is on disk."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "harness", "run", str(suite), "--out", str(out), "--no-progress"],
+        [sys.executable, "-m", "harness", "run", str(suite), "--out", str(out), "--no-progress", *extra],
         cwd=ROOT,
         env={**os.environ, **CLI_ENV},
         stdout=subprocess.DEVNULL,
@@ -252,15 +252,22 @@ def test_stock_row_and_knobs_run(write_suite: Callable[..., Path], tmp_path: Pat
 
 
 def test_ctrl_c_keeps_finished_work_and_says_how_to_resume(write_suite: Callable[..., Path], tmp_path: Path) -> None:
-    path = write_suite(nfe="[2, 3, 4]", repeats=3)
+    path = write_suite(nfe="[2, 3, 4, 5]", repeats=3)
     out = tmp_path / "out"
-    proc = run_until_first_record(path, out)
+    proc = run_until_first_record(path, out, "--nfe", "2,3,4", "--no-track")
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130
-    assert f"--resume {out}" in stderr and "Traceback" not in stderr
+    # the hint carries the narrowing and the tracking choice; the resume reuses the recorded plan
+    assert f"--resume {out} --nfe 2,3,4 --no-track`" in stderr and "Traceback" not in stderr
     partial = Results.load(out)
     assert partial.status == "interrupted" and 1 <= len(partial.records) < 3
+    assert partial.options["plan"] == {"nfe": [2, 3, 4]}
+    resumed = cli_in_process("run", str(path), "--resume", str(out), "--no-progress", "--no-track")
+    assert resumed.returncode == 0, resumed.stderr
+    assert sorted(r.config["nfe"] for r in Results.load(out).records) == [2, 3, 4]  # not NFE 5: not planned
+    other = cli_in_process("run", str(path), "--resume", str(out), "--nfe", "5")
+    assert_one_line_error(other, "planned with --nfe 2,3,4")
 
 
 def test_quality_reference_is_the_plain_configuration_and_reuses_the_loaded_model(

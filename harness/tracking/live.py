@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 from pathlib import Path
 
-from harness.errors import first_line
+from harness.errors import first_line, redact
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,9 @@ class LiveTracking:
         except Exception as exc:
             self.failed = True
             log.warning(
-                "MLflow logging failed (%s); results stay in %s: run `tts-harness sync %s` later",
-                first_line(exc),
+                "MLflow logging failed (%s); results stay in %s: run `tts-harness sync %s --tracking-uri %s` later",
+                redact(first_line(exc)),
                 self.out_dir,
-                self.out_dir,
+                shlex.quote(str(self.out_dir)),
+                shlex.quote(redact(self.uri)),
             )

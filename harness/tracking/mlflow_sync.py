@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.errors import InputError, first_line
+from harness.errors import InputError, first_line, redact
 from harness.extras import need
 from harness.gates import load_comparison
 from harness.report.summary import reason, verdict
@@ -55,14 +55,14 @@ def _experiment(client: Any, name: str, uri: str) -> str:
     try:
         found = client.get_experiment_by_name(name)
     except Exception as exc:  # MlflowException, requests errors: the server is not there
-        raise InputError(f"MLflow tracking server at {uri} is unreachable: {first_line(exc)}") from None
+        raise InputError(f"MLflow tracking server at {redact(uri)} is unreachable: {redact(first_line(exc))}") from None
     if found is not None:
         if found.tags.get(EXPERIMENT_KIND[0]) is None:
             client.set_experiment_tag(found.experiment_id, *EXPERIMENT_KIND)
         return str(found.experiment_id)
     artifacts = None
-    if uri.startswith("sqlite:///"):
-        artifacts = Path("reports/mlartifacts").resolve().as_uri()
+    if uri.startswith("sqlite:///"):  # artifacts beside the database file, wherever the command runs
+        artifacts = (Path(uri[len("sqlite:///") :]).resolve().parent / "mlartifacts").as_uri()
     return str(client.create_experiment(name, artifact_location=artifacts, tags=dict([EXPERIMENT_KIND])))
 
 
@@ -197,7 +197,7 @@ def sync(results_dir: Path, uri: str | None = None) -> dict[str, Any]:
     _parent_artifacts(client, parent_id, results_dir, results)
     if results.status == "complete":
         client.set_terminated(parent_id, "FINISHED", end_time=epoch_ms(results.finished_utc))
-    return {"experiment": experiment, "parent_run": parent_id, "logged": logged, "skipped": skipped, "uri": uri}
+    return {"experiment": experiment, "parent_run": parent_id, "logged": logged, "skipped": skipped, "uri": redact(uri)}
 
 
 def sweep_params(results: Results) -> list[Any]:
