@@ -153,6 +153,8 @@ def cmd_ab(args: argparse.Namespace) -> int:
 
     from harness.ab import gate, sides
     from harness.ab.blocks import block_suite, run_block
+    from harness.ab.budget import Budget, RoundWatch, check, check_rounds, remembered_round_s
+    from harness.ab.sides import cache_dir
     from harness.suite_file import load_suite
 
     repo = Path(sides.git(Path.cwd(), "rev-parse", "--show-toplevel"))
@@ -172,6 +174,12 @@ def cmd_ab(args: argparse.Namespace) -> int:
         if getattr(args, name)
         for part in (option, ",".join(map(str, getattr(args, name))))
     ]
+    said = check_rounds(policy, args.best_effort)
+    remembered = remembered_round_s(cache_dir(), text, extra)
+    if remembered is not None and not said:  # before any block: what the last comparison of this suite here cost
+        said = check(Budget(policy, remembered), "Measured last time on this machine,", args.best_effort)
+    if said:
+        print(said, file=sys.stderr)
     out = Path(args.resume or args.out or Path("reports/runs") / f"ab-{suite.name}")
     if args.resume:
         state = gate.load_state(out, base, head, text)
@@ -188,9 +196,11 @@ def cmd_ab(args: argparse.Namespace) -> int:
     if not args.resume and any(r.compile_mode != "none" for r in suite.runs):
         for name, side in chosen.items():  # compile once per side, untimed: later blocks load the graphs
             run_block(side, block_path, out / "blocks" / f"prime-{name}", extra)
+    expected = Budget(policy, remembered).rounds if remembered else policy.max_rounds
     try:
-        with tqdm(total=policy.max_rounds, initial=len(state["rounds"]), unit="round", disable=args.no_progress) as bar:
-            state = gate.run_rounds(chosen, state, policy, block_path, out, on_round=lambda _: bar.update(1))
+        with tqdm(total=expected, initial=len(state["rounds"]), unit="round", disable=args.no_progress) as bar:
+            watch = RoundWatch(policy, bar, len(state["rounds"]), (text, extra), args.best_effort, out)
+            state = gate.run_rounds(chosen, state, policy, block_path, out, on_round=watch)
     except KeyboardInterrupt:
         print(
             f"interrupted: rounds so far are in {out}; continue with `tts-harness ab {args.base} {args.head} "
@@ -347,6 +357,12 @@ def register(sub: Any) -> None:
     add_inject_slowdown(ab, "slow head's timed calls by FRACTION (a busy wait: to see the gate catch it; default 0)")
     ab.add_argument("--strict", action="store_true", help=STRICT_HELP)
     ab.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ab.add_argument(
+        "--best-effort",
+        action="store_true",
+        help="run even when the budget cannot reach min_rounds, and say what it will be able to see "
+        "(default: refuse, exit 2)",
+    )
     add_budget(ab)
     add_narrowing(ab)
     ab.set_defaults(func=cmd_ab)

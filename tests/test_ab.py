@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.ab.budget import Budget, check, remember_round_s
 from harness.ab.sides import checkout, resolve, same_suite
 from harness.errors import ConfigError
+from harness.sequential import GatePolicy
 from tests.conftest import SUITE_TEMPLATE, suite_values
 from tests.test_cli import ROOT, assert_one_line_error
 
@@ -63,6 +65,7 @@ def ab(repo: Path, *args: str, cache: Path) -> subprocess.CompletedProcess[str]:
         (["HEAD~1", "HEAD", "s", "--max-rounds", "0"], "the gate's budget must be positive"),
         (["HEAD~1", "HEAD", "s", "--max-seconds", "0"], "the gate's budget must be positive"),
         (["HEAD~1", "HEAD", "s", "--nfe", "99"], "the matrix is empty after narrowing"),
+        (["HEAD~1", "HEAD", "s", "--max-rounds", "3"], "below the gate's min_rounds = 8: no outcome is possible"),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(repo: Path, tmp_path: Path, args: list[str], needle: str) -> None:
@@ -70,6 +73,26 @@ def test_bad_input_is_one_line_and_writes_nothing(repo: Path, tmp_path: Path, ar
     assert_one_line_error(ab(repo, *args, "--out", str(tmp_path / "out"), cache=cache), needle)
     assert not (tmp_path / "out").exists() and not cache.exists()
     assert len(git(repo, "worktree", "list").splitlines()) == 1  # no worktree made
+
+
+def test_a_budget_the_last_round_cost_says_is_too_small_is_refused_before_any_block(repo: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    remember_round_s(cache / "tts-harness", (repo / "suites" / "s.toml").read_text(), [], 100.0)  # 100 s rounds
+    proc = ab(repo, "HEAD~1", "HEAD", "s", "--out", str(tmp_path / "out"), "--max-seconds", "300", cache=cache)
+    assert_one_line_error(proc, "a round of 4 blocks costs 100 s: a budget of 300 s and 200 rounds holds 3")
+    assert not (tmp_path / "out").exists() and len(git(repo, "worktree", "list").splitlines()) == 1
+
+
+def test_a_budget_holds_the_rounds_that_fit_and_projects_what_its_end_will_see() -> None:
+    policy = GatePolicy(max_rounds=50, max_seconds=600, min_rounds=8)
+    assert Budget(policy, 48.0).rounds == 12 and Budget(policy, 5.0).rounds == 50
+    assert not Budget(policy, 100.0).reaches_min_rounds and Budget(policy, 48.0).reaches_min_rounds
+    with pytest.raises(ConfigError, match="holds 6"):
+        check(Budget(policy, 100.0), "Measured:", best_effort=False)
+    assert "running anyway" in (check(Budget(policy, 100.0), "Measured:", best_effort=True) or "")
+    # more rounds see smaller slowdowns; a noisier round sees larger ones
+    assert Budget(policy, 12.0).detectable_at_end(0.1) < Budget(policy, 48.0).detectable_at_end(0.1)
+    assert Budget(policy, 48.0).detectable_at_end(0.05) < Budget(policy, 48.0).detectable_at_end(0.1)
 
 
 def test_a_dirty_tree_is_refused_unless_allowed(repo: Path, tmp_path: Path) -> None:
@@ -110,8 +133,11 @@ def test_a_doubling_between_two_folders_is_a_regression_and_a_comparison_resumes
     suite.write_text(SUITE_TEMPLATE.format(**suite_values(name="ab", nfe="[2]", warmup=1, extra=GATE)))
     out = tmp_path / "out"
     common = ["--allow-dirty", "--inject-slowdown", "1.0", "--no-progress"]
-    first = ab(ROOT, str(ROOT), str(ROOT), str(suite), "--out", str(out), "--strict", *common, cache=tmp_path)
+    first = ab(
+        ROOT, str(ROOT), str(ROOT), str(suite), "--out", str(out), "--strict", "--best-effort", *common, cache=tmp_path
+    )
     assert first.returncode == 1 and "inconclusive" in first.stderr, first.stderr
+    assert "below the gate's min_rounds = 3: no outcome is possible; running anyway" in first.stderr
     state = json.loads((out / "ab.json").read_text())
     assert len(state["rounds"]) == 1 and [b["side"] for b in state["rounds"][0]["blocks"]] == [
         "base",

@@ -1,0 +1,150 @@
+"""What an ``ab`` budget can buy: rounds that fit, whether they reach ``min_rounds``, and the slowdown
+the gate will be able to see at the budget's end.
+
+A round's cost is measured (the first round's four blocks) and remembered per suite and narrowing in
+the ``ab`` cache, so the next comparison of the same suite says before its first block whether the
+budget can reach an outcome. A budget that cannot is refused in one line (exit 2) unless the user
+asks for ``--best-effort``; then the gate runs and says what it will be able to see.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.errors import ConfigError
+from harness.sequential import GatePolicy, boundary, detectable_slowdown, mixture_rho2, small_sample_widening
+
+COSTS_FILE = "ab-round-costs.json"
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The policy's budget against a round's cost in seconds."""
+
+    policy: GatePolicy
+    round_s: float
+
+    @property
+    def rounds(self) -> int:
+        """Rounds the budget holds: the round budget or the seconds budget, whichever ends first."""
+        return max(0, min(self.policy.max_rounds, math.floor(self.policy.max_seconds / self.round_s)))
+
+    @property
+    def reaches_min_rounds(self) -> bool:
+        return self.rounds >= self.policy.min_rounds
+
+    def detectable_at_end(self, round_sd: float) -> float:
+        """The slowdown the gate would call with the policy's power after ``rounds`` rounds whose log
+        ratios scatter by ``round_sd`` (a projection from the rounds so far)."""
+        from scipy.stats import norm
+
+        p, t = self.policy, max(self.rounds, 2)
+        half = round_sd * boundary(t, mixture_rho2(p.t_opt, p.alpha), p.alpha) * small_sample_widening(t, p.alpha)
+        return detectable_slowdown(half, round_sd / math.sqrt(t), p.margin, float(norm.ppf(p.power)))
+
+    def shortfall(self, when: str) -> str:
+        need = self.policy.min_rounds * self.round_s
+        return (
+            f"{when} a round of 4 blocks costs {self.round_s:.0f} s: a budget of {self.policy.max_seconds:g} s and "
+            f"{self.policy.max_rounds} rounds holds {self.rounds}, and the gate decides nothing before "
+            f"min_rounds = {self.policy.min_rounds} (about {need:.0f} s): raise --max-seconds, or --best-effort"
+        )
+
+
+def check_rounds(policy: GatePolicy, best_effort: bool) -> str | None:
+    """Before anything runs: a round budget below ``min_rounds`` can never decide."""
+    if policy.max_rounds >= policy.min_rounds:
+        return None
+    said = f"--max-rounds {policy.max_rounds} is below the gate's min_rounds = {policy.min_rounds}"
+    said += ": no outcome is possible"
+    if not best_effort:
+        raise ConfigError(f"{said}; raise --max-rounds, lower [gate] min_rounds, or --best-effort")
+    return f"{said}; running anyway (--best-effort): every configuration will be inconclusive"
+
+
+def check(budget: Budget, when: str, best_effort: bool) -> str | None:
+    """Refuse (``ConfigError``, exit 2) a budget that cannot reach ``min_rounds``; with ``best_effort``
+    return the line that says so instead."""
+    if budget.reaches_min_rounds:
+        return None
+    if not best_effort:
+        raise ConfigError(budget.shortfall(when))
+    return budget.shortfall(when).replace(": raise --max-seconds, or --best-effort", ": running anyway (--best-effort)")
+
+
+def _key(suite_text: str, narrowing: list[str]) -> str:
+    return hashlib.sha256((suite_text + "\0" + " ".join(narrowing)).encode()).hexdigest()[:16]
+
+
+def remembered_round_s(cache: Path, suite_text: str, narrowing: list[str]) -> float | None:
+    """The round cost the last comparison of this suite and narrowing measured on this machine."""
+    try:
+        value = json.loads((cache / COSTS_FILE).read_text()).get(_key(suite_text, narrowing))
+    except (OSError, ValueError, AttributeError):
+        return None
+    return float(value) if isinstance(value, (int, float)) and value > 0 else None
+
+
+def remember_round_s(cache: Path, suite_text: str, narrowing: list[str], round_s: float) -> None:
+    """Keep a measured round cost for the next comparison (best effort: a cache, not a result)."""
+    path = cache / COSTS_FILE
+    try:
+        data = json.loads(path.read_text()) if path.is_file() else {}
+        if not isinstance(data, dict):
+            data = {}
+        data[_key(suite_text, narrowing)] = round(round_s, 3)
+        cache.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache, prefix=".costs-", suffix=".json")
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle)
+        os.replace(tmp, path)
+    except (OSError, ValueError):
+        pass
+
+
+class RoundWatch:
+    """``ab``'s hook after every round: the progress bar (its total from the budget), then, after
+    this process's first round, the budget against the round's measured cost (refused, or said with
+    ``best_effort``), and after two rounds the slowdown the budget's end will be able to see."""
+
+    def __init__(
+        self, policy: GatePolicy, bar: Any, first: int, key: tuple[str, list[str]], best_effort: bool, out: Path
+    ) -> None:
+        self.policy, self.bar, self.first, self.key = policy, bar, first, key
+        self.best_effort, self.out = best_effort, out
+
+    def __call__(self, state: dict[str, Any]) -> None:
+        from harness.ab.sides import cache_dir
+
+        self.bar.update(1)
+        rounds = state["rounds"]
+        if len(rounds) - self.first == 1:
+            budget = Budget(self.policy, sum(b["seconds"] for b in rounds[-1]["blocks"]))
+            remember_round_s(cache_dir(), *self.key, budget.round_s)
+            self.bar.total = max(budget.rounds, len(rounds))
+            self.bar.refresh()
+            try:
+                said = check(budget, "Measured:", self.best_effort)
+            except ConfigError as exc:
+                raise ConfigError(f"{exc}; the round is kept in {self.out} (--resume {self.out} continues)") from None
+            if said:
+                self.bar.write(said, file=sys.stderr)
+        both = [k for k in rounds[-1]["log_ratios"] if k in rounds[0]["log_ratios"]] if len(rounds) == 2 else []
+        if both:
+            budget = Budget(self.policy, state["measure_s"] / 2)
+            spread = max(float(np.std([r["log_ratios"][k] for r in rounds], ddof=1)) for k in both)
+            self.bar.write(
+                f"after {budget.rounds} rounds (the budget's end) this gate will see slowdowns of about "
+                f"{budget.detectable_at_end(spread):.0%} or more (projected from 2 rounds)",
+                file=sys.stderr,
+            )
