@@ -117,6 +117,45 @@ def test_local_checkpoint_loads_through_f5tts_loaders(synth: Synthesizer, tmp_pa
     np.testing.assert_allclose(speak(loaded).waveform, speak(synth).waveform, atol=1e-5)  # type: ignore[attr-defined]
 
 
+HEAD = "vocos.heads.ISTFTHead"
+
+
+@pytest.mark.parametrize(
+    ("part", "spec", "needle"),
+    [
+        ("head", {"class_path": "os.system", "init_args": {"command": "touch {marker}"}}, "is not one of"),
+        ("backbone", {"class_path": "builtins.eval", "init_args": {}}, "is not one of"),
+        ("feature_extractor", {"init_args": {}}, "needs a class_path"),
+        ("head", {"class_path": HEAD, "init_args": {"dim": {"class_path": "os.system"}}}, "init_args"),
+        ("head", {"class_path": HEAD, "init_args": {"dim": 128, "bogus": 1}}, "unexpected keyword"),
+    ],
+)
+def test_a_weights_folder_config_names_only_vocos_own_classes(
+    tmp_path: Path, part: str, spec: dict[str, Any], needle: str
+) -> None:
+    """Nothing a config.yaml names is imported or called: a hostile class_path is one error, never run."""
+    save_release_layout(tmp_path)
+    marker = tmp_path / "ran"
+    config_path = tmp_path / "vocos" / "config.yaml"
+    config = yaml.safe_load(config_path.read_text())
+    config[part] = yaml.safe_load(yaml.safe_dump(spec).replace("{marker}", str(marker)))
+    config_path.write_text(yaml.safe_dump(config))
+    with pytest.raises(InputError, match=needle):
+        build_vocos("tiny", f"path:{tmp_path}", "cpu")
+    assert not marker.exists()
+
+
+def test_a_pickled_vocos_weights_file_is_refused(tmp_path: Path) -> None:
+    save_release_layout(tmp_path)
+    torch.save({"x": _Pickled()}, tmp_path / "vocos" / "pytorch_model.bin")
+    with pytest.raises(InputError, match="cannot be loaded"):
+        build_vocos("tiny", f"path:{tmp_path}", "cpu")
+
+
+class _Pickled:
+    """An object ``weights_only`` loading refuses to unpickle."""
+
+
 def test_bf16_needs_the_fp32_ode_grid_and_then_stays_close_to_fp32(synth: Synthesizer) -> None:
     model = build_model("tiny", "random", "bf16", "none", "cpu", seed=0)
     assert model.weight_dtype == torch.bfloat16

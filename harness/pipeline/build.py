@@ -12,6 +12,7 @@ from harness.pipeline import f5
 from harness.pipeline.pos_conv import use_gemm_pos_conv
 from harness.pipeline.presets import ModelPreset, get_preset
 from harness.pipeline.quant import quantize_dit
+from harness.pipeline.vocos_config import load_vocos_dir
 from harness.pipeline.weights import ResolvedWeights, resolve
 
 if TYPE_CHECKING:
@@ -205,7 +206,7 @@ def build_vocos(model: str, weights: str, device: str, seed: int = 0) -> Any:
     preset = get_preset(model)
     resolved = resolve(weights, preset)
     if resolved.vocos_dir is not None:
-        return f5.load_vocos_dir(resolved.vocos_dir, str(dev)).eval()
+        return load_vocos_dir(resolved.vocos_dir, str(dev))
     from vocos import Vocos
     from vocos.feature_extractors import MelSpectrogramFeatures
     from vocos.heads import ISTFTHead

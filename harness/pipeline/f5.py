@@ -170,11 +170,3 @@ def stock_inference() -> tuple[Any, Any]:
         from f5_tts.infer.utils_infer import chunk_text, infer_batch_process
 
     return chunk_text, infer_batch_process
-
-
-def load_vocos_dir(local_dir: str, device: str) -> Any:
-    """f5-tts's Vocos loader on a local directory holding config.yaml and pytorch_model.bin."""
-    with _importing():
-        from f5_tts.infer.utils_infer import load_vocoder
-
-        return load_vocoder("vocos", is_local=True, local_path=local_dir, device=device)
