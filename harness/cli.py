@@ -5,14 +5,26 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+import threading
 import time
+import traceback
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from harness.config import NARROWING, SuiteConfig
-from harness.errors import ConfigError, HarnessError, redact
+from harness.errors import (
+    EXIT_CRASH,
+    EXIT_ENVIRONMENT,
+    EXIT_INTERRUPTED,
+    ConfigError,
+    HarnessError,
+    Terminated,
+    first_line,
+    redact,
+)
 from harness.options import (
     add_inject_slowdown,
     add_narrowing,
@@ -255,6 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
     try:
         code: int = args.func(args)
         return code
@@ -263,4 +277,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         print("tts-harness: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        print("tts-harness: environment: out of memory", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+    except OSError as exc:  # disk full, a folder not writable, a file vanished: the machine, not the input
+        print(f"tts-harness: environment: {redact(first_line(exc))}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+    except Exception as exc:  # a bug: its traceback for the report, and an exit code no gate uses
+        traceback.print_exc()
+        said = f"tts-harness: internal error: {redact(first_line(exc))} (exit {EXIT_CRASH}: a bug, not a verdict)"
+        print(said, file=sys.stderr)
+        return EXIT_CRASH
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated()

@@ -19,6 +19,19 @@ def first_line(exc: BaseException, limit: int = 200) -> str:
     return lines[0][:limit] if lines else type(exc).__name__
 
 
+# The exit codes of every command (docs/cli.md): a crash is never read as a regression.
+EXIT_OK = 0
+EXIT_GATE = 1  # a regression, or a gate that failed (broken head, --strict inconclusive, thresholds)
+EXIT_INPUT = 2  # bad input or usage: a suite, an option, a file; nothing was measured or judged
+EXIT_CRASH = 3  # a bug in the harness or a library below it: the traceback is printed
+EXIT_ENVIRONMENT = 4  # the machine failed the command: disk full, a folder not writable, out of memory
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT) or SIGTERM: finished work is kept, --resume continues
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, taken like Ctrl-C so a sweep saves, marks itself interrupted and says how to resume."""
+
+
 class HarnessError(Exception):
     """An expected failure with a message meant for the user (one line, no traceback)."""
 

@@ -80,10 +80,33 @@ class Record:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Record:
-        data = dict(data)
-        data["runs"] = [RunSample(**r) for r in data.get("runs", [])]
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in data.items() if k in known})
+        if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+            raise TypeError("a record must be an object with a string id")
+        data = {k: v for k, v in _checked_fields(cls, data).items()}
+        runs = data.get("runs", [])
+        if not all(isinstance(r, dict) for r in runs):
+            raise TypeError(f"record {data['id']}: runs must be objects")
+        data["runs"] = [RunSample(**r) for r in runs]
+        for run in data["runs"]:
+            if not all(isinstance(getattr(run, name), (int, float)) for name in ("total_s", "audio_s", "rtf")):
+                raise TypeError(f"record {data['id']}: a run's total_s, audio_s and rtf must be numbers")
+        return cls(**data)
+
+
+def _checked_fields(cls: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """The dataclass's own keys of ``data``, each dict- or list-valued field checked for its kind."""
+    from dataclasses import fields
+
+    out = {}
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        kind = {"dict": dict, "list": list}.get(str(f.type).split("[")[0])  # annotations are strings here
+        if kind is not None and not isinstance(value, kind) and not (value is None and "None" in str(f.type)):
+            raise TypeError(f"{f.name} must be {'an object' if kind is dict else 'a list'}, got {value!r:.40}")
+        out[f.name] = value
+    return out
 
 
 @dataclass
@@ -138,8 +161,10 @@ class Results:
                 f"{path} has results schema version {version}; this harness reads version {SCHEMA_VERSION}"
             )
         try:
-            records = [Record.from_dict(r) for r in data.pop("records", [])]
-            known = set(cls.__dataclass_fields__)
-            return cls(records=records, **{k: v for k, v in data.items() if k in known})
-        except TypeError as exc:
-            raise InputError(f"{path} is incomplete: {exc}") from None
+            raw = data.pop("records", [])
+            if not isinstance(raw, list):
+                raise TypeError("records must be a list")
+            records = [Record.from_dict(r) for r in raw]
+            return cls(records=records, **_checked_fields(cls, data))
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{path} is malformed: {str(exc).splitlines()[0][:200]}") from None

@@ -103,7 +103,17 @@ def resolve_suite_path(name: str | Path) -> Path:
 
 
 def load_suite(name: str | Path) -> SuiteConfig:
+    """A suite file as a checked ``SuiteConfig``; anything malformed is one ``ConfigError``."""
     path = resolve_suite_path(name)
+    if not path.is_file():
+        raise ConfigError(f"{path} is not a file: a suite is a TOML file")
+    try:
+        return _load_suite(path)
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a table or value of the wrong kind
+        raise ConfigError(f"{path}: malformed suite ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from None
+
+
+def _load_suite(path: Path) -> SuiteConfig:
     raw_bytes = path.read_bytes()
     try:
         data = tomllib.loads(raw_bytes.decode("utf-8"))
