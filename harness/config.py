@@ -36,6 +36,7 @@ NARROWING = {
     "quant": ("--quant", "quantizations (none, int8-weight, int8-dynamic, fp8)"),
     "pipeline": ("--pipeline", "pipelines (harness, stock: f5-tts's own inference path)"),
 }
+_TEXT_ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _DEVICE_RE = re.compile(r"^(cpu|cuda(:\d+)?)$")
 
 
@@ -170,6 +171,19 @@ class TextItem:
     duration_s: float | None = None
 
     def __post_init__(self) -> None:
+        for name in ("id", "text", "reference_audio", "reference_text"):
+            if not isinstance(getattr(self, name), str):
+                raise ConfigError(f"[[texts]] {name} must be a string, got {getattr(self, name)!r:.40}")
+        if not _TEXT_ID_RE.fullmatch(self.id):
+            raise ConfigError(
+                f"text id {self.id!r} must be 1-64 letters, digits, '.', '_' or '-' (it names files and rows)"
+            )
+        if self.duration_s is not None and (
+            isinstance(self.duration_s, bool) or not isinstance(self.duration_s, (int, float)) or self.duration_s <= 0
+        ):
+            raise ConfigError(
+                f"text {self.id!r}: duration_s must be a number of seconds > 0, got {self.duration_s!r:.40}"
+            )
         if not self.text.strip():
             raise ConfigError(f"text {self.id!r} is empty")
         if not self.reference_text.strip():

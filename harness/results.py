@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -21,6 +22,8 @@ from harness.stats import Summary
 SCHEMA = "tts-harness/results"
 SCHEMA_VERSION = 1
 RESULTS_FILE = "results.json"
+# Configuration, text and fingerprint ids: they name rows, files and MLflow runs.
+SAFE_ID = re.compile(r"[A-Za-z0-9_.-]{1,200}")
 
 
 def utc_now() -> str:
@@ -80,8 +83,10 @@ class Record:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Record:
-        if not isinstance(data, dict) or not isinstance(data.get("id"), str):
-            raise TypeError("a record must be an object with a string id")
+        if not isinstance(data, dict):
+            raise TypeError(f"a record must be an object, got {data!r:.40}")
+        if not SAFE_ID.fullmatch(str(data.get("id"))):
+            raise TypeError(f"a record needs an id of letters, digits, '.', '_' and '-', got {data.get('id')!r:.60}")
         data = {k: v for k, v in _checked_fields(cls, data).items()}
         runs = data.get("runs", [])
         if not all(isinstance(r, dict) for r in runs):
@@ -90,6 +95,8 @@ class Record:
         for run in data["runs"]:
             if not all(isinstance(getattr(run, name), (int, float)) for name in ("total_s", "audio_s", "rtf")):
                 raise TypeError(f"record {data['id']}: a run's total_s, audio_s and rtf must be numbers")
+            if run.text and not SAFE_ID.fullmatch(str(run.text)):
+                raise TypeError(f"record {data['id']}: a run's text id {run.text!r:.60} is not a text id")
         return cls(**data)
 
 
@@ -165,6 +172,9 @@ class Results:
             if not isinstance(raw, list):
                 raise TypeError("records must be a list")
             records = [Record.from_dict(r) for r in raw]
+            key = data.get("platform", {}).get("key") if isinstance(data.get("platform"), dict) else None
+            if key is not None and not SAFE_ID.fullmatch(str(key)):
+                raise TypeError(f"platform key {key!r:.60} is not a fingerprint key (it names baseline files)")
             return cls(records=records, **_checked_fields(cls, data))
         except (TypeError, ValueError) as exc:
             raise InputError(f"{path} is malformed: {str(exc).splitlines()[0][:200]}") from None

@@ -166,6 +166,13 @@ def _load_suite(path: Path) -> SuiteConfig:
     texts_raw = data.get("texts", [])
     if not texts_raw:
         raise ConfigError(f"{path}: no [[texts]] given")
+    if not isinstance(texts_raw, list) or not all(isinstance(item, dict) for item in texts_raw):
+        raise ConfigError(f"{path}: texts must be [[texts]] tables (id, text, reference_audio, reference_text)")
+    ids = [item.get("id") for item in texts_raw]
+    if len(set(map(str, ids))) != len(ids):
+        raise ConfigError(
+            f"{path}: [[texts]] ids must be unique; repeated: {sorted({str(i) for i in ids if ids.count(i) > 1})}"
+        )
     texts = []
     for item in texts_raw:
         _check_keys(item, [f.name for f in fields(TextItem)], "[[texts]]", path)

@@ -118,6 +118,46 @@ def test_parts_merge_into_one_report(sweep: Path, tmp_path: Path) -> None:
     assert sorted(r.id for r in merged.records) == sorted(r.id for r in results.records)
 
 
+HOSTILE = "<img src=x onerror=\"document.title='pwned'\"><script>document.title='pwned'</script>"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (make test installs it)")
+def test_values_from_results_json_are_data_in_every_page(sweep: Path, tmp_path: Path) -> None:
+    """A results.json is data: a field carrying markup renders as text in report.html (Chromium runs
+    nothing) and as escaped text in summary.md."""
+    data = json.loads((sweep / "results.json").read_text())
+    data["platform"]["clocks_locked"] = HOSTILE
+    data["git"]["commit"] = HOSTILE
+    data["suite"]["name"] = HOSTILE
+    data["records"][0]["samples"] = ['x" onplay="document.title=1']
+    data["records"][1]["status"], data["records"][1]["error"] = "error", {"message": HOSTILE + "|cell"}
+    hostile = tmp_path / "hostile"
+    hostile.mkdir()
+    (hostile / "results.json").write_text(json.dumps(data))
+    assert cli_in_process("report", str(hostile)).returncode == 0
+    dom = subprocess.run(
+        [
+            CHROMIUM,
+            *CHROMIUM_FLAGS,
+            "--user-data-dir=" + str(tmp_path / "p"),
+            "--dump-dom",
+            (hostile / "report.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert "<title>pwned</title>" not in dom and "<script>document" not in dom  # no handler or script ran
+    assert "&lt;img src=x onerror" in dom and 'onplay="document' not in dom
+    summary = (hostile / "summary.md").read_text()
+    assert "<script>" not in summary and "<img" not in summary and "&lt;script&gt;" in summary
+    assert "\\|cell" in summary  # a pipe in a value does not split the table's row
+    data["records"][0]["id"] = "nfe2" + HOSTILE  # ids name rows and files: one that is not an id is refused
+    (hostile / "results.json").write_text(json.dumps(data))
+    assert_one_line_error(cli_in_process("report", str(hostile)), "a record needs an id of letters")
+
+
 def test_compare_two_sweeps(sweep: Path, tmp_path: Path) -> None:
     proc = cli_in_process("compare", str(sweep), str(sweep), "--json", str(tmp_path / "same.json"))
     assert proc.returncode == 0 and "| 1.000 |" in proc.stdout
@@ -182,10 +222,11 @@ def test_summary_states_cache_speedups_and_cost(sweep: Path, tmp_path: Path) -> 
     speedups = stock_speedups(results.records)
     assert speedups[fp32.id] == pytest.approx(bf16.rtf["median"] / fp32.rtf["median"])  # type: ignore[index]
     assert speedups[bf16.id] == pytest.approx(1.0) and "nfe4-fp32-compile_none-voc_torch" not in speedups
-    from harness.report.html import _table
+    from harness.report.html import _configurations
     from harness.report.plots import speedup_bars
 
-    assert f"<td>{speedups[fp32.id]:.2f}x</td>" in _table(results)
+    row = next(r for r in _configurations(results)["rows"] if r["cells"][0] == fp32.id)
+    assert f"{speedups[fp32.id]:.2f}x" in row["cells"]
     assert speedup_bars(results.records, tmp_path / "speedup.png").stat().st_size > 10_000  # type: ignore[union-attr]
     fp32.config["compile_mode"] = "default"
     results.options["process"]["inductor_cache_mib_at_start"] = 0.0

@@ -5,7 +5,6 @@ Several results directories (parts of a split sweep) are merged into one report.
 
 from __future__ import annotations
 
-import html
 import os
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from harness.gates import (
 from harness.noise import floors_for
 from harness.report.plots import all_plots
 from harness.report.summary import cost_note, cost_split, markdown, reason, stock_speedups, verdict
+from harness.report.table import Table
 from harness.results import Results
 
 
@@ -59,7 +59,8 @@ def merge(parts: list[Results]) -> Results:
     return merged
 
 
-def _table(results: Results) -> str:
+def _configurations(results: Results) -> dict[str, Any]:
+    """The main table: head, and per configuration its cells, row class and audio samples."""
     head = [
         "configuration",
         "verdict",
@@ -74,7 +75,6 @@ def _table(results: Results) -> str:
         "of peak",
         "quality",
         "why",
-        "audio",
     ]
     rows = []
     speedups = stock_speedups(results.records)
@@ -104,72 +104,41 @@ def _table(results: Results) -> str:
             reason(r),
         ]
         css = {"FAIL": "fail", "error": "fail", "warning": "warn"}.get(cells[1], "pass")
-        players = "".join(
-            f'<audio controls preload="none" src="{html.escape(sample)}" title="{html.escape(sample)}"></audio>'
-            for sample in r.samples
-        )
-        rows.append(
-            f'<tr class="{css}">'
-            + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells)
-            + f"<td>{players or '-'}</td></tr>"
-        )
-    return (
-        '<table id="configurations"><thead><tr>'
-        + "".join(f"<th>{h}</th>" for h in head)
-        + "</tr></thead><tbody>"
-        + "".join(rows)
-        + "</tbody></table>"
-    )
+        rows.append({"cells": cells, "css": css, "samples": list(r.samples)})
+    return {"head": head, "rows": rows}
 
 
-def _cost_html(cost: dict[str, float]) -> str:
+def _cost_section(cost: dict[str, float]) -> Table | None:
     split = cost_split(cost)
     if split is None:
-        return ""
+        return None
     phases, wall, outside = split
-    head = "".join(f"<th>{html.escape(label)}</th>" for label, _ in phases)
-    cells = "".join(f"<td>{v:.1f} s ({v / wall:.0%})</td>" for _, v in phases)
-    return (
-        f'<h2>Sweep cost</h2><table id="cost"><tr>{head}<th>wall</th><th>outside timed regions</th></tr>'
-        f"<tr>{cells}<td>{wall:.1f} s</td><td>{outside:.1%}</td></tr></table><p>{html.escape(cost_note(cost))}</p>"
+    return Table(
+        title="Sweep cost",
+        head=[*(label for label, _ in phases), "wall", "outside timed regions"],
+        rows=[[*(f"{v:.1f} s ({v / wall:.0%})" for _, v in phases), f"{wall:.1f} s", f"{outside:.1%}"]],
+        after=[cost_note(cost)],
+        id="cost",
     )
 
 
-def markdown_html(text: str) -> str:
-    """A summary section (``## title``, pipe tables, paragraphs) as escaped HTML."""
-    out: list[str] = []
-    table: list[str] = []
-
-    def flush() -> None:
-        if table:
-            head, *body = [[html.escape(c.strip()) for c in row.strip("|").split("|")] for row in table]
-            out.append(
-                "<table><tr>"
-                + "".join(f"<th>{c}</th>" for c in head)
-                + "</tr>"
-                + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in body)
-                + "</table>"
-            )
-            table.clear()
-
-    for line in text.splitlines():
-        if line.startswith("|"):
-            if not set(line) <= set("|-: "):
-                table.append(line)
-            continue
-        flush()
-        if line.startswith("## "):
-            out.append(f"<h2>{html.escape(line[3:])}</h2>")
-        elif line.strip():
-            out.append(f"<p>{html.escape(line)}</p>")
-    flush()
-    return "\n".join(out)
-
-
-def _sections_html(results: Results) -> str:
-    from harness.report.limits import latency_table, roofline_table
-
-    return "\n".join(markdown_html(section) for section in (roofline_table(results), latency_table(results)) if section)
+def _baseline_section(rows: list[BaselineRow]) -> Table:
+    return Table(
+        title="Against the baseline",
+        head=["configuration", "outcome", "RTF ratio", "CI", "detectable slowdown"],
+        rows=[
+            [
+                r.id,
+                r.outcome,
+                "" if r.ratio is None else f"{r.ratio:.3f}",
+                "" if r.ci is None else f"{r.ci[0]:.3f}-{r.ci[1]:.3f}",
+                "" if r.detectable is None else f"{r.detectable:.1%}",
+            ]
+            for r in rows
+        ],
+        after=sorted({r.noise for r in rows if r.noise}),
+        id="baseline",
+    )
 
 
 def _baseline_rows(results: Results, baseline: Path | None) -> list[BaselineRow] | None:
@@ -182,48 +151,34 @@ def _baseline_rows(results: Results, baseline: Path | None) -> list[BaselineRow]
 
 
 def write_html(results: Results, out: Path, plots: dict[str, Path], rows: list[BaselineRow] | None) -> Path:
+    """report.html from an autoescaping template: every value from results.json is data."""
+    import jinja2
+
     from harness.platform.fingerprint import accelerator_name
+    from harness.report.limits import latency_table, roofline_table
     from harness.report.plots import CAPTIONS
 
-    figures = "".join(
-        f'<figure><img src="plots/{p.name}" alt="{html.escape(CAPTIONS.get(name, name))}">'
-        f"<figcaption>{html.escape(CAPTIONS.get(name, name))}</figcaption></figure>"
-        for name, p in plots.items()
+    sections = [t for text in (roofline_table(results), latency_table(results)) for t in Table.from_markdown(text)]
+    sections += [t for t in (_cost_section(results.sweep_cost_s), _baseline_section(rows) if rows else None) if t]
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("harness.report", "templates"), autoescape=True, undefined=jinja2.StrictUndefined
     )
-    baseline_html = ""
-    if rows:
-        cells = "".join(
-            f"<tr><td>{html.escape(r.id)}</td><td>{r.outcome}</td>"
-            f"<td>{'' if r.ratio is None else f'{r.ratio:.3f}'}</td>"
-            f"<td>{'' if r.ci is None else f'{r.ci[0]:.3f}-{r.ci[1]:.3f}'}</td>"
-            f"<td>{'' if r.detectable is None else f'{r.detectable:.1%}'}</td></tr>"
-            for r in rows
-        )
-        baseline_html = (
-            '<h2>Against the baseline</h2><table id="baseline"><tr><th>configuration</th><th>outcome</th>'
-            f"<th>RTF ratio</th><th>CI</th><th>detectable slowdown</th></tr>{cells}</table>"
-        )
-    doc = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>tts-harness: {html.escape(str(results.suite.get("name")))}</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em; }} table {{ border-collapse: collapse; font-size: 13px; }}
-td, th {{ border: 1px solid #ccc; padding: 3px 6px; }} tr.fail {{ background: #fdd; }} tr.warn {{ background: #ffd; }}
-figure {{ display: inline-block; margin: 1em; vertical-align: top; }} img {{ max-width: 860px; }}
-figcaption {{ font-size: 14px; color: #333; }} audio {{ height: 28px; width: 220px; }}
-</style></head><body>
-<h1>{html.escape(str(results.suite.get("name")))}: {len(results.records)} configurations ({results.status})</h1>
-<p>Machine: {html.escape(accelerator_name(results.platform))},
-fingerprint <code>{html.escape(str(results.platform.get("key")))}</code>,
-clocks locked: {results.platform.get("clocks_locked")}. Git {html.escape(str(results.git.get("commit")))}.
-{html.escape(results.created_utc)} to {html.escape(results.finished_utc or "-")}.</p>
-{_table(results)}
-{_sections_html(results)}
-{_cost_html(results.sweep_cost_s)}
-<h2>Plots</h2>{figures}
-{baseline_html}
-</body></html>"""
+    page = env.get_template("report.html.j2").render(
+        name=str(results.suite.get("name")),
+        count=len(results.records),
+        status=results.status,
+        machine=accelerator_name(results.platform),
+        key=str(results.platform.get("key")),
+        clocks_locked=str(results.platform.get("clocks_locked")),
+        commit=str(results.git.get("commit")),
+        started=results.created_utc,
+        finished=results.finished_utc or "-",
+        configurations=_configurations(results),
+        sections=sections,
+        figures=[{"src": f"plots/{p.name}", "caption": CAPTIONS.get(name, name)} for name, p in plots.items()],
+    )
     path = out / "report.html"
-    path.write_text(doc)
+    path.write_text(page)
     return path
 
 

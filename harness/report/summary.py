@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.report.table import md_cell
 from harness.results import Record, Results
 
 
@@ -62,10 +63,10 @@ def table(results: Results) -> str:
         share = stages["vocoder"] / stages["total"] if stages.get("total") and "vocoder" in stages else None
         audio = record.runs[0].audio_s if record.runs else None
         ci = f" [{_fmt(rtf.get('ci_low'))}, {_fmt(rtf.get('ci_high'))}]" if rtf else ""
-        error = (record.error or {}).get("message", "").replace("|", "/")[:120]
+        error = md_cell((record.error or {}).get("message", "")[:120])
         speedup = f"{speedups[record.id]:.2f}x" if record.id in speedups else "-"
         lines.append(
-            f"| {record.id} | {verdict(record)} | {_fmt(rtf.get('median'))}{ci} | "
+            f"| {md_cell(record.id)} | {verdict(record)} | {_fmt(rtf.get('median'))}{ci} | "
             f"{_fmt(rtf.get('cv'), 2)} | {_fmt(rtf.get('p95'))} | {len(record.runs) or '-'} | {speedup} | "
             f"{_fmt(record.first_call_s, 3)} | "
             f"{_fmt(audio, 3)} | {_fmt(stages.get('ode'), 4)} | {_fmt(stages.get('vocoder'), 3)} | "
@@ -165,13 +166,13 @@ def markdown(results: Results) -> str:
     ok = sum(r.status == "ok" for r in results.records)
     failed = len(results.records) - ok
     head = [
-        f"# {results.suite.get('name', 'sweep')}: {ok} measured, {failed} failed ({results.status})",
+        f"# {md_cell(results.suite.get('name', 'sweep'))}: {ok} measured, {failed} failed ({md_cell(results.status)})",
         "",
-        f"- machine: {accelerator_name(platform)}; fingerprint `{platform.get('key', '?')}`; "
-        f"clocks locked: {platform.get('clocks_locked')}",
+        f"- machine: {md_cell(accelerator_name(platform))}; fingerprint `{md_cell(platform.get('key', '?'))}`; "
+        f"clocks locked: {md_cell(platform.get('clocks_locked'))}",
         f"- weights: {', '.join(sorted({r.weights_kind for r in results.records if r.weights_kind})) or '-'}"
         f"; clock: {', '.join(sorted({r.clock for r in results.records if r.clock})) or '-'}",
-        f"- git: {results.git.get('commit', '?')}{' (dirty)' if results.git.get('dirty') else ''}; "
+        f"- git: {md_cell(results.git.get('commit', '?'))}{' (dirty)' if results.git.get('dirty') else ''}; "
         f"started {results.created_utc}, finished {results.finished_utc or '-'}",
     ]
     process = results.options.get("process", {})

@@ -1,0 +1,56 @@
+"""One table model for reports: a titled table with paragraphs around it, rendered to markdown
+(cells escaped) or handed to the HTML template (which escapes every value itself)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+def md_cell(value: object) -> str:
+    """A value as a markdown table cell: no pipe or newline breaks the row, no tag reaches a page."""
+    text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+@dataclass
+class Table:
+    title: str = ""
+    head: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+    before: list[str] = field(default_factory=list)  # paragraphs above the table
+    after: list[str] = field(default_factory=list)  # and below it
+    id: str = ""
+
+    def markdown(self) -> str:
+        lines = [f"## {self.title}", ""] if self.title else []
+        lines += [*self.before, *([""] if self.before else [])]
+        if self.head:
+            lines.append("| " + " | ".join(md_cell(h) for h in self.head) + " |")
+            lines.append("|" + "---|" * len(self.head))
+            lines += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in self.rows]
+        lines += [*([""] if self.after else []), *self.after]
+        return "\n".join(lines)
+
+    @classmethod
+    def from_markdown(cls, text: str) -> list[Table]:
+        """The sections of a markdown summary (``## title``, paragraphs, one pipe table each): for
+        tables still written as markdown, until their builders make ``Table``s themselves."""
+        out: list[Table] = []
+        current = cls()
+        for line in text.splitlines():
+            if line.startswith("## "):
+                if current.title or current.head or current.before:
+                    out.append(current)
+                current = cls(title=line[3:].strip())
+            elif line.startswith("|"):
+                if not set(line) <= set("|-: "):
+                    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+                    if current.head:
+                        current.rows.append(cells)
+                    else:
+                        current.head = cells
+            elif line.strip():
+                (current.after if current.head else current.before).append(line.strip())
+        if current.title or current.head or current.before:
+            out.append(current)
+        return out
