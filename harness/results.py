@@ -146,9 +146,13 @@ class Results:
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / RESULTS_FILE
         fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".results-", suffix=".json")
-        with os.fdopen(fd, "w") as handle:
-            json.dump(self.to_dict(), handle, indent=1, default=str)
-        os.replace(tmp, path)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                json.dump(self.to_dict(), handle, separators=(",", ":"), default=str)
+            os.replace(tmp, path)
+        except BaseException:  # a full disk, an interrupt: the last complete file stays, no temp file
+            Path(tmp).unlink(missing_ok=True)
+            raise
         return path
 
     @classmethod
@@ -175,6 +179,9 @@ class Results:
             key = data.get("platform", {}).get("key") if isinstance(data.get("platform"), dict) else None
             if key is not None and not SAFE_ID.fullmatch(str(key)):
                 raise TypeError(f"platform key {key!r:.60} is not a fingerprint key (it names baseline files)")
+            name = data.get("suite", {}).get("name") if isinstance(data.get("suite"), dict) else None
+            if name is not None and (not SAFE_ID.fullmatch(str(name)) or str(name).startswith(".")):
+                raise TypeError(f"suite name {name!r:.60} is not a name (it names baseline files and folders)")
             return cls(records=records, **_checked_fields(cls, data))
         except (TypeError, ValueError) as exc:
             raise InputError(f"{path} is malformed: {str(exc).splitlines()[0][:200]}") from None

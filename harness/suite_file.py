@@ -26,6 +26,7 @@ from harness.config import (
     TimingConfig,
 )
 from harness.errors import ConfigError
+from harness.results import SAFE_ID
 from harness.sequential import GatePolicy
 
 _MATRIX_AXES = {
@@ -122,6 +123,11 @@ def _load_suite(path: Path) -> SuiteConfig:
     _check_keys(data, _TOP_KEYS, "the suite", path)
     head = data.get("suite", {})
     _check_keys(head, ("name", "description"), "[suite]", path)
+    name = head.get("name", path.stem)
+    if not isinstance(name, str) or not SAFE_ID.fullmatch(name) or name.startswith("."):
+        raise ConfigError(
+            f"{path}: [suite] name {name!r:.60} must be letters, digits, '.', '_' or '-' (it names folders and files)"
+        )
     matrix = data.get("matrix", {})
     _check_keys(matrix, _MATRIX_AXES, "[matrix]", path)
     synthesis = data.get("synthesis", {})
@@ -213,7 +219,7 @@ def _load_suite(path: Path) -> SuiteConfig:
         except ConfigError as exc:
             raise ConfigError(f"{path}: [vocoder_options]: {exc}") from None
     return SuiteConfig(
-        name=head.get("name", path.stem),
+        name=name,
         description=head.get("description", ""),
         path=str(path),
         runs=tuple(runs),

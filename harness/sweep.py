@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from harness.config import RunConfig, SuiteConfig, compile_cost_s
 from harness.errors import first_line
 from harness.gates import apply_cross_verdicts, threshold_verdicts
-from harness.journal import open_results
+from harness.journal import folder_lock, open_results
 from harness.measure import MeasureOptions, Measurer
 from harness.platform.process import apply_process_settings, validate_inputs
 from harness.results import Record, Results, utc_now
@@ -118,7 +118,12 @@ class Sweep:
 
     def run(self, process_start: float | None = None) -> Results:
         """Measure every configuration not yet in the results; ``process_start`` (a
-        ``perf_counter`` value) makes the startup before the loop part of the sweep's cost."""
+        ``perf_counter`` value) makes the startup before the loop part of the sweep's cost. The
+        results folder is locked for the sweep: one writer at a time."""
+        with folder_lock(self.options.out_dir):
+            return self._run(process_start)
+
+    def _run(self, process_start: float | None) -> Results:
         from harness.platform import fingerprint
 
         started = time.perf_counter() if process_start is None else process_start

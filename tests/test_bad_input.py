@@ -45,6 +45,13 @@ SUITES = {
     "weights-unknown": GOOD_SUITE.replace('weights = "random"', 'weights = "cloud"'),
     "weights-missing-path": GOOD_SUITE.replace('weights = "random"', 'weights = "path:/no/such/dir"'),
     "device-unknown": GOOD_SUITE.replace('device = "cpu"', 'device = "tpu"'),
+    "name-escapes-the-runs-folder": GOOD_SUITE.replace('name = "bad"', 'name = "../../../escaped"'),
+    "name-absolute": GOOD_SUITE.replace('name = "bad"', 'name = "/tmp/escaped"'),
+    "name-hidden": GOOD_SUITE.replace('name = "bad"', 'name = ".."'),
+    "name-a-number": GOOD_SUITE.replace('name = "bad"', "name = 5"),
+    "text-id-markup": GOOD_SUITE.replace('id = "t1"', 'id = "<script>x</script>"'),
+    "text-ids-repeated": GOOD_SUITE + '\n[[texts]]\nid = "t1"\ntext = "b"\nreference_audio = "a"\nreference_text = "r"',
+    "duration-a-string": GOOD_SUITE.replace('id = "t1"', 'id = "t1"\nduration_s = "long"'),
 }
 
 
@@ -85,6 +92,8 @@ RESULTS = {
     "options-a-number": _results(options=3),
     "schema-version-0": _results(schema_version=0),
     "other-schema": _results(schema="something/else"),
+    "suite-name-a-path": _results(suite={"name": "../../outside"}),
+    "platform-key-a-path": _results(platform={"key": "../../outside"}),
     "a-list": [1, 2, 3],
 }
 

@@ -128,7 +128,6 @@ def test_values_from_results_json_are_data_in_every_page(sweep: Path, tmp_path: 
     data = json.loads((sweep / "results.json").read_text())
     data["platform"]["clocks_locked"] = HOSTILE
     data["git"]["commit"] = HOSTILE
-    data["suite"]["name"] = HOSTILE
     data["records"][0]["samples"] = ['x" onplay="document.title=1']
     data["records"][1]["status"], data["records"][1]["error"] = "error", {"message": HOSTILE + "|cell"}
     hostile = tmp_path / "hostile"

@@ -262,3 +262,23 @@ def test_a_run_cut_off_before_it_ended_is_ended_by_the_next_sync(
     (child,) = [r for r in child_runs(server.uri) if "tts_harness.config_id" in r.data.tags]
     assert child.info.status == "FINISHED"
     assert child.info.end_time == epoch_ms(Results.load(out).records[0].finished_utc)
+
+
+def test_two_syncs_of_one_folder_at_once_log_each_configuration_once(tmp_path: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    from tests.test_gates import results_with
+
+    results_with({f"nfe{n}": [1.0, 1.1] for n in range(2, 8)}).save(tmp_path / "sweep")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    command = [sys.executable, "-m", "harness", "sync", str(tmp_path / "sweep"), "--tracking-uri", uri]
+    procs = [
+        subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in "ab"
+    ]
+    outputs = [proc.communicate(timeout=300) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], outputs
+    said = sorted(out for out, _ in outputs)
+    assert "6 configuration(s) logged, 0 already there" in said[1] and "0 configuration(s) logged, 6 already" in said[0]
+    client = MlflowClient(tracking_uri=uri)
+    runs = client.search_runs([client.get_experiment_by_name("s").experiment_id])
+    assert len(runs) == 7  # one parent, six children: nothing twice

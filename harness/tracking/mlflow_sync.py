@@ -17,6 +17,7 @@ from typing import Any
 from harness.errors import InputError, first_line, redact
 from harness.extras import need
 from harness.gates import load_comparison
+from harness.journal import folder_lock
 from harness.report.summary import reason, verdict
 from harness.results import Record, Results
 
@@ -63,7 +64,13 @@ def _experiment(client: Any, name: str, uri: str) -> str:
     artifacts = None
     if uri.startswith("sqlite:///"):  # artifacts beside the database file, wherever the command runs
         artifacts = (Path(uri[len("sqlite:///") :]).resolve().parent / "mlartifacts").as_uri()
-    return str(client.create_experiment(name, artifact_location=artifacts, tags=dict([EXPERIMENT_KIND])))
+    try:
+        return str(client.create_experiment(name, artifact_location=artifacts, tags=dict([EXPERIMENT_KIND])))
+    except Exception:  # another process created it a moment ago (RESOURCE_ALREADY_EXISTS): use that one
+        found = client.get_experiment_by_name(name)
+        if found is None:
+            raise
+        return str(found.experiment_id)
 
 
 def epoch_ms(utc: str) -> int | None:
@@ -129,11 +136,20 @@ def _existing(client: Any, experiment: str, sid: str) -> tuple[Any, dict[str, An
 
 
 def sync(results_dir: Path, uri: str | None = None) -> dict[str, Any]:
-    """Log what is not yet logged; returns counts of logged and skipped configurations."""
+    """Log what is not yet logged; returns counts of logged and skipped configurations. Syncs of one
+    folder take turns (a second waits, then finds the first's runs and logs nothing twice)."""
     need("mlflow", "mlflow", "MLflow tracking")
+    Results.load(results_dir)  # a folder that holds no sweep is refused before a lock file is made there
+    with folder_lock(results_dir, ".sync.lock", wait_s=SYNC_WAIT_S):
+        return _sync(Results.load(results_dir), results_dir, uri)
+
+
+SYNC_WAIT_S = 600.0  # how long a sync waits for another sync of the same folder
+
+
+def _sync(results: Results, results_dir: Path, uri: str | None) -> dict[str, Any]:
     from mlflow.entities import Metric, Param
 
-    results = Results.load(results_dir)
     uri = tracking_uri(uri)
     client = _client(uri)
     experiment = _experiment(client, results.suite.get("name", "suite"), uri)

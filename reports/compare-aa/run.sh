@@ -2,7 +2,8 @@
 # A/A trials of `compare`, one sweep a side, in both orders: identical code (one commit, a clean
 # worktree), `smoke --nfe 8` sweeps one after another on this machine. The first NOISE sweeps are
 # recorded as the noise floor; trial i compares sweep i with sweep i+1 both ways, without and with it.
-# Usage: bash reports/compare-aa/run.sh OUT [NOISE=6] [TRIALS=20]   (from the repository root)
+# With OLD=REV, the same pairs are also compared by REV's `compare` (column noise_floor = "old").
+# Usage: [OLD=REV] bash reports/compare-aa/run.sh OUT [NOISE=6] [TRIALS=20]   (from the repository root)
 set -uo pipefail
 out=$(realpath -m "$1"); noise=${2:-6}; trials=${3:-20}
 root=$(git rev-parse --show-toplevel); py="$root/.venv/bin/python"
@@ -25,4 +26,17 @@ for i in $(seq 1 "$trials"); do
     done
   done
 done
+if [ -n "${OLD:-}" ]; then
+  old="$out/old"; [ -d "$old" ] || git -C "$root" worktree add -q --detach "$old" "$OLD"
+  for i in $(seq 1 "$trials"); do
+    a="$out/sweeps/t$((i-1))"; b="$out/sweeps/t$i"
+    for order in ab ba; do
+      [ $order = ab ] && set -- "$a" "$b" || set -- "$b" "$a"
+      (cd "$out" && PYTHONPATH="$old" "$py" -m harness compare "$1" "$2" --json "$out/c.json" >/dev/null 2>&1)
+      code=$?
+      "$py" -c "import json; r=json.load(open('$out/c.json'))[0]; print(f\"$i,$order,old,$code,{r['outcome']},{r['ratio']:.4f}\")" >> "$out/trials.csv"
+    done
+  done
+  git -C "$root" worktree remove --force "$old"
+fi
 rm -f "$out/c.json"; git -C "$root" worktree remove --force "$tree"
