@@ -16,6 +16,7 @@ and one sweep a side leave zero degrees of freedom: the outcome is ``inconclusiv
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -68,6 +69,12 @@ def log_medians(sweeps: list[Results]) -> dict[str, list[float]]:
     return {run_id: logs for run_id, logs in per_config.items() if len(logs) == len(sweeps)}
 
 
+def sweep_fingerprint(results: Results) -> str:
+    """A short hash of a sweep's start time and timed samples: the same sweep, however named."""
+    samples = [(r.id, [run.rtf for run in r.runs]) for r in sorted(results.records, key=lambda r: r.id)]
+    return hashlib.sha256(json.dumps([results.created_utc, samples]).encode()).hexdigest()[:16]
+
+
 def _same_code(sweeps: list[Results]) -> None:
     """A/A sweeps: one suite, one fingerprint, one commit with a clean tree; else an ``InputError``."""
     if len(sweeps) < 2:
@@ -99,7 +106,18 @@ def record_noise(sweeps: list[Results], directory: Path) -> Path:
     if data is None:
         data = {"schema": NOISE_SCHEMA, "schema_version": NOISE_SCHEMA_VERSION, "fingerprint": sweeps[0].platform}
         data["configs"] = {}
-    group = {"recorded_utc": utc_now(), "commit": sweeps[0].git.get("commit", ""), "suite": sweeps[0].suite.get("name")}
+    stamps = sorted(sweep_fingerprint(results) for results in sweeps)
+    if len(set(stamps)) < len(stamps):
+        raise InputError("the same sweep is named twice: each sweep counts once")
+    known = {stamp for groups in data["configs"].values() for group in groups for stamp in group.get("sweeps", [])}
+    if known & set(stamps):
+        raise InputError(f"{path} already holds some of these sweeps: a sweep counts once in a noise floor")
+    group = {
+        "recorded_utc": utc_now(),
+        "commit": sweeps[0].git.get("commit", ""),
+        "suite": sweeps[0].suite.get("name"),
+        "sweeps": stamps,  # a hash of each sweep's samples: the same sweep is never counted twice
+    }
     for run_id, values in logs.items():
         data["configs"].setdefault(run_id, []).append({**group, "log_medians": values})
     directory.mkdir(parents=True, exist_ok=True)

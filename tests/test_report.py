@@ -177,6 +177,8 @@ def test_compare_two_sweeps(sweep: Path, tmp_path: Path) -> None:
         (tmp_path / name / "results.json").write_text(json.dumps(data))
     recorded = cli_in_process("noise", "record", *(str(tmp_path / n) for n in ("aa1", "aa2")), "--dir", str(tmp_path))
     assert recorded.returncode == 0 and "| 2 | 1 | 2.09% |" in recorded.stdout  # log(1.03) / sqrt(2)
+    again = cli_in_process("noise", "record", *(str(tmp_path / n) for n in ("aa1", "aa2")), "--dir", str(tmp_path))
+    assert_one_line_error(again, "a sweep counts once")  # recorded twice, its spread would count double
     floored = cli_in_process(
         "compare", str(sweep), str(sweep), "--noise-dir", str(tmp_path), "--json", str(tmp_path / "f.json")
     )
