@@ -30,3 +30,28 @@ def check_choice(kind: str, value: str, choices: Sequence[str]) -> str:
     if value not in choices:
         raise ConfigError(f"unknown {kind} {value!r}{suggest(value, choices)}; choose from {', '.join(choices)}")
     return value
+
+
+_SCALARS: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,)}
+
+
+def check_field_types(obj: Any, where: str) -> None:
+    """Every scalar field of a dataclass holds its annotated kind (``int``, ``float``, ``bool``,
+    ``str``, each optionally ``| None``): a TOML ``enabled = "false"`` or ``seed = "abc"`` is refused
+    here, not read as true or failing every configuration later. Other annotations are left to the
+    class's own checks."""
+    from dataclasses import fields
+
+    for f in fields(obj):
+        parts = [p.strip() for p in str(f.type).split("|")]
+        optional = "None" in parts
+        kinds = [p for p in parts if p != "None"]
+        if len(kinds) != 1 or kinds[0] not in _SCALARS:
+            continue
+        value = getattr(obj, f.name)
+        if value is None and optional:
+            continue
+        wanted = _SCALARS[kinds[0]]
+        if not isinstance(value, wanted) or (kinds[0] != "bool" and isinstance(value, bool)):
+            article = "an" if kinds[0] == "int" else "a"
+            raise ConfigError(f"{where} {f.name} must be {article} {kinds[0]}, got {value!r:.40}")

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from harness.choices import check_choice
+from harness.choices import check_choice, check_field_types
 from harness.errors import ConfigError
 from harness.pipeline.quant import QUANTS
 from harness.sequential import GatePolicy
@@ -36,6 +36,10 @@ NARROWING = {
     "quant": ("--quant", "quantizations (none, int8-weight, int8-dynamic, fp8)"),
     "pipeline": ("--pipeline", "pipelines (harness, stock: f5-tts's own inference path)"),
 }
+# Limits said before a sweep starts, rather than found by torch mid-sweep.
+MAX_NFE = 1000  # f5-tts uses 8-64; thousands only exhaust time
+MAX_TEXT_CHARS = 2000  # one call's text; f5-tts's own pipeline chunks longer texts
+MAX_THREADS = 256  # torch intra-op threads
 _TEXT_ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _DEVICE_RE = re.compile(r"^(cpu|cuda(:\d+)?)$")
 
@@ -78,10 +82,11 @@ class RunConfig:
     quant: str = "none"  # torchao on the DiT's per-frame linears: int8-weight, int8-dynamic or fp8
 
     def __post_init__(self) -> None:
+        check_field_types(self, "[matrix]/[synthesis]")
         check_choice("model preset", self.model, MODEL_PRESETS)
         check_weights(self.weights)
-        if not isinstance(self.nfe, int) or isinstance(self.nfe, bool) or self.nfe < 1:
-            raise ConfigError(f"NFE must be an integer >= 1, got {self.nfe!r}")
+        if not isinstance(self.nfe, int) or isinstance(self.nfe, bool) or not 1 <= self.nfe <= MAX_NFE:
+            raise ConfigError(f"NFE must be an integer 1-{MAX_NFE}, got {self.nfe!r}")
         check_choice("precision", self.precision, PRECISIONS)
         check_choice("compile mode", self.compile_mode, COMPILE_MODES)
         check_device(self.device)
@@ -186,6 +191,11 @@ class TextItem:
             )
         if not self.text.strip():
             raise ConfigError(f"text {self.id!r} is empty")
+        if len(self.text) > MAX_TEXT_CHARS:
+            raise ConfigError(
+                f"text {self.id!r} has {len(self.text)} characters; at most {MAX_TEXT_CHARS} are synthesized in "
+                "one call: split it into several [[texts]]"
+            )
         if not self.reference_text.strip():
             raise ConfigError(
                 f"text {self.id!r}: reference_text is empty (f5-tts would download Whisper to transcribe)"
@@ -213,13 +223,14 @@ class TimingConfig:
         return max(self.repeats, min(self.max_repeats, math.ceil(self.min_time_s / round_s)))
 
     def __post_init__(self) -> None:
+        check_field_types(self, "[timing]")
         if self.warmup < 0 or self.repeats < 1 or self.max_warmup < self.warmup:
             raise ConfigError("timing needs warmup >= 0, repeats >= 1 and max_warmup >= warmup")
         if self.min_time_s < 0 or self.max_repeats < self.repeats:
             raise ConfigError("timing needs min_time_s >= 0 and max_repeats >= repeats")
         check_choice("matmul_precision", self.matmul_precision, ("highest", "high", "medium"))
-        if self.threads is not None and self.threads < 1:
-            raise ConfigError(f"timing.threads must be >= 1, got {self.threads}")
+        if self.threads is not None and not 1 <= self.threads <= MAX_THREADS:
+            raise ConfigError(f"timing.threads must be 1-{MAX_THREADS}, got {self.threads}")
 
 
 @dataclass(frozen=True)
@@ -286,6 +297,7 @@ class ScenarioConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        check_field_types(self, "[scenario]")
         check_choice("scenario", self.kind, ("single-stream", "offline", "server"))
         if self.rate_per_s <= 0 or self.requests < 1:
             raise ConfigError("scenario needs rate_per_s > 0 and requests >= 1")
@@ -305,6 +317,7 @@ class QualityConfig:
     reference_vocoder: str = "torch"
 
     def __post_init__(self) -> None:
+        check_field_types(self, "[quality]")
         check_choice("ASR backend", self.asr, ("pocketsphinx", "whisper", "none"))
         check_choice("pocketsphinx mode", self.asr_mode, ("grammar", "open"))
         if self.speaker not in (None, "none", "resemblyzer") and not str(self.speaker).startswith("wavlm"):

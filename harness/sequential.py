@@ -93,8 +93,10 @@ class GatePolicy:
     inconclusive: str = "fail"  # what --strict makes of an inconclusive outcome: "fail" or "pass"
 
     def __post_init__(self) -> None:
+        from harness.choices import check_field_types
         from harness.errors import ConfigError
 
+        check_field_types(self, "[gate]")
         if not 0 < self.min_effect < 1 or not 0 < self.alpha < 0.5 or not 0.5 <= self.power < 1:
             raise ConfigError("[gate] needs 0 < min_effect < 1, 0 < alpha < 0.5 and 0.5 <= power < 1")
         if self.min_rounds < 2 or self.max_rounds < 1 or self.max_seconds <= 0 or self.block_calls < 1:

@@ -52,6 +52,15 @@ SUITES = {
     "text-id-markup": GOOD_SUITE.replace('id = "t1"', 'id = "<script>x</script>"'),
     "text-ids-repeated": GOOD_SUITE + '\n[[texts]]\nid = "t1"\ntext = "b"\nreference_audio = "a"\nreference_text = "r"',
     "duration-a-string": GOOD_SUITE.replace('id = "t1"', 'id = "t1"\nduration_s = "long"'),
+    "quality-enabled-a-string": GOOD_SUITE + '\n[quality]\nenabled = "false"\n',
+    "seed-a-string": GOOD_SUITE + '\n[synthesis]\nseed = "abc"\n',
+    "cfg-a-string": GOOD_SUITE + '\n[synthesis]\ncfg_strength = "high"\n',
+    "use-epss-a-number": GOOD_SUITE + "\n[synthesis]\nuse_epss = 3\n",
+    "threads-huge": GOOD_SUITE.replace("threads = 1", "threads = 100000"),
+    "nfe-huge": GOOD_SUITE.replace("nfe = [4]", "nfe = [100000]"),
+    "text-huge": GOOD_SUITE.replace('text = "A short sentence to speak."', f'text = "{"word " * 10000}"'),
+    "scenario-rate-a-string": GOOD_SUITE + '\n[scenario]\nkind = "server"\nrate_per_s = "fast"\n',
+    "gate-min-rounds-a-float": GOOD_SUITE + "\n[gate]\nmin_rounds = 2.5\n",
 }
 
 
@@ -150,3 +159,16 @@ def test_sigterm_mid_sweep_saves_marks_interrupted_and_says_how_to_resume(
 def test_a_run_argument_parse_error_is_exit_2(tmp_path: Path) -> None:
     proc = cli_in_process("run", "smoke", "--nfe", "x")
     assert proc.returncode == EXIT_INPUT and isinstance(proc, subprocess.CompletedProcess)
+
+
+def test_a_ten_minute_reference_is_refused_before_the_sweep_with_the_limit(tmp_path: Path) -> None:
+    import numpy as np
+    import soundfile as sf
+
+    long = tmp_path / "long.wav"
+    sf.write(str(long), np.zeros(24_000 * 600, dtype=np.float32), 24_000)
+    suite = tmp_path / "s.toml"
+    suite.write_text(GOOD_SUITE.replace("f5tts:infer/examples/basic/basic_ref_en.wav", str(long)))
+    proc = cli_in_process("run", str(suite), "--out", str(tmp_path / "out"), "--no-progress", "--no-track")
+    assert proc.returncode == EXIT_INPUT
+    assert_one_line_error(proc, "is 600 s long", "at most 30 s")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import SuiteConfig
+from harness.errors import InputError
 
 
 def apply_process_settings(suite: SuiteConfig, compile_artifacts: Path | None = None) -> dict[str, Any]:
@@ -46,4 +47,12 @@ def validate_inputs(suite: SuiteConfig) -> None:
     for model, weights in sorted({(r.model, r.weights) for r in suite.runs}):
         resolve(weights, get_preset(model))
     for item in suite.texts:
-        read_audio(item.reference_audio)
+        samples, rate = read_audio(item.reference_audio)
+        if samples.size / rate > MAX_REFERENCE_S:
+            raise InputError(
+                f"reference audio {item.reference_audio} is {samples.size / rate:.0f} s long; F5-TTS conditions on "
+                f"a few seconds of speech (at most {MAX_REFERENCE_S:.0f} s here): trim it"
+            )
+
+
+MAX_REFERENCE_S = 30.0  # f5-tts clips references to about 12 s in its own pipeline; longer ones exhaust memory
