@@ -66,7 +66,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.tracking.live import LiveTracking
 
     if args.resume:  # the interrupted sweep's narrowing and options, not this command's defaults
-        adopt_plan(args, Results.load(Path(args.resume)).options.get("plan", {}), Path(args.resume))
+        adopt_plan(args, recorded_plan(Path(args.resume)), Path(args.resume))
     suite = narrowed_suite(args)
     if args.min_time is not None:
         try:
@@ -125,6 +125,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         _say_stopped(results.options.get("stop_reason", "stopped"), resume_hint(args, out))
     failed = [r for r in results.records if r.status != "ok"]
     return 1 if failed and args.strict else 0
+
+
+def recorded_plan(folder: Path) -> dict[str, object]:
+    """The plan an interrupted sweep recorded: in its results.json, or a multi-GPU sweep's first part's."""
+    for candidate in (folder, *sorted(folder.glob("part*"))):
+        if (candidate / "results.json").is_file():
+            plan: dict[str, object] = Results.load(candidate).options.get("plan", {})
+            return plan
+    return {}  # nothing recorded there: the sweep itself says there is nothing to resume
 
 
 def artifacts_file(args: argparse.Namespace) -> Path | None:

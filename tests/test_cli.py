@@ -80,7 +80,7 @@ def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str)
     [
         ({"precision": '"fp12"'}, ["unknown precision 'fp12'"]),
         ({"vocoder": '"vocos"'}, ["unknown vocoder backend 'vocos'"]),
-        ({"nfe": "[0]"}, ["NFE must be an integer >= 1"]),
+        ({"nfe": "[0]"}, ["NFE must be an integer 1-1000"]),
         ({"text": ""}, ["is empty"]),
         ({"extra": "[timming]\nwarmup = 1"}, ["unknown key 'timming'", "did you mean 'timing'"]),
         ({"reference": "/no/such/file.wav"}, ["reference audio not found: /no/such/file.wav"]),

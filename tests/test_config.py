@@ -49,7 +49,7 @@ def test_build_key_ignores_nfe_and_vocoder() -> None:
         ({"compile_mode": "max_autotune"}, "unknown compile mode"),
         ({"vocoder": "tensort"}, "did you mean 'tensorrt'"),
         ({"device": "gpu"}, "unknown device 'gpu'"),
-        ({"nfe": 0}, "NFE must be an integer >= 1"),
+        ({"nfe": 0}, "NFE must be an integer 1-1000"),
         ({"weights": "s3://x"}, "unknown weights"),
         ({"pos_conv": "gem"}, "unknown pos_conv 'gem' (did you mean 'gemm'?)"),
         ({"freezing": True}, "freezing is an Inductor option"),
