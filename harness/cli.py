@@ -88,6 +88,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.gpus:
         return run_on_gpus(args, out, suite)
     track = not (args.no_track or os.environ.get("TTS_HARNESS_NO_TRACK"))
+    live = LiveTracking(out, tracking_uri(args.tracking_uri)) if track else None
     sweep = Sweep(
         suite,
         MeasureOptions(
@@ -107,7 +108,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             own_shard=first,
             plan=run_plan(args),
         ),
-        after_each=LiveTracking(out, tracking_uri(args.tracking_uri)) if track else None,
+        after_each=live,
     )
     try:
         results = sweep.run(process_start=_STARTED)
@@ -121,6 +122,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     (out / "summary.md").write_text(text)
     print(text)
     print(f"results: {out / 'results.json'}")
+    if live is not None and live.where:
+        print(f"MLflow: {live.where} (--no-track: none)")
     if results.status == "stopped":
         _say_stopped(results.options.get("stop_reason", "stopped"), resume_hint(args, out))
     failed = [r for r in results.records if r.status != "ok"]

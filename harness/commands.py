@@ -55,15 +55,15 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 def cmd_sync(args: argparse.Namespace) -> int:
 
-    from harness.tracking.mlflow_sync import sync
+    from harness.tracking.mlflow_sync import run_url, sync
 
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")  # fail in seconds, not minutes
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     for directory in args.dirs:
         done = sync(Path(directory), args.tracking_uri)
         print(
-            f"{directory}: {done['logged']} configuration(s) logged, {done['skipped']} already there "
-            f"(experiment {done['experiment']}, parent run {done['parent_run']}, {done['uri']})"
+            f"{directory}: {done['logged']} configuration(s) logged, {done['skipped']} already there: "
+            f"{run_url(done['uri'], done['experiment'], done['parent_run'])}"
         )
     return 0
 

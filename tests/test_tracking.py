@@ -138,6 +138,7 @@ def test_sweep_survives_server_loss_and_sync_delivers_it(
     synced = cli_in_process("sync", str(out), "--tracking-uri", server.uri)
     assert synced.returncode == 0, synced.stderr
     assert f"{4 - len(before)} configuration(s) logged, {len(before)} already there" in synced.stdout
+    assert f"{server.uri}/#/experiments/" in synced.stdout  # the page of the sweep's run
     again = cli_in_process("sync", str(out), "--tracking-uri", server.uri)
     assert "0 configuration(s) logged, 4 already there" in again.stdout
 
@@ -282,3 +283,7 @@ def test_two_syncs_of_one_folder_at_once_log_each_configuration_once(tmp_path: P
     client = MlflowClient(tracking_uri=uri)
     runs = client.search_runs([client.get_experiment_by_name("s").experiment_id])
     assert len(runs) == 7  # one parent, six children: nothing twice
+    assert f"(browse: `mlflow ui --backend-store-uri {uri}`)" in said[1]
+    child = next(r for r in runs if r.data.tags.get("tts_harness.config_id") == "nfe2")
+    history = client.get_metric_history(child.info.run_id, "rtf_run")
+    assert len(history) == 2 and all(abs(m.timestamp / 1000 - time.time()) < 3600 for m in history)  # not 1970

@@ -175,11 +175,19 @@ def write_html(results: Results, out: Path, plots: dict[str, Path], rows: list[B
         finished=results.finished_utc or "-",
         configurations=_configurations(results),
         sections=sections,
-        figures=[{"src": f"plots/{p.name}", "caption": CAPTIONS.get(name, name)} for name, p in plots.items()],
+        figures=[{"src": _data_uri(p), "caption": CAPTIONS.get(name, name)} for name, p in plots.items()],
     )
     path = out / "report.html"
     path.write_text(page)
     return path
+
+
+def _data_uri(png: Path) -> str:
+    """A plot inside the page: report.html shows its plots wherever it is opened (MLflow's artifact
+    viewer renders a page without its folder, so relative links break there)."""
+    import base64
+
+    return "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode()
 
 
 def write_junit(results: Results, out: Path, rows: list[BaselineRow] | None = None) -> Path:

@@ -19,16 +19,18 @@ class LiveTracking:
     def __init__(self, out_dir: Path, uri: str) -> None:
         self.out_dir, self.uri = out_dir, uri
         self.failed = False
+        self.where = ""  # the sweep's MLflow run, once logged: said at the end of `run`
 
     def __call__(self) -> None:
         if self.failed:
             return
-        from harness.tracking.mlflow_sync import sync
+        from harness.tracking.mlflow_sync import run_url, sync
 
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
         try:
-            sync(self.out_dir, self.uri)
+            done = sync(self.out_dir, self.uri)
+            self.where = run_url(self.uri, done["experiment"], done["parent_run"])
         except Exception as exc:
             self.failed = True
             log.warning(

@@ -191,8 +191,10 @@ def _sync(results: Results, results_dir: Path, uri: str | None) -> dict[str, Any
         run_id = run.info.run_id
         params = [Param(k, str(v)) for k, v in record.config.items()]
         params.append(Param("vocoder_provider", str(record.vocoder.get("provider", record.vocoder.get("backend")))))
-        metrics = [Metric(k, v, 0, 0) for k, v in record_metrics(record).items()]
-        metrics += [Metric("rtf_run", s.rtf, 0, i) for i, s in enumerate(record.runs)]
+        # when it was measured (MLflow shows metric times; 0 would read as 1970)
+        measured_ms = epoch_ms(record.finished_utc) or epoch_ms(record.started_utc) or int(time.time() * 1000)
+        metrics = [Metric(k, v, measured_ms, 0) for k, v in record_metrics(record).items()]
+        metrics += [Metric("rtf_run", s.rtf, measured_ms, i) for i, s in enumerate(record.runs)]
         client.log_batch(run_id, metrics=metrics, params=params if done is None else [])
         if record.error:
             client.set_tag(run_id, "error", record.error.get("message", "")[:500])
@@ -274,6 +276,14 @@ def _parent_artifacts(client: Any, run_id: str, results_dir: Path, results: Resu
             )
         )
         client.log_artifact(run_id, str(env))
+
+
+def run_url(uri: str, experiment: str, run_id: str) -> str:
+    """Where a person sees a run: the server's page for it, or how to open a local store."""
+    shown = redact(uri)
+    if uri.startswith(("http://", "https://")):
+        return f"{shown.rstrip('/')}/#/experiments/{experiment}/runs/{run_id}"
+    return f"run {run_id} in experiment {experiment} of {shown} (browse: `mlflow ui --backend-store-uri {shown}`)"
 
 
 def fetch_results(run_id: str, uri: str | None = None) -> Path:
