@@ -1,7 +1,8 @@
 """pytest plugin: ``pytest suites/ --suite perf.toml`` collects one test per configuration.
 
-Hooks and options live here; the work is delegated to ``runner`` (measurement) and ``gates``
-(verdicts). State lives in one ``TTSSession`` kept in ``config.stash``.
+Hooks and options live here; the work is delegated to ``measure`` (measurement) and ``gates``
+(verdicts). State lives in one ``TTSSession`` kept in ``config.stash``. Installed, the plugin
+registers itself through the ``pytest11`` entry point (``harness.pytest_plugin``).
 """
 
 from __future__ import annotations
@@ -133,6 +134,7 @@ def pytest_configure(config: pytest.Config) -> None:
         suite = suite.narrowed(**axes)
     except ConfigError as exc:
         raise pytest.UsageError(f"tts-harness: {exc}") from None
+    _refuse_unused_benchmark_options(config)
     out = Path(config.getoption("tts_out") or f"reports/runs/{suite.name}-pytest")
     worker = getattr(config, "workerinput", {}).get("workerid")  # set on pytest-xdist's workers only
     if worker:  # each worker writes its own part; `tts-harness report out/gw*` merges them
@@ -140,6 +142,35 @@ def pytest_configure(config: pytest.Config) -> None:
         if config.getoption("tts_gpu_per_worker"):
             os.environ["CUDA_VISIBLE_DEVICES"] = worker.removeprefix("gw")
     config.stash[_SESSION] = TTSSession(suite, out, config.getoption("inject_slowdown"))
+
+
+# pytest-benchmark options a suite test cannot honour: the suite's [timing] decides its rounds.
+_TIMING_OPTIONS = (
+    "--benchmark-min-rounds",
+    "--benchmark-max-time",
+    "--benchmark-min-time",
+    "--benchmark-warmup",
+    "--benchmark-warmup-iterations",
+    "--benchmark-calibration-precision",
+    "--benchmark-timer",
+)
+
+
+def _refuse_unused_benchmark_options(config: pytest.Config) -> None:
+    """One line instead of options that would be recorded in the JSON as if they had run."""
+    given = [a.split("=")[0] for a in config.invocation_params.args if isinstance(a, str)]
+    unused = [option for option in _TIMING_OPTIONS if option in given]
+    if unused:
+        raise pytest.UsageError(
+            f"tts-harness: {', '.join(unused)} not used by suite tests: the suite's [timing] (warmup, repeats, "
+            "min_time_s, max_repeats) sets their rounds; set them there"
+        )
+    if config.getoption("numprocesses", default=None) and config.getoption("benchmark_json", default=None):
+        raise pytest.UsageError(
+            "tts-harness: --benchmark-json under pytest-xdist (-n): pytest-benchmark measures nothing and writes no "
+            "JSON when xdist runs; drop -n, or read each worker's results.json in --tts-out/gwN "
+            "(`tts-harness report OUT/gw*` merges them)"
+        )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

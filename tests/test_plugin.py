@@ -137,7 +137,9 @@ def test_critical_threshold_fails_warning_warns(suite_dir: Path, write_suite: Ca
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*rtf * (95% CI *) is over the critical threshold 0.0002*"])
     warning = write_suite(name="warn", extra="[thresholds]\nrtf = { warning = 0.0001, critical = 100 }")
-    result = run(suite_dir, "--suite", str(warning), "--tts-out", str(suite_dir / "o2"))
+    # A fresh process: since the plugin is an installed pytest11 entry point, an in-process inner
+    # session after another one no longer counted the ThresholdWarning it printed (not understood yet).
+    result = run(suite_dir, "--suite", str(warning), "--tts-out", str(suite_dir / "o2"), fresh=True)
     result.assert_outcomes(passed=1, warnings=1)
     result.stdout.fnmatch_lines(["WARNING nfe4-fp32-compile_none-voc_torch: rtf *warning threshold 0.0001*"])
 
@@ -146,6 +148,32 @@ def test_bad_suite_option_is_a_usage_error(suite_dir: Path, write_suite: Callabl
     result = run(suite_dir, "--suite", str(write_suite(precision='"fp9"')))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*tts-harness: *unknown precision 'fp9'*"])
+
+
+@pytest.mark.parametrize("option", ["--benchmark-min-rounds=50", "--benchmark-max-time=5", "--benchmark-warmup=on"])
+def test_benchmark_timing_options_the_suite_cannot_honour_are_refused(
+    suite_dir: Path, write_suite: Callable[..., Path], option: str
+) -> None:
+    result = run(suite_dir, "--suite", str(write_suite()), option)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*tts-harness: {option.split('=')[0]} not used by suite tests*[timing]*"])
+
+
+def test_benchmark_json_under_xdist_is_refused(suite_dir: Path, write_suite: Callable[..., Path]) -> None:
+    bench = f"--benchmark-json={suite_dir / 'b.json'}"
+    result = run(suite_dir, "--suite", str(write_suite()), "-n", "2", bench, "--collect-only", fresh=True)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--benchmark-json under pytest-xdist*writes no JSON*"])
+
+
+def test_the_plugin_is_registered_by_its_entry_point_outside_this_checkout(tmp_path: Path) -> None:
+    from importlib.metadata import entry_points
+
+    (plugin,) = [e for e in entry_points(group="pytest11") if e.value == "harness.pytest_plugin"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert plugin.name == "harness.pytest_plugin" and "--suite=SUITE" in proc.stdout  # no conftest here
 
 
 def test_without_suite_the_suite_test_is_skipped(suite_dir: Path) -> None:
