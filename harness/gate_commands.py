@@ -154,12 +154,16 @@ def cmd_ab(args: argparse.Namespace) -> int:
     from harness.ab import gate, sides
     from harness.ab.blocks import block_suite, run_block
     from harness.ab.budget import Budget, RoundWatch, check, check_rounds, remembered_round_s
+    from harness.ab.environment import check_stated, with_environment
+    from harness.ab.resident import has_worker
     from harness.ab.sides import cache_dir
     from harness.suite_file import load_suite
 
     repo = Path(sides.git(Path.cwd(), "rev-parse", "--show-toplevel"))
-    base = sides.resolve("base", args.base, repo, args.allow_dirty)
-    head = sides.resolve("head", args.head, repo, args.allow_dirty)
+    base = with_environment(sides.resolve("base", args.base, repo, args.allow_dirty), args.base_python, args.base_f5tts)
+    head = with_environment(sides.resolve("head", args.head, repo, args.allow_dirty), args.head_python, args.head_f5tts)
+    asked = any((args.base_python, args.head_python, args.base_f5tts, args.head_f5tts))
+    differs = check_stated(base, head, asked)
     text = sides.same_suite(base, head, args.suite, repo).decode()
     with tempfile.TemporaryDirectory() as tmp:  # the suite, narrowed, must load here before any block runs
         probe = Path(tmp) / "suite.toml"
@@ -193,6 +197,20 @@ def cmd_ab(args: argparse.Namespace) -> int:
     block_path.write_text(block_suite(text, policy, overrides))
     chosen = {"base": sides.checkout(base, repo), "head": sides.checkout(head, repo)}
     print(f"base: {base.label}\nhead: {head.label}\nresults: {out}", file=sys.stderr)
+    if differs:
+        print("environments differ: " + "; ".join(differs), file=sys.stderr)
+    state["environments"] = {"base": base.environment, "head": head.environment, "differ": differs}
+    if args.resume:  # a comparison keeps its design (those from before designs had fresh processes)
+        kind = state.get("design", {}).get("kind", "process")
+    else:
+        kind = "process" if args.design == "process" else "resident"
+    if kind == "resident" and not all(has_worker(side) for side in chosen.values()):
+        if args.design == "resident":
+            raise ConfigError("--design resident: a side's tree has no resident worker (harness/ab/worker.py)")
+        print("a side has no resident worker (an older revision): a fresh process per block", file=sys.stderr)
+        kind = "process"
+    state["design"] = {**state.get("design", {}), "kind": kind}
+    run = gate.run_clusters if kind == "resident" else gate.run_rounds
     if not args.resume and any(r.compile_mode != "none" for r in suite.runs):
         for name, side in chosen.items():  # compile once per side, untimed: later blocks load the graphs
             run_block(side, block_path, out / "blocks" / f"prime-{name}", extra)
@@ -200,7 +218,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
     try:
         with tqdm(total=expected, initial=len(state["rounds"]), unit="round", disable=args.no_progress) as bar:
             watch = RoundWatch(policy, bar, len(state["rounds"]), (text, extra), args.best_effort, out)
-            state = gate.run_rounds(chosen, state, policy, block_path, out, on_round=watch)
+            state = run(chosen, state, policy, block_path, out, on_round=watch)
     except KeyboardInterrupt:
         print(
             f"interrupted: rounds so far are in {out}; continue with `tts-harness ab {args.base} {args.head} "
@@ -249,6 +267,35 @@ def cmd_noise_record(args: argparse.Namespace) -> int:
         sweeps = sum(len(g["log_medians"]) for g in groups)
         print(f"| {run_id} | {sweeps} | {floor.df} | {floor.sd:.2%} |")
     return 0
+
+
+def cmd_bisect(args: argparse.Namespace) -> int:
+    """Refuse a bad range before anything runs; then ab steps until the first slow commit is known
+    or a step cannot tell."""
+    from harness.ab.bisect import Search, ab_step, bisect, commit_range, describe
+    from harness.ab.sides import git
+
+    repo = Path(git(Path.cwd(), "rev-parse", "--show-toplevel"))
+    good, bad, candidates = commit_range(repo, args.good, args.bad)
+    out = Path(args.out or Path("reports/runs") / f"bisect-{Path(args.suite).stem}")
+    if (out / "bisect.json").exists():
+        raise ConfigError(f"{out} holds an earlier bisect: choose another --out")
+    options = [
+        part
+        for name, (option, _) in NARROWING.items()
+        if getattr(args, name)
+        for part in (option, ",".join(map(str, getattr(args, name))))
+    ]
+    options += [f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items() if k in BUDGET and v is not None]
+    print(f"bisecting {len(candidates)} commit(s) after {good[:10]} up to {bad[:10]}: {out}", file=sys.stderr)
+    search = bisect(Search(good, bad, candidates), ab_step(args.suite, args.config, options, repo), out)
+    text = describe(search)
+    (out / "summary.md").write_text(text + "\n")
+    print(text)
+    return 0
+
+
+BUDGET = ("max_rounds", "max_seconds", "min_effect")
 
 
 def add_budget(parser: argparse.ArgumentParser) -> None:
@@ -344,6 +391,19 @@ def register(sub: Any) -> None:
     rec.add_argument("--dir", default=str(BASELINE_DIR), help=f"default: {BASELINE_DIR}")
     rec.set_defaults(func=cmd_noise_record)
 
+    bis = sub.add_parser(
+        "bisect",
+        help="the first commit between GOOD and BAD that made a configuration slower (each step an ab)",
+    )
+    bis.add_argument("good", help="a revision known fast (an ancestor of BAD)")
+    bis.add_argument("bad", help="a revision known slow")
+    bis.add_argument("suite", help="suite file or name, read from each side")
+    bis.add_argument("--config", help="the configuration to follow (default: the suite's only one after narrowing)")
+    bis.add_argument("--out", help="folder of the steps (default: reports/runs/bisect-<suite>)")
+    add_budget(bis)
+    add_narrowing(bis)
+    bis.set_defaults(func=cmd_bisect)
+
     ab = sub.add_parser(
         "ab",
         help="compare two revisions on this machine: alternating processes, sequential gate; exit 1 on a regression",
@@ -353,10 +413,29 @@ def register(sub: Any) -> None:
     ab.add_argument("suite", help="suite file or name, read from each side (it must be the same on both)")
     ab.add_argument("--out", help="results folder (default: reports/runs/ab-<suite name>)")
     ab.add_argument("--resume", metavar="DIR", help="continue an interrupted comparison in DIR")
+    for name in ("base", "head"):
+        ab.add_argument(
+            f"--{name}-python",
+            metavar="PYTHON",
+            help=f"{name}'s interpreter, e.g. a venv's bin/python (default: this one)",
+        )
+        ab.add_argument(
+            f"--{name}-f5tts",
+            metavar="DIR",
+            help=f"an f5-tts source tree first on {name}'s path (DIR or DIR/src holds f5_tts)",
+        )
     ab.add_argument("--allow-dirty", action="store_true", help="measure a folder with uncommitted changes as it is")
     add_inject_slowdown(ab, "slow head's timed calls by FRACTION (a busy wait: to see the gate catch it; default 0)")
     ab.add_argument("--strict", action="store_true", help=STRICT_HELP)
     ab.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ab.add_argument(
+        "--design",
+        choices=("auto", "resident", "process"),
+        default="auto",
+        help="resident: clusters of worker processes serving several blocks (two-stage design, needs both "
+        "sides to have it); process: a fresh process per block; auto: resident where both sides can "
+        "(default: auto)",
+    )
     ab.add_argument(
         "--best-effort",
         action="store_true",

@@ -132,7 +132,7 @@ def test_a_doubling_between_two_folders_is_a_regression_and_a_comparison_resumes
     suite = tmp_path / "ab.toml"
     suite.write_text(SUITE_TEMPLATE.format(**suite_values(name="ab", nfe="[2]", warmup=1, extra=GATE)))
     out = tmp_path / "out"
-    common = ["--allow-dirty", "--inject-slowdown", "1.0", "--no-progress"]
+    common = ["--allow-dirty", "--inject-slowdown", "1.0", "--no-progress", "--design", "process"]
     first = ab(
         ROOT, str(ROOT), str(ROOT), str(suite), "--out", str(out), "--strict", "--best-effort", *common, cache=tmp_path
     )

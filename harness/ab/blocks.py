@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,10 +50,21 @@ class Block:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+def side_env(side: Side) -> dict[str, str]:
+    """A side's process environment: its f5-tts tree and its own code first on the path, its own
+    TorchInductor cache."""
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(p for p in (*side.path, str(side.root), os.environ.get("PYTHONPATH", "")) if p),
+        "TORCHINDUCTOR_CACHE_DIR": str(cache_dir() / "inductor" / side.cache_key),
+        "TTS_HARNESS_NO_TRACK": "1",
+    }
+
+
 def run_block(side: Side, suite: Path, out: Path, extra: list[str], inject_slowdown: float = 0.0) -> Block:
     """Run one block of ``side`` in a fresh process; a process that fails is an ``InputError``."""
     command = [
-        sys.executable,
+        side.python,
         "-m",
         "harness",
         "run",
@@ -69,14 +79,8 @@ def run_block(side: Side, suite: Path, out: Path, extra: list[str], inject_slowd
     ]
     if inject_slowdown:
         command.append(f"--inject-slowdown={inject_slowdown}")
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(p for p in (str(side.root), os.environ.get("PYTHONPATH", "")) if p),
-        "TORCHINDUCTOR_CACHE_DIR": str(cache_dir() / "inductor" / side.cache_key),
-        "TTS_HARNESS_NO_TRACK": "1",
-    }
     started = time.perf_counter()
-    proc = subprocess.run(command, cwd=side.root, env=env, capture_output=True, text=True)
+    proc = subprocess.run(command, cwd=side.root, env=side_env(side), capture_output=True, text=True)
     seconds = time.perf_counter() - started
     results = out / "results.json"
     if out.is_dir():

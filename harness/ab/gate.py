@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 
 from harness.ab.blocks import Block, run_block
+from harness.ab.design import PILOT_CLUSTERS, PILOT_ROUNDS, components
+from harness.ab.resident import start_group, stop_group
 from harness.ab.sides import Side
 from harness.errors import ConfigError, InputError
 from harness.results import utc_now
@@ -87,14 +89,7 @@ def run_rounds(
     on_round: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Rounds of blocks until every configuration has an outcome or the budget is spent."""
-    tests: dict[str, SequentialTest] = {}
-    for past in state["rounds"]:  # a resumed comparison starts from the rounds it had
-        for run_id, log_ratio in past["log_ratios"].items():
-            tests.setdefault(run_id, SequentialTest(policy)).add(log_ratio)
-    for config in state["configs"].values():  # an earlier budget's end is not an outcome: go on
-        if config["decision"].get("stopped_by") in ("rounds", "seconds"):
-            config["decision"]["stopped_by"] = ""
-    state["status"] = "running"
+    tests = _tests_from(state, policy)
     extra, inject = state["options"]["narrowing"], state["options"]["inject_slowdown"]
     while not _decided(state) and len(state["rounds"]) < policy.max_rounds and state["measure_s"] < policy.max_seconds:
         number = len(state["rounds"])
@@ -108,6 +103,23 @@ def run_rounds(
         _save(state, out)
         if on_round:
             on_round(state)
+    return _finish(state, policy, out)
+
+
+def _tests_from(state: dict[str, Any], policy: GatePolicy) -> dict[str, SequentialTest]:
+    """Each configuration's test with the observations it had (a resumed comparison goes on)."""
+    tests: dict[str, SequentialTest] = {}
+    for past in state["rounds"]:
+        for run_id, log_ratio in past["log_ratios"].items():
+            tests.setdefault(run_id, SequentialTest(policy)).add(log_ratio)
+    for config in state["configs"].values():  # an earlier budget's end is not an outcome: go on
+        if config["decision"].get("stopped_by") in ("rounds", "seconds"):
+            config["decision"]["stopped_by"] = ""
+    state["status"] = "running"
+    return tests
+
+
+def _finish(state: dict[str, Any], policy: GatePolicy, out: Path) -> dict[str, Any]:
     for config in state["configs"].values():  # the budget ended what had no outcome yet
         if not config["decision"]["stopped_by"] and not config.get("error"):
             reason = "rounds" if len(state["rounds"]) >= policy.max_rounds else "seconds"
@@ -118,12 +130,75 @@ def run_rounds(
     return state
 
 
+def run_clusters(
+    sides: dict[str, Side],
+    state: dict[str, Any],
+    policy: GatePolicy,
+    suite: Path,
+    out: Path,
+    on_round: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Clusters of resident workers (``design``) until every configuration has an outcome or the
+    budget is spent: each cluster starts four workers (base, head, head, base), serves ``k`` rounds
+    of blocks in that order and gives each configuration's test one value, the mean of its rounds'
+    log ratios."""
+    tests = _tests_from(state, policy)
+    extra, inject = state["options"]["narrowing"], state["options"]["inject_slowdown"]
+    state["design"] = {"kind": "resident", **state.get("design", {})}
+    while not _decided(state) and len(state["rounds"]) < policy.max_rounds and state["measure_s"] < policy.max_seconds:
+        number, k = len(state["rounds"]), _rounds_per_cluster(state)
+        workers, startup = start_group([sides[n] for n in ORDER], suite, extra, out / "blocks" / f"c{number:03d}")
+        state["measure_s"] += startup
+        rounds: list[list[Block]] = []
+        try:
+            for _ in range(k):
+                blocks = [w.block(policy.block_calls, inject if w.side.name == "head" else 0.0) for w in workers]
+                state["measure_s"] += sum(b.seconds for b in blocks)
+                rounds.append(blocks)
+        finally:
+            stop_group(workers)
+        cluster = _round([b for blocks in rounds for b in blocks], tests, state, policy, per_round=len(ORDER))
+        cluster["blocks"].insert(0, {"side": "start-up", "seconds": round(startup, 3)})
+        state["rounds"].append(cluster)
+        _save(state, out)
+        if on_round:
+            on_round(state)
+    return _finish(state, policy, out)
+
+
+def _rounds_per_cluster(state: dict[str, Any]) -> int:
+    """The pilot's rounds per cluster, then ``k*`` from the pilot's variance components and costs
+    (the median over configurations), fixed for the rest of the comparison."""
+    design = state["design"]
+    if "rounds_per_cluster" in design:
+        return int(design["rounds_per_cluster"])
+    clusters = state["rounds"]
+    if len(clusters) < PILOT_CLUSTERS:
+        return PILOT_ROUNDS
+    startup = float(np.mean([c["blocks"][0]["seconds"] for c in clusters]))
+    round_s = float(np.mean([sum(b["seconds"] for b in c["blocks"][1:]) / c["k"] for c in clusters]))
+    chosen = []
+    for run_id in state["configs"]:
+        ratios = [c["round_ratios"][run_id] for c in clusters if run_id in c["round_ratios"]]
+        found = components(ratios, startup, round_s)
+        if found is not None:
+            chosen.append(found.best_rounds())
+            design.setdefault("components", {})[run_id] = asdict(found)
+    design["rounds_per_cluster"] = int(np.median(chosen)) if chosen else PILOT_ROUNDS
+    return int(design["rounds_per_cluster"])
+
+
 def _round(
-    blocks: list[Block], tests: dict[str, SequentialTest], state: dict[str, Any], policy: GatePolicy
+    blocks: list[Block],
+    tests: dict[str, SequentialTest],
+    state: dict[str, Any],
+    policy: GatePolicy,
+    per_round: int | None = None,
 ) -> dict[str, Any]:
     """Fold one round's blocks into every configuration's test; returns the round's record."""
     ids = sorted({run_id for b in blocks for run_id in (*b.rtf, *b.errors)})
     log_ratios: dict[str, float] = {}
+    round_ratios: dict[str, list[float]] = {}
     for run_id in ids:
         config = state["configs"].setdefault(run_id, {"base_rtf": [], "head_rtf": [], "decision": {}})
         failed = {b.side: b.errors[run_id] for b in blocks if run_id in b.errors}
@@ -136,11 +211,21 @@ def _round(
         calls = {name: [x for b in blocks if b.side == name for x in b.rtf[run_id]] for name in ("base", "head")}
         config["base_rtf"] += calls["base"]
         config["head_rtf"] += calls["head"]
-        log_ratios[run_id] = round_log_ratio(calls["base"], calls["head"])
+        groups = [blocks[i : i + (per_round or len(blocks))] for i in range(0, len(blocks), per_round or len(blocks))]
+        ratios = [
+            round_log_ratio(*([x for b in group if b.side == name for x in b.rtf[run_id]] for name in ("base", "head")))
+            for group in groups
+        ]
+        round_ratios[run_id] = ratios
+        log_ratios[run_id] = float(np.mean(ratios))
         test = tests.setdefault(run_id, SequentialTest(policy))
         test.add(log_ratios[run_id])
         config["decision"] = test.decision(state["measure_s"]).as_dict()
-    return {"blocks": [{"side": b.side, "seconds": round(b.seconds, 3)} for b in blocks], "log_ratios": log_ratios}
+    made: dict[str, Any] = {"blocks": [{"side": b.side, "seconds": round(b.seconds, 3)} for b in blocks]}
+    made["log_ratios"] = log_ratios
+    if per_round:  # a cluster: its rounds' own ratios, for the variance components
+        made.update(k=len(blocks) // per_round, round_ratios=round_ratios)
+    return made
 
 
 def outcomes(state: dict[str, Any]) -> dict[str, str]:
@@ -155,15 +240,38 @@ def markdown(state: dict[str, Any]) -> str:
     """The comparison as a table, with the sides, the policy and what it cost."""
     policy = GatePolicy(**state["policy"])
     base, head = state["base"], state["head"]
+    design = state.get("design", {})
+    if design.get("kind") == "resident":
+        k = design.get("rounds_per_cluster", PILOT_ROUNDS)
+        how = (
+            f"{len(state['rounds'])} clusters of 4 resident worker processes (base, head, head, base), "
+            f"{k} rounds of blocks each after a pilot of {PILOT_CLUSTERS} clusters of {PILOT_ROUNDS} "
+            f"({policy.block_calls} calls per configuration a block; two-stage design, docs/gate.md)"
+        )
+    else:
+        how = (
+            f"{len(state['rounds'])} rounds of 4 blocks (base, head, head, base; {policy.block_calls} calls per "
+            "configuration each, a fresh process per block)"
+        )
     lines = [
         f"# ab: head {head['spec']} ({head['commit'][:10] or 'no git'}) against base {base['spec']} "
         f"({base['commit'][:10] or 'no git'})",
         "",
-        f"{len(state['rounds'])} rounds of 4 blocks (base, head, head, base; {policy.block_calls} calls per "
-        f"configuration each, a fresh process per block), {state['measure_s']:.0f} s of blocks; margin "
+        f"{how}, {state['measure_s']:.0f} s of measuring; margin "
         f"{policy.min_effect:.0%}, alpha {policy.alpha:g} over all rounds, detectable slowdown at "
         f"{policy.power:.0%} power. Method: {Decision.__dataclass_fields__['method'].default}.",
     ]
+    for name in ("base", "head"):
+        env = state.get("environments", {}).get(name, {})
+        if env:
+            packages = ", ".join(f"{k} {v}" for k, v in env.get("packages", {}).items())
+            code = env.get("f5_tts", {})
+            lines.append(
+                f"\n{name}: Python {env.get('python')} ({env.get('executable')}); {packages}; "
+                f"f5_tts {code.get('sha256')} from {code.get('path')}"
+            )
+    if state.get("environments", {}).get("differ"):
+        lines.append("\nthe environments differ: " + "; ".join(state["environments"]["differ"]))
     if state["options"]["inject_slowdown"]:
         lines.append(f"\nhead's calls carry an injected slowdown of {state['options']['inject_slowdown']:.0%}.")
     lines += [

@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-from dataclasses import asdict, dataclass
+import sys
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,9 @@ class Side:
     commit: str  # "" for a folder outside git
     dirty: bool  # a folder with uncommitted changes (measured as it is, with --allow-dirty)
     revision: bool  # named as a git revision: a worktree at ``root`` holds exactly that commit
+    python: str = sys.executable  # the interpreter its processes run (a venv's python for an environment side)
+    path: tuple[str, ...] = ()  # folders first on its path (an f5-tts source tree)
+    environment: dict[str, Any] = field(default_factory=dict, compare=False)  # what the probe saw
 
     @property
     def label(self) -> str:
@@ -49,12 +53,17 @@ class Side:
     @property
     def cache_key(self) -> str:
         """Names its compile cache: the commit, or the folder for one outside git or dirty."""
-        if self.commit and not self.dirty:
-            return self.commit[:16]
-        return "dir-" + hashlib.sha256(str(self.root).encode()).hexdigest()[:12]
+        code = self.commit[:16] if self.commit and not self.dirty else "dir-" + _short(str(self.root))
+        if self.python == sys.executable and not self.path:
+            return code
+        return f"{code}-env-{_short(self.python + '|' + '|'.join(self.path))}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "root": str(self.root)}
+        return {**asdict(self), "root": str(self.root), "path": list(self.path)}
+
+
+def _short(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def cache_dir() -> Path:

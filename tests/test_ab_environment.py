@@ -1,0 +1,124 @@
+"""``ab`` between two Python environments: two real venvs that differ in one package's code (a
+copy of f5-tts with a sleep planted in ``CFM.sample``), probed, recorded, stated and measured."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from harness.ab.environment import differences, f5tts_tree, probe
+from harness.errors import ConfigError
+from tests.conftest import SUITE_TEMPLATE, suite_values
+from tests.test_ab import GATE
+from tests.test_cli import ROOT, assert_one_line_error
+
+SLOW = """
+
+_harness_test_sample = CFM.sample
+
+
+def _slow_sample(self, *args, **kwargs):  # planted by tests/test_ab_environment.py
+    import time
+
+    time.sleep(0.3)
+    return _harness_test_sample(self, *args, **kwargs)
+
+
+CFM.sample = _slow_sample
+"""
+
+
+def _venv(folder: Path) -> Path:
+    """A venv that sees this environment's packages (its own site-packages first)."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True)
+    python = folder / "bin" / "python"
+    own = Path(
+        subprocess.check_output([str(python), "-c", "import site; print(site.getsitepackages()[0])"], text=True).strip()
+    )
+    (own / "shared.pth").write_text(f"import site; site.addsitedir({sysconfig.get_paths()['purelib']!r})\n")
+    return python
+
+
+@pytest.fixture(scope="module")
+def venvs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("venvs")
+    fast, slow = _venv(root / "fast"), _venv(root / "slow")
+    own = Path(
+        subprocess.check_output([str(slow), "-c", "import site; print(site.getsitepackages()[0])"], text=True).strip()
+    )
+    import f5_tts
+
+    copy = own / "f5_tts"
+    shutil.copytree(next(iter(f5_tts.__path__)), copy, ignore=shutil.ignore_patterns("__pycache__"))
+    cfm = copy / "model" / "cfm.py"
+    cfm.write_text(cfm.read_text() + SLOW)
+    return fast, slow
+
+
+def test_two_venvs_are_probed_and_their_difference_stated(venvs: tuple[Path, Path], tmp_path: Path) -> None:
+    fast, slow = venvs
+    ours, theirs = probe(str(fast), []), probe(str(slow), [])
+    assert ours["packages"]["f5-tts"] == theirs["packages"]["f5-tts"]  # same version ...
+    (said,) = differences(ours, theirs)  # ... other code: the hash of the f5_tts tree says it
+    assert said.startswith("f5_tts code ") and str(slow.parent.parent) in said
+    with pytest.raises(ConfigError, match="no Python interpreter"):
+        probe(str(tmp_path / "nope" / "python"), [])
+    with pytest.raises(ConfigError, match="holds no f5_tts package"):
+        f5tts_tree(str(tmp_path))
+    tree = f5tts_tree(
+        str(slow.parent.parent / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages")
+    )
+    assert probe(str(fast), [tree])["f5_tts"]["sha256"] == theirs["f5_tts"]["sha256"]  # a tree first on the path
+
+
+def ab(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TTS_HARNESS_CACHE": str(cache), "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-P", "-m", "harness", "ab", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+    )
+
+
+@pytest.mark.slow
+def test_ab_measures_the_slower_environment_and_records_both(venvs: tuple[Path, Path], tmp_path: Path) -> None:
+    fast, slow = venvs
+    suite = tmp_path / "env.toml"
+    suite.write_text(SUITE_TEMPLATE.format(**suite_values(name="env", nfe="[2]", warmup=1, extra=GATE)))
+    out = tmp_path / "out"
+    common = [str(ROOT), str(ROOT), str(suite), "--allow-dirty", "--no-progress"]
+    proc = ab(
+        *common,
+        "--base-python",
+        str(fast),
+        "--head-python",
+        str(slow),
+        "--out",
+        str(out),
+        "--best-effort",
+        cache=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "environments differ: f5_tts code" in proc.stderr
+    state = json.loads((out / "ab.json").read_text())
+    assert state["base"]["python"] == str(fast) and state["head"]["python"] == str(slow)
+    assert state["environments"]["differ"][0].startswith("f5_tts code")
+    (ratio,) = state["rounds"][0]["log_ratios"].values()
+    assert ratio > 0.4  # 0.3 s planted in every call of a tiny NFE 2 synthesis: far slower, whatever the noise
+    assert "the environments differ: f5_tts code" in (out / "summary.md").read_text()
+    same = ab(
+        *common, "--base-python", str(fast), "--head-python", str(fast), "--out", str(tmp_path / "o2"), cache=tmp_path
+    )
+    assert_one_line_error(same, "environments do not differ")
+    missing = ab(*common, "--head-f5tts", str(tmp_path), "--out", str(tmp_path / "o3"), cache=tmp_path)
+    assert_one_line_error(missing, "holds no f5_tts package")
