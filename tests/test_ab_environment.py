@@ -91,6 +91,7 @@ def ab(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timing
 def test_ab_measures_the_slower_environment_and_records_both(venvs: tuple[Path, Path], tmp_path: Path) -> None:
     fast, slow = venvs
     suite = tmp_path / "env.toml"

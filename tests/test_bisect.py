@@ -60,6 +60,7 @@ def bisect_cli(repo: Path, *args: str, cache: Path) -> subprocess.CompletedProce
 
 
 @pytest.mark.slow
+@pytest.mark.timing
 def test_bisect_finds_the_commit_that_planted_a_busy_wait(history: tuple[Path, list[str]], tmp_path: Path) -> None:
     repo, commits = history
     out = tmp_path / "out"
