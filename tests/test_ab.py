@@ -127,31 +127,28 @@ def test_a_revision_is_checked_out_once_and_reused(repo: Path, tmp_path: Path, m
 @pytest.mark.slow
 @pytest.mark.timing
 def test_a_doubling_between_two_folders_is_a_regression_and_a_comparison_resumes(tmp_path: Path) -> None:
-    """The real pipeline in fresh processes: one round is too few to decide (inconclusive, which
+    """The real pipeline in resident workers: one cluster is too few to decide (inconclusive, which
     --strict fails); resumed with a larger budget, the doubling is called a regression."""
     suite = tmp_path / "ab.toml"
     suite.write_text(SUITE_TEMPLATE.format(**suite_values(name="ab", nfe="[2]", warmup=1, extra=GATE)))
     out = tmp_path / "out"
-    common = ["--allow-dirty", "--inject-slowdown", "1.0", "--no-progress", "--design", "process"]
+    common = ["--allow-dirty", "--inject-slowdown", "1.0", "--no-progress"]
     first = ab(
         ROOT, str(ROOT), str(ROOT), str(suite), "--out", str(out), "--strict", "--best-effort", *common, cache=tmp_path
     )
     assert first.returncode == 1 and "inconclusive" in first.stderr, first.stderr
     assert "below the gate's min_rounds = 3: no outcome is possible; running anyway" in first.stderr
     state = json.loads((out / "ab.json").read_text())
-    assert len(state["rounds"]) == 1 and [b["side"] for b in state["rounds"][0]["blocks"]] == [
-        "base",
-        "head",
-        "head",
-        "base",
-    ]
-    (log_ratio,) = state["rounds"][0]["log_ratios"].values()
-    assert 0.3 < log_ratio < 1.2  # log 2 = 0.69, give or take this machine's process-to-process drift
+    (cluster,) = state["rounds"]  # one cluster: four warm workers, the pilot's three rounds of blocks
+    assert state["design"]["kind"] == "resident" and cluster["k"] == 3
+    assert [b["side"] for b in cluster["blocks"]] == ["start-up", *["base", "head", "head", "base"] * 3]
+    (ratios,) = cluster["round_ratios"].values()
+    assert all(0.3 < r < 1.2 for r in ratios)  # log 2 = 0.69, give or take this machine's drift
     again = ab(
         ROOT, str(ROOT), str(ROOT), str(suite), "--resume", str(out), "--max-rounds", "8", *common, cache=tmp_path
     )
     assert again.returncode == 1, again.stderr
     assert "| regression |" in again.stdout and "1 configuration(s) regression" in again.stderr
     state = json.loads((out / "ab.json").read_text())
-    assert 3 <= len(state["rounds"]) <= 8 and state["status"] == "complete"
+    assert 3 <= len(state["rounds"]) <= 8 and state["status"] == "complete" and state["design"]["kind"] == "resident"
     assert (out / "summary.md").read_text().startswith("# ab: head")
