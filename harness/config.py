@@ -259,6 +259,7 @@ class Thresholds:
     max_mcd_db: float | None = None
     max_lsd_db: float | None = None
     min_speaker_similarity: float | None = None
+    max_mos_drop: float | None = None  # DNSMOS overall of the reference render minus this row's (the plan: 0.2)
     min_quant_speedup: float | None = None  # a quantized row against its unquantized twin (RTF ratio)
 
     def __post_init__(self) -> None:
@@ -312,6 +313,7 @@ class QualityConfig:
     asr_mode: str = "grammar"
     asr_model: str | None = None
     speaker: str | None = "resemblyzer"
+    mos: str = "dnsmos"  # the MOS estimate: dnsmos (offline, ONNX) or none
     reference_precision: str = "fp32"
     reference_compile: str = "none"
     reference_vocoder: str = "torch"
@@ -320,6 +322,7 @@ class QualityConfig:
         check_field_types(self, "[quality]")
         check_choice("ASR backend", self.asr, ("pocketsphinx", "whisper", "none"))
         check_choice("pocketsphinx mode", self.asr_mode, ("grammar", "open"))
+        check_choice("MOS estimate", self.mos, ("dnsmos", "none"))
         if self.speaker not in (None, "none", "resemblyzer") and not str(self.speaker).startswith("wavlm"):
             raise ConfigError(f"unknown speaker encoder {self.speaker!r}; use resemblyzer, wavlm[:<model>] or none")
         check_choice("reference precision", self.reference_precision, PRECISIONS)

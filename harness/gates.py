@@ -82,6 +82,9 @@ def quality_verdicts(record: Record, thresholds: Thresholds) -> dict[str, Any]:
             out["mcd_db"] = _bound(fidelity["mcd_db"], thresholds.max_mcd_db, upper=True)
         if thresholds.max_lsd_db is not None:
             out["lsd_db"] = _bound(fidelity["lsd_db"], thresholds.max_lsd_db, upper=True)
+    mos = quality.get("mos")
+    if mos and mos.get("meaningful") and "drop" in mos and thresholds.max_mos_drop is not None:
+        out["mos_drop"] = _bound(mos["drop"], thresholds.max_mos_drop, upper=True)
     if speaker and speaker.get("meaningful") and thresholds.min_speaker_similarity is not None:
         out["speaker_similarity"] = _bound(speaker["similarity"], thresholds.min_speaker_similarity, upper=False)
     return out

@@ -16,7 +16,7 @@ from harness.quality import spectral
 from harness.quality.asr import ASRBackend, make_asr
 from harness.quality.wer import score
 
-NOT_SPEECH = "random weights: the audio is not speech, so WER and speaker similarity are not computed"
+NOT_SPEECH = "random weights: the audio is not speech, so WER, MOS and speaker similarity are not computed"
 
 
 class Assessor:
@@ -60,6 +60,8 @@ class Assessor:
         if not meaningful:  # nothing to transcribe or to recognize the speaker of: do not spend the time
             if self.config.asr != "none":
                 out["asr"] = {"backend": self.config.asr, "meaningful": False, "skipped": NOT_SPEECH}
+            if self.config.mos != "none":
+                out["mos"] = {"backend": self.config.mos, "meaningful": False, "skipped": NOT_SPEECH}
             if self.config.speaker and self.config.speaker != "none":
                 out["speaker"] = {"encoder": self.config.speaker, "meaningful": False, "skipped": NOT_SPEECH}
             return out
@@ -77,6 +79,8 @@ class Assessor:
                 "per_utterance": asr["per_utterance"],
                 "meaningful": meaningful,
             }
+        if self.config.mos != "none":
+            out["mos"] = mos_block(generated, references, rate)
         if self.config.speaker and self.config.speaker != "none":
             from harness.quality.speaker import similarity
 
@@ -90,3 +94,28 @@ class Assessor:
                 "meaningful": meaningful,
             }
         return out
+
+
+def mos_block(generated: list[np.ndarray], references: list[np.ndarray], rate: int) -> dict[str, Any]:
+    """DNSMOS of every generated text and of its reference render: the means, the drop of the
+    overall score against the reference (the plan's "MOS drop"), and the per-text scores a paired
+    gate compares."""
+    from harness.quality import mos
+
+    ours = [mos.score(w, rate) for w in generated]
+    theirs = [mos.score(w, rate) for w in references]
+    scored = [(a, b) for a, b in zip(ours, theirs, strict=True) if a.ovrl is not None and b.ovrl is not None]
+    block: dict[str, Any] = {
+        "backend": mos.NAME,
+        "source": mos.SOURCE,
+        "per_text": [m.as_dict() for m in ours],
+        "meaningful": True,
+    }
+    if not scored:
+        block["reason"] = next((m.reason for m in ours if m.reason), "no score")
+        return block
+    for name in mos.SCORES:
+        block[name] = float(np.mean([getattr(a, name) for a, _ in scored]))
+    block["reference_ovrl"] = float(np.mean([b.ovrl for _, b in scored]))
+    block["drop"] = block["reference_ovrl"] - block["ovrl"]
+    return block
