@@ -53,6 +53,8 @@ _TOP_KEYS = (
     "matrix",
     "synthesis",
     "texts",
+    "texts_from",
+    "reference",
     "timing",
     "thresholds",
     "preflight",
@@ -101,6 +103,27 @@ def resolve_suite_path(name: str | Path) -> Path:
         if candidate.exists():
             return candidate
     raise ConfigError(f"suite file not found: {name}")
+
+
+def _test_set_texts(data: dict[str, Any], path: Path) -> list[dict[str, Any]]:
+    """``texts_from = "NAME"``: a test set's texts as [[texts]] entries, spoken against the suite's
+    ``[reference]`` (``audio`` and ``text``)."""
+    name = data.get("texts_from")
+    if name is None:
+        if "reference" in data:
+            raise ConfigError(f"{path}: [reference] is for texts_from; [[texts]] name their own reference")
+        return []
+    from harness.textsets import load_test_set, test_set_path
+
+    if not isinstance(name, str):
+        raise ConfigError(f"{path}: texts_from names a test set, e.g. \"live-stream\"; got {name!r:.40}")
+    reference = data.get("reference")
+    if not isinstance(reference, dict) or set(reference) != {"audio", "text"}:
+        raise ConfigError(f"{path}: texts_from needs [reference] with audio and text (the voice of every text)")
+    return [
+        {"id": t.id, "text": t.text, "reference_audio": reference["audio"], "reference_text": reference["text"]}
+        for t in load_test_set(test_set_path(name, path))
+    ]
 
 
 def load_suite(name: str | Path) -> SuiteConfig:
@@ -169,9 +192,9 @@ def _load_suite(path: Path) -> SuiteConfig:
     if not runs:
         raise ConfigError(f"{path}: the matrix is empty")
 
-    texts_raw = data.get("texts", [])
+    texts_raw = data.get("texts", []) + _test_set_texts(data, path)
     if not texts_raw:
-        raise ConfigError(f"{path}: no [[texts]] given")
+        raise ConfigError(f"{path}: no [[texts]] and no texts_from given")
     if not isinstance(texts_raw, list) or not all(isinstance(item, dict) for item in texts_raw):
         raise ConfigError(f"{path}: texts must be [[texts]] tables (id, text, reference_audio, reference_text)")
     ids = [item.get("id") for item in texts_raw]
