@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `tts-harness bisect` on a history made here: this project's harness copied into a new repository,
 # five commits, the fourth planting a busy wait as long as each timed call (a doubling). The tiny
-# model at NFE 2 (the tests' suite), alpha 0.05, at least 3 clusters a step.
+# model at NFE 2 (the tests' suite), alpha 0.05, at least 3 clusters a step; margin 30% (a step is
+# "unchanged" only when its interval lies within +/-30%: the size of what is hunted, not 2%).
 # Usage: bash reports/bisect/run.sh OUT   (from the repository root)
 set -euo pipefail
 out=$(realpath -m "$1"); root=$(git rev-parse --show-toplevel); py="$root/.venv/bin/python"
@@ -20,4 +21,4 @@ sed -i 's/inject_slowdown=slowdown,/inject_slowdown=slowdown + 1.0,/' harness/me
 echo five > harness/five.txt; git add .; c5=$(c five)
 echo "planted at $c4" > "$out/planted.txt"
 export HF_HUB_OFFLINE=1 TTS_HARNESS_CACHE="$out/cache" PYTHONPATH="$repo"
-/usr/bin/time -f "%e s wall" "$py" -m harness bisect "$c1" "$c5" s --out "$out/steps" 2>&1 | tee "$out/bisect.txt"
+/usr/bin/time -f "%e s wall" "$py" -m harness bisect "$c1" "$c5" s --min-effect 0.3 --out "$out/steps" 2>&1 | tee "$out/bisect.txt"
