@@ -9,7 +9,9 @@ implementation does), the P.835 outputs mapped through their published polynomia
 on a 120-band log-mel of each window, every score the mean over windows.
 
 Scores (1-5, higher is better): ``ovrl`` (overall, P.835), ``sig`` (speech signal), ``bak``
-(background), ``p808`` (P.808 MOS). Cost: measured in reports/mos (seconds per audio second).
+(background), ``p808`` (P.808 MOS, the headline: on 42 real speech clips degraded in known steps it
+fell at every step, where OVRL and SIG rose with faint noise on synthetic speech; reports/mos).
+Cost: reports/mos (milliseconds per audio second on this CPU).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ RATE = 16_000
 WINDOW_S = 9.01
 MIN_AUDIO_S = 1.0  # shorter than this, repeating it to fill a window measures the repetition
 SCORES = ("ovrl", "sig", "bak", "p808")
+HEADLINE = "p808"  # the MOS a drop is measured in: the one that fell at every degradation step (reports/mos)
 SOURCE = "DNSMOS P.835 + P.808 (Reddy et al. 2022), ONNX models from the speechmos wheel"
 
 # P.835 raw outputs -> MOS, from the reference implementation (non-personalized models).
