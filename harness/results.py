@@ -5,6 +5,7 @@ Everything downstream (gates, reports, tracking) reads this file and never touch
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -22,6 +23,7 @@ from harness.stats import Summary
 SCHEMA = "tts-harness/results"
 SCHEMA_VERSION = 1
 RESULTS_FILE = "results.json"
+ARCHIVED_FILE = "results.json.gz"  # a finished sweep kept compressed (reports/ in git)
 # Configuration, text and fingerprint ids: they name rows, files and MLflow runs.
 SAFE_ID = re.compile(r"[A-Za-z0-9_.-]{1,200}")
 
@@ -157,12 +159,16 @@ class Results:
 
     @classmethod
     def load(cls, where: Path) -> Results:
+        """A results folder's results.json (or results.json.gz: old sweeps kept small), or that file."""
         path = where / RESULTS_FILE if where.is_dir() else where
+        if where.is_dir() and not path.is_file() and (where / ARCHIVED_FILE).is_file():
+            path = where / ARCHIVED_FILE
         if not path.is_file():
             raise InputError(f"no {RESULTS_FILE} in {where}: not a results directory (run `tts-harness run`)")
         try:
-            data = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+            data = json.loads(raw.decode())
+        except (json.JSONDecodeError, UnicodeDecodeError, OSError, EOFError) as exc:
             raise InputError(f"{path} is not valid JSON ({exc}): the sweep may have been cut off") from None
         if not isinstance(data, dict) or data.get("schema") != SCHEMA:
             raise InputError(f"{path} is not a tts-harness results file")

@@ -158,6 +158,14 @@ def test_values_from_results_json_are_data_in_every_page(sweep: Path, tmp_path: 
     assert_one_line_error(cli_in_process("report", str(hostile)), "a record needs an id of letters")
 
 
+def test_a_compressed_results_file_reads_as_the_plain_one(sweep: Path, tmp_path: Path) -> None:
+    import gzip
+
+    (tmp_path / "results.json.gz").write_bytes(gzip.compress((sweep / "results.json").read_bytes()))
+    assert Results.load(tmp_path).to_dict() == Results.load(sweep).to_dict()
+    assert cli_in_process("report", str(tmp_path)).returncode == 0 and (tmp_path / "report.html").is_file()
+
+
 def test_compare_two_sweeps(sweep: Path, tmp_path: Path) -> None:
     proc = cli_in_process("compare", str(sweep), str(sweep), "--json", str(tmp_path / "same.json"))
     assert proc.returncode == 0 and "| 1.000 |" in proc.stdout
