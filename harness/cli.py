@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from harness.config import NARROWING, SuiteConfig
+from harness.config import SuiteConfig
 from harness.errors import (
     EXIT_CRASH,
     EXIT_ENVIRONMENT,
@@ -32,6 +32,7 @@ from harness.options import (
     adopt_plan,
     csv,
     narrowed_suite,
+    narrowing_arguments,
     resume_hint,
     run_plan,
 )
@@ -158,11 +159,7 @@ def _passed_on(args: argparse.Namespace) -> list[str]:
             extra.append("--" + flag.replace("_", "-"))
     if args.tracking_uri:
         extra += ["--tracking-uri", args.tracking_uri]
-    for name, (option, _) in NARROWING.items():
-        values = getattr(args, name)
-        if values:
-            extra += [option, ",".join(map(str, values))]
-    return extra
+    return extra + narrowing_arguments(args)
 
 
 def run_on_gpus(args: argparse.Namespace, out: Path, suite: SuiteConfig) -> int:

@@ -12,11 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from harness.choices import parse_list
-from harness.config import NARROWING
 from harness.errors import ConfigError, GateFailure
 from harness.gates import BASELINE_DIR
 from harness.measure import ready_measurer
-from harness.options import TRACKING_HELP, add_inject_slowdown, add_narrowing, narrow, narrowed_suite
+from harness.options import (
+    TRACKING_HELP,
+    add_inject_slowdown,
+    add_narrowing,
+    narrow,
+    narrowed_suite,
+    narrowing_arguments,
+)
 from harness.sequential import GatePolicy
 
 
@@ -172,12 +178,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
     policy = policy_with_budget(suite.gate, args)
     if args.inject_slowdown < 0:
         raise ConfigError("--inject-slowdown must be >= 0")
-    extra = [
-        part
-        for name, (option, _) in NARROWING.items()
-        if getattr(args, name)
-        for part in (option, ",".join(map(str, getattr(args, name))))
-    ]
+    extra = narrowing_arguments(args)
     said = check_rounds(policy, args.best_effort)
     remembered = remembered_round_s(cache_dir(), text, extra)
     if remembered is not None and not said:  # before any block: what the last comparison of this suite here cost
@@ -280,13 +281,8 @@ def cmd_bisect(args: argparse.Namespace) -> int:
     out = Path(args.out or Path("reports/runs") / f"bisect-{Path(args.suite).stem}")
     if (out / "bisect.json").exists():
         raise ConfigError(f"{out} holds an earlier bisect: choose another --out")
-    options = [
-        part
-        for name, (option, _) in NARROWING.items()
-        if getattr(args, name)
-        for part in (option, ",".join(map(str, getattr(args, name))))
-    ]
-    options += [f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items() if k in BUDGET and v is not None]
+    budget = [f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items() if k in BUDGET and v is not None]
+    options = narrowing_arguments(args) + budget
     print(f"bisecting {len(candidates)} commit(s) after {good[:10]} up to {bad[:10]}: {out}", file=sys.stderr)
     search = bisect(Search(good, bad, candidates), ab_step(args.suite, args.config, options, repo), out)
     text = describe(search)

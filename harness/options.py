@@ -79,6 +79,11 @@ def _option(name: str) -> str:
     return NARROWING[name][0] if name in NARROWING else "--" + name.replace("_", "-")
 
 
+def narrowing_arguments(args: argparse.Namespace) -> list[str]:
+    """The matrix filters given on the command line, as arguments for another command."""
+    return plan_arguments({name: getattr(args, name) for name in NARROWING if getattr(args, name, None)})
+
+
 def run_plan(args: argparse.Namespace) -> dict[str, object]:
     """The options of this ``run`` that decide what is measured (unset ones left out)."""
     return {name: getattr(args, name) for name in PLAN_OPTIONS if getattr(args, name, None) not in (None, 0.0)}
