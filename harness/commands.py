@@ -83,6 +83,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schema(args: argparse.Namespace) -> int:
+    from harness.schemas import schema_text
+
+    print(schema_text(args.kind), end="")
+    return 0
+
+
 def register(sub: Any) -> None:
     from harness import gate_commands
 
@@ -111,6 +118,10 @@ def register(sub: Any) -> None:
     prof.add_argument("--out", default="reports/runs/profile", help="default: reports/runs/profile")
     add_narrowing(prof)
     prof.set_defaults(func=cmd_profile)
+
+    sch = sub.add_parser("schema", help="the JSON Schema of results.json or of a suite file (for editors and tools)")
+    sch.add_argument("kind", choices=("results", "suite"), help="which file")
+    sch.set_defaults(func=cmd_schema)
 
     pre = sub.add_parser("preflight", help="check clocks, power mode, temperature and load")
     pre.add_argument("--policy", choices=("fail", "warn", "tag"), default="warn", help="default: warn")

@@ -5,6 +5,7 @@ Everything downstream (gates, reports, tracking) reads this file and never touch
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import os
@@ -83,40 +84,6 @@ class Record:
         self.stages_ms["total"] = 1000.0 * median(r.total_s for r in self.runs)
         self.latency = latency_fit(self.runs)
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Record:
-        if not isinstance(data, dict):
-            raise TypeError(f"a record must be an object, got {data!r:.40}")
-        if not SAFE_ID.fullmatch(str(data.get("id"))):
-            raise TypeError(f"a record needs an id of letters, digits, '.', '_' and '-', got {data.get('id')!r:.60}")
-        data = {k: v for k, v in _checked_fields(cls, data).items()}
-        runs = data.get("runs", [])
-        if not all(isinstance(r, dict) for r in runs):
-            raise TypeError(f"record {data['id']}: runs must be objects")
-        data["runs"] = [RunSample(**r) for r in runs]
-        for run in data["runs"]:
-            if not all(isinstance(getattr(run, name), (int, float)) for name in ("total_s", "audio_s", "rtf")):
-                raise TypeError(f"record {data['id']}: a run's total_s, audio_s and rtf must be numbers")
-            if run.text and not SAFE_ID.fullmatch(str(run.text)):
-                raise TypeError(f"record {data['id']}: a run's text id {run.text!r:.60} is not a text id")
-        return cls(**data)
-
-
-def _checked_fields(cls: Any, data: dict[str, Any]) -> dict[str, Any]:
-    """The dataclass's own keys of ``data``, each dict- or list-valued field checked for its kind."""
-    from dataclasses import fields
-
-    out = {}
-    for f in fields(cls):
-        if f.name not in data:
-            continue
-        value = data[f.name]
-        kind = {"dict": dict, "list": list}.get(str(f.type).split("[")[0])  # annotations are strings here
-        if kind is not None and not isinstance(value, kind) and not (value is None and "None" in str(f.type)):
-            raise TypeError(f"{f.name} must be {'an object' if kind is dict else 'a list'}, got {value!r:.40}")
-        out[f.name] = value
-    return out
-
 
 @dataclass
 class Results:
@@ -177,17 +144,41 @@ class Results:
             raise InputError(
                 f"{path} has results schema version {version}; this harness reads version {SCHEMA_VERSION}"
             )
+        from pydantic import ValidationError
+
         try:
-            raw = data.pop("records", [])
-            if not isinstance(raw, list):
-                raise TypeError("records must be a list")
-            records = [Record.from_dict(r) for r in raw]
-            key = data.get("platform", {}).get("key") if isinstance(data.get("platform"), dict) else None
-            if key is not None and not SAFE_ID.fullmatch(str(key)):
-                raise TypeError(f"platform key {key!r:.60} is not a fingerprint key (it names baseline files)")
-            name = data.get("suite", {}).get("name") if isinstance(data.get("suite"), dict) else None
-            if name is not None and (not SAFE_ID.fullmatch(str(name)) or str(name).startswith(".")):
-                raise TypeError(f"suite name {name!r:.60} is not a name (it names baseline files and folders)")
-            return cls(records=records, **_checked_fields(cls, data))
-        except (TypeError, ValueError) as exc:
-            raise InputError(f"{path} is malformed: {str(exc).splitlines()[0][:200]}") from None
+            results: Results = results_adapter().validate_json(raw, strict=True)  # JSON's own types, no coercion
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            at = ".".join(map(str, error["loc"])) or "the file"
+            raise InputError(f"{path} is malformed: {at}: {error['msg']}") from None
+        try:
+            check_names(results)
+        except TypeError as exc:
+            raise InputError(f"{path} is malformed: {exc}") from None
+        return results
+
+
+@functools.cache
+def results_adapter() -> Any:
+    """The typed schema of results.json (pydantic over these dataclasses; ``json_schema()`` publishes it)."""
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(Results)
+
+
+def check_names(results: Results) -> None:
+    """What the types cannot say: ids, text ids, the fingerprint key and the suite name are names
+    (they name rows, files and runs), never paths or markup."""
+    for record in results.records:
+        if not SAFE_ID.fullmatch(record.id):
+            raise TypeError(f"a record needs an id of letters, digits, '.', '_' and '-', got {record.id!r:.60}")
+        for run in record.runs:
+            if run.text and not SAFE_ID.fullmatch(run.text):
+                raise TypeError(f"record {record.id}: a run's text id {run.text!r:.60} is not a text id")
+    key = results.platform.get("key")
+    if key is not None and not SAFE_ID.fullmatch(str(key)):
+        raise TypeError(f"platform key {key!r:.60} is not a fingerprint key (it names baseline files)")
+    name = results.suite.get("name")
+    if name is not None and (not SAFE_ID.fullmatch(str(name)) or str(name).startswith(".")):
+        raise TypeError(f"suite name {name!r:.60} is not a name (it names baseline files and folders)")

@@ -3,6 +3,7 @@ code's, and every command a doc shows parses with the real CLI and names a suite
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from dataclasses import fields
@@ -18,6 +19,29 @@ from harness.sequential import GatePolicy
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+@pytest.mark.parametrize("kind", ["results", "suite"])
+def test_the_published_json_schemas_are_generated_from_the_dataclasses(kind: str) -> None:
+    from harness.schemas import schema_text
+
+    published = ROOT / "docs" / "schemas" / f"{kind}.schema.json"
+    assert published.read_text() == schema_text(kind), f"stale: tts-harness schema {kind} > {published}"
+
+
+def test_every_suite_and_results_file_here_validates_against_its_schema() -> None:
+    import jsonschema
+    import tomllib
+
+    from harness.schemas import schema
+
+    suites = sorted((ROOT / "suites").glob("*.toml"))
+    for path in suites:
+        jsonschema.validate(tomllib.loads(path.read_text()), schema("suite"))
+    results = sorted((ROOT / "reports").rglob("results.json"))
+    for path in results:
+        jsonschema.validate(json.loads(path.read_text()), schema("results"))
+    assert len(suites) >= 10 and len(results) >= 20
 
 
 def test_the_cli_reference_is_generated_from_the_parser() -> None:
