@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import time
 from dataclasses import asdict, replace
@@ -221,11 +222,11 @@ def cmd_ab(args: argparse.Namespace) -> int:
             watch = RoundWatch(policy, bar, len(state["rounds"]), (text, extra), args.best_effort, out)
             state = run(chosen, state, policy, block_path, out, on_round=watch)
     except KeyboardInterrupt:
-        print(
-            f"interrupted: rounds so far are in {out}; continue with `tts-harness ab {args.base} {args.head} "
-            f"{args.suite} --resume {out}`",
-            file=sys.stderr,
-        )
+        words = ["tts-harness", "ab", args.base, args.head, args.suite, "--resume", str(out), *extra]
+        words += [f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items() if k in BUDGET and v is not None]
+        if args.inject_slowdown:
+            words.append(f"--inject-slowdown={args.inject_slowdown}")
+        print(f"interrupted: rounds so far are in {out}; continue with `{shlex.join(words)}`", file=sys.stderr)
         return 130
     text = gate.markdown(state)
     (out / "summary.md").write_text(text + "\n")
