@@ -139,9 +139,7 @@ def test_a_crash_is_exit_3_with_its_traceback_never_the_regression_code(monkeypa
     assert "Traceback" in proc.stderr and "internal error: an unexpected state (exit 3" in proc.stderr
 
 
-def test_sigterm_mid_sweep_saves_marks_interrupted_and_says_how_to_resume(
-    write_suite: object, tmp_path: Path
-) -> None:
+def test_sigterm_mid_sweep_saves_marks_interrupted_and_says_how_to_resume(write_suite: object, tmp_path: Path) -> None:
     from harness.results import Results
 
     path = write_suite(nfe="[2, 3, 4]", repeats=3)  # type: ignore[operator]
@@ -172,3 +170,12 @@ def test_a_ten_minute_reference_is_refused_before_the_sweep_with_the_limit(tmp_p
     proc = cli_in_process("run", str(suite), "--out", str(tmp_path / "out"), "--no-progress", "--no-track")
     assert proc.returncode == EXIT_INPUT
     assert_one_line_error(proc, "is 600 s long", "at most 30 s")
+
+
+def test_a_baseline_asked_for_and_missing_is_an_error_never_a_silent_pass(tmp_path: Path) -> None:
+    from tests.test_gates import results_with
+
+    results_with({"a": [1.0, 1.1]}).save(tmp_path / "r")
+    proc = cli_in_process("report", str(tmp_path / "r"), "--baseline", str(tmp_path / "missing.json"))
+    assert proc.returncode == EXIT_INPUT
+    assert_one_line_error(proc, "no baseline at")

@@ -50,9 +50,10 @@ def test_a_noisy_pair_comes_back_inconclusive_not_unchanged(tiny_call: CallFn) -
 
 
 def test_stored_baseline_gate_fails_a_large_slowdown(write_suite: Callable[..., Path], tmp_path: Path) -> None:
-    """Across processes this 2-core machine drifts by up to ~10% (reports/cpu): one sweep a side
-    decides only against a recorded noise floor (three A/A sweeps, two degrees of freedom), and at
-    alpha 0.05 with two degrees of freedom only a slowdown far above that drift shows (3x here)."""
+    """Across processes this 2-core machine drifts by 5-15% (reports/cpu), and far more when the
+    timing phase's other file runs four worker processes beside it (a sweep median once moved 67%):
+    one sweep a side decides only against a recorded noise floor (five A/A sweeps, four degrees of
+    freedom), and only a slowdown above any such drift is asserted (20x here)."""
     suite = write_suite(name="gate", nfe="[4]", repeats=5, extra="[gate]\nalpha = 0.05")
     baselines = tmp_path / "baselines"
 
@@ -65,11 +66,12 @@ def test_stored_baseline_gate_fails_a_large_slowdown(write_suite: Callable[..., 
     first = measure("a1")
     alone = cli("baseline", "save", str(first), "--dir", str(baselines))
     assert alone.returncode == 0 and "baseline saved" in alone.stdout
-    slow = measure("b", "--inject-slowdown", "2.0")
+    slow = measure("b", "--inject-slowdown", "19")
     undecided = cli("baseline", "compare", str(slow), "--dir", str(baselines))
     assert undecided.returncode == 0 and "| inconclusive |" in undecided.stdout  # no noise known yet
-    noise = cli("noise", "record", str(first), str(measure("a2")), str(measure("a3")), "--dir", str(baselines))
-    assert noise.returncode == 0 and "| 3 | 2 |" in noise.stdout, noise.stdout + noise.stderr
+    others = [str(measure(f"a{i}")) for i in range(2, 6)]
+    noise = cli("noise", "record", str(first), *others, "--dir", str(baselines))
+    assert noise.returncode == 0 and "| 5 | 4 |" in noise.stdout, noise.stdout + noise.stderr
     caught = cli("baseline", "compare", str(slow), "--dir", str(baselines))
     assert caught.returncode == 1, caught.stdout + caught.stderr
     assert "| regression |" in caught.stdout and "noise floor" in caught.stdout

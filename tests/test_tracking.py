@@ -207,6 +207,42 @@ def test_unreachable_tracking_uri_is_one_line(write_suite: Callable[..., Path], 
     assert_one_line_error(proc, "unreachable")
 
 
+def test_credentials_in_a_tracking_uri_appear_in_no_output(write_suite: Callable[..., Path], tmp_path: Path) -> None:
+    secret_uri = f"http://alice:s3cret@127.0.0.1:{free_port()}"
+    out = tmp_path / "out"
+    tracked = {"TTS_HARNESS_NO_TRACK": "", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
+    run = cli_in_process(
+        "run",
+        str(write_suite(nfe="[2]")),
+        "--out",
+        str(out),
+        "--no-progress",
+        "--tracking-uri",
+        secret_uri,
+        env=tracked,
+    )
+    assert run.returncode == 0, run.stderr  # the server is down: results are on disk, the sweep goes on
+    assert "MLflow logging failed" in run.stderr and "--tracking-uri 'http://***@127.0.0.1:" in run.stderr
+    sync = cli_in_process("sync", str(out), "--tracking-uri", secret_uri)
+    assert_one_line_error(sync, "unreachable", "http://***@127.0.0.1")
+    for text in (run.stdout, run.stderr, sync.stdout, sync.stderr, (out / "results.json").read_text()):
+        assert "s3cret" not in text and "alice" not in text
+
+
+def test_a_tracked_run_says_where_its_mlflow_run_is_and_keeps_artifacts_beside_the_database(
+    write_suite: Callable[..., Path], tmp_path: Path
+) -> None:
+    uri = f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}"
+    out = tmp_path / "out"
+    tracked = {"TTS_HARNESS_NO_TRACK": ""}
+    proc = cli_in_process(
+        "run", str(write_suite(nfe="[2]")), "--out", str(out), "--no-progress", "--tracking-uri", uri, env=tracked
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "MLflow: run " in proc.stdout and f"of {uri} (browse: `mlflow ui --backend-store-uri {uri}`)" in proc.stdout
+    assert any((tmp_path / "store" / "mlartifacts").rglob("results.json"))  # beside the database, not in ./reports
+
+
 def test_compare_by_mlflow_run_id(
     write_suite: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
