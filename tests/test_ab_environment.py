@@ -4,7 +4,6 @@ copy of f5-tts with a sleep planted in ``CFM.sample``), probed, recorded, stated
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import pytest
 from harness.ab.environment import differences, f5tts_tree, probe
 from harness.errors import ConfigError
 from tests.conftest import SUITE_TEMPLATE, suite_values
-from tests.test_ab import GATE
+from tests.test_ab import GATE, ab
 from tests.test_cli import ROOT, assert_one_line_error
 
 SLOW = """
@@ -78,18 +77,6 @@ def test_two_venvs_are_probed_and_their_difference_stated(venvs: tuple[Path, Pat
     assert probe(str(fast), [tree])["f5_tts"]["sha256"] == theirs["f5_tts"]["sha256"]  # a tree first on the path
 
 
-def ab(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TTS_HARNESS_CACHE": str(cache), "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-P", "-m", "harness", "ab", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env=env,
-    )
-
-
 @pytest.mark.slow
 def test_ab_measures_the_slower_environment_and_records_both(venvs: tuple[Path, Path], tmp_path: Path) -> None:
     """One round of fresh processes (the design for sides without resident workers) is enough to
@@ -98,9 +85,9 @@ def test_ab_measures_the_slower_environment_and_records_both(venvs: tuple[Path, 
     suite = tmp_path / "env.toml"
     suite.write_text(SUITE_TEMPLATE.format(**suite_values(name="env", nfe="[2]", warmup=1, extra=GATE)))
     out = tmp_path / "out"
-    common = [str(ROOT), str(ROOT), str(suite), "--allow-dirty", "--no-progress"]
+    common = [str(ROOT), str(ROOT), str(suite), "--allow-dirty", "--no-progress"]  # both sides run this tree
     envs = ["--base-python", str(fast), "--head-python", str(slow)]
-    proc = ab(*common, *envs, "--out", str(out), "--design", "process", "--best-effort", cache=tmp_path)
+    proc = ab(ROOT, *common, *envs, "--out", str(out), "--design", "process", "--best-effort", cache=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "environments differ: f5_tts code" in proc.stderr
     state = json.loads((out / "ab.json").read_text())
@@ -112,8 +99,16 @@ def test_ab_measures_the_slower_environment_and_records_both(venvs: tuple[Path, 
     assert ratio > 0.3
     assert "the environments differ: f5_tts code" in (out / "summary.md").read_text()
     same = ab(
-        *common, "--base-python", str(fast), "--head-python", str(fast), "--out", str(tmp_path / "o2"), cache=tmp_path
+        ROOT,
+        *common,
+        "--base-python",
+        str(fast),
+        "--head-python",
+        str(fast),
+        "--out",
+        str(tmp_path / "o2"),
+        cache=tmp_path,
     )
     assert_one_line_error(same, "environments do not differ")
-    missing = ab(*common, "--head-f5tts", str(tmp_path), "--out", str(tmp_path / "o3"), cache=tmp_path)
+    missing = ab(ROOT, *common, "--head-f5tts", str(tmp_path), "--out", str(tmp_path / "o3"), cache=tmp_path)
     assert_one_line_error(missing, "holds no f5_tts package")
