@@ -20,7 +20,6 @@ def first_line(exc: BaseException, limit: int = 200) -> str:
 
 
 # The exit codes of every command (docs/cli.md): a crash is never read as a regression.
-EXIT_OK = 0
 EXIT_GATE = 1  # a regression, or a gate that failed (broken head, --strict inconclusive, thresholds)
 EXIT_INPUT = 2  # bad input or usage: a suite, an option, a file; nothing was measured or judged
 EXIT_CRASH = 3  # a bug in the harness or a library below it: the traceback is printed
@@ -35,7 +34,7 @@ class Terminated(KeyboardInterrupt):
 class HarnessError(Exception):
     """An expected failure with a message meant for the user (one line, no traceback)."""
 
-    exit_code = 2
+    exit_code = EXIT_INPUT
 
 
 class ConfigError(HarnessError):
@@ -61,4 +60,4 @@ class NonFiniteOutput(HarnessError):
 class GateFailure(HarnessError):
     """A threshold or baseline gate failed; the message names the measurement."""
 
-    exit_code = 1
+    exit_code = EXIT_GATE

@@ -69,6 +69,10 @@ def open_results(suite: SuiteConfig, out_dir: Path, resume: bool, process: dict[
     return results
 
 
+LOCK_FILE = ".lock"
+SYNC_LOCK_FILE = ".sync.lock"  # syncs of a folder take turns on their own lock (a live run syncs too)
+
+
 def keep_earlier(out_dir: Path) -> Path | None:
     """A new sweep into a folder that holds one: a finished sweep moves, whole, to
     ``previous/<its start time>/`` (nothing is lost); an unfinished one is refused, since
@@ -86,13 +90,10 @@ def keep_earlier(out_dir: Path) -> Path | None:
     keep = out_dir / "previous" / stamp
     keep.mkdir(parents=True, exist_ok=True)
     for item in out_dir.iterdir():
-        if item.name not in ("previous", LOCK_FILE, ".sync.lock"):
+        if item.name not in ("previous", LOCK_FILE, SYNC_LOCK_FILE):
             item.rename(keep / item.name)
     log.warning("%s held a finished sweep: kept in %s", out_dir, keep)
     return keep
-
-
-LOCK_FILE = ".lock"
 
 
 @contextmanager

@@ -80,6 +80,12 @@ def _decided(state: dict[str, Any]) -> bool:
     return bool(configs) and all(c["decision"]["stopped_by"] or c.get("error") for c in configs.values())
 
 
+def _going_on(state: dict[str, Any], policy: GatePolicy) -> bool:
+    """Another round (or cluster): something is undecided and the budget of rounds and seconds holds."""
+    within = len(state["rounds"]) < policy.max_rounds and state["measure_s"] < policy.max_seconds
+    return within and not _decided(state)
+
+
 def run_rounds(
     sides: dict[str, Side],
     state: dict[str, Any],
@@ -91,7 +97,7 @@ def run_rounds(
     """Rounds of blocks until every configuration has an outcome or the budget is spent."""
     tests = _tests_from(state, policy)
     extra, inject = state["options"]["narrowing"], state["options"]["inject_slowdown"]
-    while not _decided(state) and len(state["rounds"]) < policy.max_rounds and state["measure_s"] < policy.max_seconds:
+    while _going_on(state, policy):
         number = len(state["rounds"])
         blocks: list[Block] = []
         for position, name in enumerate(ORDER):
@@ -145,7 +151,7 @@ def run_clusters(
     tests = _tests_from(state, policy)
     extra, inject = state["options"]["narrowing"], state["options"]["inject_slowdown"]
     state["design"] = {"kind": "resident", **state.get("design", {})}
-    while not _decided(state) and len(state["rounds"]) < policy.max_rounds and state["measure_s"] < policy.max_seconds:
+    while _going_on(state, policy):
         number, k = len(state["rounds"]), _rounds_per_cluster(state)
         workers, startup = start_group([sides[n] for n in ORDER], suite, extra, out / "blocks" / f"c{number:03d}")
         state["measure_s"] += startup

@@ -17,7 +17,7 @@ from typing import Any
 from harness.errors import InputError, first_line, redact
 from harness.extras import need
 from harness.gates import load_comparison
-from harness.journal import folder_lock
+from harness.journal import SYNC_LOCK_FILE, folder_lock
 from harness.report.summary import reason, verdict
 from harness.results import Record, Results
 
@@ -140,7 +140,7 @@ def sync(results_dir: Path, uri: str | None = None) -> dict[str, Any]:
     folder take turns (a second waits, then finds the first's runs and logs nothing twice)."""
     need("mlflow", "mlflow", "MLflow tracking")
     Results.load(results_dir)  # a folder that holds no sweep is refused before a lock file is made there
-    with folder_lock(results_dir, ".sync.lock", wait_s=SYNC_WAIT_S):
+    with folder_lock(results_dir, SYNC_LOCK_FILE, wait_s=SYNC_WAIT_S):
         return _sync(Results.load(results_dir), results_dir, uri)
 
 
