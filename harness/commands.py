@@ -92,8 +92,10 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     from harness import gate_commands
+    from harness.serving import commands as serving_commands
 
     gate_commands.register(sub)
+    serving_commands.register(sub)
     export = sub.add_parser("export-vocoder", help="export Vocos to ONNX and validate it against PyTorch")
     export.add_argument("--out", required=True, help="output directory")
     export.add_argument("--model", default="f5tts_v1_base", help="model preset (default: f5tts_v1_base)")

@@ -13,6 +13,7 @@ from harness.choices import check_choice, check_field_types
 from harness.errors import ConfigError
 from harness.pipeline.quant import QUANTS
 from harness.sequential import GatePolicy
+from harness.serving.config import ServingConfig
 
 PRECISIONS = ("fp32", "fp16", "bf16", "amp-fp16", "amp-bf16")
 COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
@@ -80,6 +81,8 @@ class RunConfig:
     pos_conv: str = "conv"  # "gemm": the position-embedding convolutions as one GEMM and a shifted sum
     freezing: bool = False  # Inductor's freezing: weights as constants, what depends on them alone folded
     quant: str = "none"  # torchao on the DiT's per-frame linears: int8-weight, int8-dynamic or fp8
+    stream: bool = False  # load scenario: text in chunks, each handed over as made
+    max_batch: int = 1  # load scenario: the dynamic batcher's largest batch (1: one request at a time)
 
     def __post_init__(self) -> None:
         check_field_types(self, "[matrix]/[synthesis]")
@@ -106,6 +109,8 @@ class RunConfig:
             raise ConfigError(
                 f"attention {self.attention!r} is a CUDA kernel: use 'auto', 'flash' or 'math' on the CPU"
             )
+        if not isinstance(self.max_batch, int) or not 1 <= self.max_batch <= 64:
+            raise ConfigError(f"max_batch must be an integer 1-64, got {self.max_batch!r}")
         if not isinstance(self.frame_bucket, int) or self.frame_bucket < 0:
             raise ConfigError(f"frame_bucket must be an integer >= 0, got {self.frame_bucket!r}")
         from harness.vocoders import registry  # local: registry imports nothing heavy
@@ -153,6 +158,10 @@ class RunConfig:
             parts.append(f"quant_{self.quant}")
         if self.pipeline != "harness":
             parts.append(self.pipeline)
+        if self.stream:
+            parts.append("stream")
+        if self.max_batch != 1:
+            parts.append(f"mb{self.max_batch}")
         return "-".join(parts)
 
     @property
@@ -261,6 +270,9 @@ class Thresholds:
     min_speaker_similarity: float | None = None
     max_mos_drop: float | None = None  # DNSMOS overall of the reference render minus this row's (the plan: 0.2)
     min_quant_speedup: float | None = None  # a quantized row against its unquantized twin (RTF ratio)
+    max_batch_time_ratio: float | None = None  # load: one call over max_batch texts / one text (the plan: 1.5)
+    max_ttfa_p99_s: float | None = None  # load: p99 time to first audio at the scenario's rate
+    min_rate_per_min: float | None = None  # load: sustainable (searched) or served requests per minute (the plan: 10)
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -290,7 +302,8 @@ class RooflineConfig:
 
 @dataclass(frozen=True)
 class ScenarioConfig:
-    """``[scenario]``: single-stream (default), offline (batched) or server (Poisson arrivals)."""
+    """``[scenario]``: single-stream (default), offline (batched), server (Poisson arrivals, one
+    worker) or load (open-loop arrivals against the streaming, batching service: ``[serving]``)."""
 
     kind: str = "single-stream"
     rate_per_s: float = 1.0
@@ -299,7 +312,7 @@ class ScenarioConfig:
 
     def __post_init__(self) -> None:
         check_field_types(self, "[scenario]")
-        check_choice("scenario", self.kind, ("single-stream", "offline", "server"))
+        check_choice("scenario", self.kind, ("single-stream", "offline", "server", "load"))
         if self.rate_per_s <= 0 or self.requests < 1:
             raise ConfigError("scenario needs rate_per_s > 0 and requests >= 1")
 
@@ -354,6 +367,7 @@ class SuiteConfig:
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
     gate: GatePolicy = field(default_factory=GatePolicy)
     roofline: RooflineConfig = field(default_factory=RooflineConfig)
+    serving: ServingConfig = field(default_factory=ServingConfig)
     vocoder_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     description: str = ""
     sha256: str = ""

@@ -50,6 +50,7 @@ def threshold_verdicts(record: Record, thresholds: Thresholds) -> dict[str, Any]
             "level": level_of(rtf["cv"], thresholds.cv),
         }
     out.update(quality_verdicts(record, thresholds))
+    out.update(serving_verdicts(record, thresholds))
     snr = record.vocoder.get("parity", {}).get("snr_db")
     if thresholds.vocoder_snr_db_min is not None and snr is not None:
         out["vocoder_snr_db"] = _bound(snr, thresholds.vocoder_snr_db_min, upper=False)
@@ -59,6 +60,25 @@ def threshold_verdicts(record: Record, thresholds: Thresholds) -> dict[str, Any]
 def _bound(value: float, limit: float, upper: bool) -> dict[str, Any]:
     bad = value > limit if upper else value < limit
     return {"value": value, "critical": limit, "level": "critical" if bad else "good", "upper": upper}
+
+
+def serving_verdicts(record: Record, thresholds: Thresholds) -> dict[str, Any]:
+    """The load scenario against the plan's batching criteria: batch time, p99 TTFA, rate."""
+    load = record.scenario if record.scenario.get("kind") == "load" else None
+    if not load:
+        return {}
+    out: dict[str, Any] = {}
+    scaling = load.get("batch_scaling")
+    if scaling and thresholds.max_batch_time_ratio is not None:
+        out["batch_time_ratio"] = _bound(scaling["ratio"], thresholds.max_batch_time_ratio, upper=True)
+    if thresholds.max_ttfa_p99_s is not None:
+        ttfa = (load["summary"].get("ttfa_s") or {}).get("p99", math.inf)
+        out["ttfa_p99_s"] = _bound(ttfa, thresholds.max_ttfa_p99_s, upper=True)
+    if thresholds.min_rate_per_min is not None:
+        search = load.get("search")
+        rate = search.get("sustainable_rate_per_s") if search else load["summary"].get("served_rate_per_s")
+        out["rate_per_min"] = _bound(60 * (rate or 0.0), thresholds.min_rate_per_min, upper=False)
+    return out
 
 
 def quality_verdicts(record: Record, thresholds: Thresholds) -> dict[str, Any]:

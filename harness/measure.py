@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from harness.config import RunConfig, SuiteConfig
-from harness.errors import HarnessError
+from harness.errors import ConfigError, HarnessError
 from harness.fidelity import References
 from harness.pipeline import flags
 from harness.pipeline.cache import BuildCache, peak_memory, reset_peak_memory
@@ -25,6 +25,7 @@ from harness.pipeline.synth import Synthesis, Synthesizer
 from harness.platform.sampler import Sampler
 from harness.results import Record, RunSample, utc_now
 from harness.scenarios import serve
+from harness.serving.scenario import serve_load
 from harness.stats import Summary
 
 log = logging.getLogger(__name__)
@@ -193,7 +194,9 @@ class Measurer:
                 self.on_round()
 
         def timed() -> None:
-            if self.suite.scenario.kind == "server":
+            if self.suite.scenario.kind == "load":
+                record.scenario = self._load(synth, run, record)
+            elif self.suite.scenario.kind == "server":
                 which = len(texts)
                 record.scenario = serve(
                     lambda i: one_request(i % which), self.suite.scenario, lambda i: texts[i % which].id
@@ -221,6 +224,36 @@ class Measurer:
         for result in last.values():
             result.check_finite()
         return last
+
+    def _load(self, synth: AnySynth, run: RunConfig, record: Record) -> dict[str, Any]:
+        """The load scenario: every synthesis call the batcher makes is one timed run of the record."""
+        if not isinstance(synth, Synthesizer):
+            raise ConfigError("the load scenario batches different texts: the stock pipeline cannot")
+        voice = self.suite.texts[0]
+
+        def speak(texts: list[str]) -> list[np.ndarray]:
+            result = synth.synthesize_texts(
+                voice.reference_audio,
+                voice.reference_text,
+                texts,
+                nfe=run.nfe,
+                cfg_strength=run.cfg_strength,
+                sway_sampling_coef=run.sway_sampling_coef,
+                seed=run.seed,
+                use_epss=run.use_epss,
+                frame_bucket=run.frame_bucket,
+                inject_slowdown=self.options.inject_slowdown,
+            )
+            record.runs.append(
+                RunSample(result.total_s, result.audio_s, result.rtf, result.stages_s, f"batch{len(texts)}")
+            )
+            record.clock = result.clock
+            return result.pieces
+
+        texts = [(item.id, item.text) for item in self.suite.texts]
+        scenario = self.suite.scenario
+        return serve_load(speak, synth.sample_rate, run.stream, run.max_batch, scenario, self.suite.serving,
+                          self.suite.path, texts)  # fmt: skip
 
     def _describe(self, synth: AnySynth, run: RunConfig, record: Record, last: dict[int, Synthesis]) -> None:
         """Statistics, audio, roofline and quality from the timed calls."""

@@ -28,6 +28,7 @@ from harness.config import (
 from harness.errors import ConfigError
 from harness.results import SAFE_ID
 from harness.sequential import GatePolicy
+from harness.serving.config import ServingConfig
 
 _MATRIX_AXES = {
     "model": "model",
@@ -46,6 +47,8 @@ _MATRIX_AXES = {
     "pos_conv": "pos_conv",
     "freezing": "freezing",
     "quant": "quant",
+    "stream": "stream",
+    "max_batch": "max_batch",
 }
 _SYNTHESIS_KEYS = ("cfg_strength", "sway_sampling_coef", "use_epss", "seed")
 _TOP_KEYS = (
@@ -64,6 +67,7 @@ _TOP_KEYS = (
     "scenario",
     "gate",
     "roofline",
+    "serving",
 )
 # Keys that moved to another table: the error says where they went.
 _MOVED = {"min_effect": "[gate]", "alpha": "[gate]"}
@@ -169,6 +173,8 @@ def _load_suite(path: Path) -> SuiteConfig:
     scenario_raw = data.get("scenario", {})
     _check_keys(scenario_raw, [f.name for f in fields(ScenarioConfig)], "[scenario]", path)
     quality_raw = data.get("quality", {})
+    serving_raw = data.get("serving", {})
+    _check_keys(serving_raw, [f.name for f in fields(ServingConfig)], "[serving]", path)
     _check_keys(quality_raw, [f.name for f in fields(QualityConfig)], "[quality]", path)
 
     axes = {field_name: _as_list(matrix[key]) for key, field_name in _MATRIX_AXES.items() if key in matrix}
@@ -217,6 +223,7 @@ def _load_suite(path: Path) -> SuiteConfig:
         scenario = ScenarioConfig(**scenario_raw)
         gate = GatePolicy(**gate_raw)
         roofline = RooflineConfig(**roofline_raw)
+        serving = ServingConfig(**serving_raw)
         thresholds = Thresholds(
             rtf=_level(thresholds_raw.get("rtf"), "rtf", path),
             cv=_level(thresholds_raw.get("cv"), "cv", path),
@@ -225,7 +232,8 @@ def _load_suite(path: Path) -> SuiteConfig:
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     except TypeError:  # a string where a number belongs, say: the dataclasses compare it
-        raise ConfigError(f"{path}: a value in [timing], [quality], [scenario] or [gate] has the wrong type") from None
+        where = "[timing], [quality], [scenario], [serving] or [gate]"
+        raise ConfigError(f"{path}: a value in {where} has the wrong type") from None
     preflight_raw = data.get("preflight", {})
     _check_keys(preflight_raw, ("policy", "power_mode"), "[preflight]", path)
     preflight = preflight_raw.get("policy", "tag")
@@ -253,6 +261,7 @@ def _load_suite(path: Path) -> SuiteConfig:
         power_mode=preflight_raw.get("power_mode"),
         quality=quality,
         scenario=scenario,
+        serving=serving,
         gate=gate,
         roofline=roofline,
         vocoder_options=vocoder_options,

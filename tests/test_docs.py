@@ -16,6 +16,7 @@ from harness.cli import build_parser
 from harness.cli_reference import cli_reference
 from harness.results import Record, Results
 from harness.sequential import GatePolicy
+from harness.serving.config import ServingConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -68,6 +69,7 @@ def _keys(section: str, text: str) -> set[str]:
         ("[quality]", {f.name for f in fields(config.QualityConfig)}),
         ("[scenario]", {f.name for f in fields(config.ScenarioConfig)}),
         ("[roofline]", {f.name for f in fields(config.RooflineConfig)}),
+        ("[serving]", {f.name for f in fields(ServingConfig)}),
     ],
 )
 def test_every_suite_key_is_documented_and_every_documented_key_exists(section: str, keys: set[str]) -> None:

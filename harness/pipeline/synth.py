@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -44,6 +44,7 @@ class Synthesis:
     clock: str
     mel: Any = None  # the generated mel on the device (None where the pipeline does not expose it)
     shape: StepShape | None = None  # what one ODE step of this call ran on
+    pieces: list[np.ndarray] = field(default_factory=list)  # each text's samples (a batch of texts)
 
     @property
     def rtf(self) -> float:
@@ -117,18 +118,33 @@ class Synthesizer:
         text: str,
         *,
         nfe: int,
+        batch_size: int = 1,
+        **options: Any,
+    ) -> Synthesis:
+        """``batch_size`` copies of one text in one ODE call (see ``synthesize_texts``)."""
+        return self.synthesize_texts(reference_audio, reference_text, [text] * batch_size, nfe=nfe, **options)
+
+    def synthesize_texts(
+        self,
+        reference_audio: str,
+        reference_text: str,
+        texts: list[str],
+        *,
+        nfe: int,
         cfg_strength: float = 2.0,
         sway_sampling_coef: float = -1.0,
         seed: int = 0,
         use_epss: bool = True,
         duration_s: float | None = None,
-        batch_size: int = 1,
         frame_bucket: int = 0,
         inject_slowdown: float = 0.0,
     ) -> Synthesis:
+        """Texts of any lengths in one ODE call, padded and masked as f5-tts's batched sampling
+        does; ``Synthesis.pieces`` holds each text's own samples (``waveform`` is the first text's
+        length, the batch's rows cut to it, for the callers that time copies of one text)."""
         import torch
 
-        if not text.strip():
+        if not texts or any(not text.strip() for text in texts):
             raise InputError("text to speak is empty")
         if not reference_text.strip():
             raise InputError("reference text is empty (f5-tts would download Whisper to transcribe it)")
@@ -140,39 +156,44 @@ class Synthesizer:
         with torch.inference_mode(), timer:
             with timer.stage("audio_prep"):
                 ref = self.reference(reference_audio)
-                cond = ref.mel.expand(batch_size, -1, -1)
+                cond = ref.mel.expand(len(texts), -1, -1)
             with timer.stage("text_to_tokens"):
-                tokens = tokenize([reference_text + text] * batch_size, self.model.vocab_char_map)
+                tokens = tokenize([reference_text + text for text in texts], self.model.vocab_char_map)
                 tokens = tokens.to(self.model.device)
-                frames = self._frames(ref, reference_text, text, duration_s)
+                frames = [self._frames(ref, reference_text, text, duration_s) for text in texts]
                 # Static shapes: pad to a bucket so compiled graphs are reused across lengths,
                 # then keep only the requested frames (RTF counts the requested audio only).
-                run_frames = -(-frames // frame_bucket) * frame_bucket if frame_bucket else frames
+                run_frames = [-(-n // frame_bucket) * frame_bucket if frame_bucket else n for n in frames]
+                duration: int | torch.Tensor = run_frames[0]
+                if len(set(run_frames)) > 1:
+                    duration = torch.tensor(run_frames, device=self.model.device, dtype=torch.long)
             with timer.stage("ode"), self._autocast():
                 out, _ = self.model.cfm.sample(
                     cond=cond,
                     text=tokens,
-                    duration=run_frames,
+                    duration=duration,
                     steps=nfe,
                     cfg_strength=cfg_strength,
                     sway_sampling_coef=sway_sampling_coef,
                     seed=seed,
                     use_epss=use_epss,
                 )
-                mel = out.to(torch.float32)[:, ref.frames : frames, :].permute(0, 2, 1).contiguous()
+                mel = out.to(torch.float32)[:, ref.frames : max(frames), :].permute(0, 2, 1).contiguous()
             with timer.stage("vocoder"):
                 wave = self.vocoder.decode(mel)
                 if ref.rms < TARGET_RMS:
                     wave = wave * (ref.rms / TARGET_RMS)
-                waveform = wave.float().cpu().numpy()
-        audio_s = waveform.shape[0] * waveform.shape[1] / self.sample_rate
+                rows = wave.float().cpu().numpy()
+        longest = max(frames) - ref.frames  # each row's own frames, in the vocoder's samples per frame
+        pieces = [row[: round(rows.shape[1] * (n - ref.frames) / longest)] for row, n in zip(rows, frames, strict=True)]
         return Synthesis(
-            waveform=waveform,
+            waveform=rows[:, : pieces[0].shape[0]],
             sample_rate=self.sample_rate,
-            audio_s=audio_s,
+            audio_s=sum(piece.shape[0] for piece in pieces) / self.sample_rate,
             total_s=timer.total_s,
             stages_s=timer.stages_s(),
             clock=timer.clock,
             mel=mel,
-            shape=StepShape(batch_size, run_frames, int(tokens.shape[1]), cfg_strength >= 1e-5),
+            shape=StepShape(len(texts), max(run_frames), int(tokens.shape[1]), cfg_strength >= 1e-5),
+            pieces=pieces,
         )

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.results import Record
+from harness.serving.report import plot_curves
 
 if TYPE_CHECKING:
     from harness.ab.interleave import Trial
@@ -265,6 +266,9 @@ def all_plots(records: list[Record], directory: Path, thresholds: dict[str, Any]
         "speedup": speedup_bars(records, directory / "speedup.png"),
         "roofline": roofline_bars(records, directory / "roofline.png"),
         "latency": latency_lines(records, directory / "latency.png"),
+        "load_curve": plot_curves(
+            [(r.id, r.scenario) for r in records if r.scenario.get("kind") == "load"], directory / "load_curve.png"
+        ),
     }
     return {k: v for k, v in made.items() if v is not None}
 

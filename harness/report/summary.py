@@ -6,6 +6,7 @@ from typing import Any
 
 from harness.report.table import md_cell
 from harness.results import Record, Results
+from harness.serving.report import load_rows
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
@@ -120,7 +121,8 @@ def cost_table(cost: dict[str, float]) -> str:
 
 
 def scenario_tables(results: Results) -> str:
-    """Latency percentiles (server scenario) and throughput by batch size (offline scenario)."""
+    """Latency percentiles (server scenario), throughput by batch size (offline scenario), and the
+    load scenario's time to first audio, drops and sustainable rate."""
     out = []
     served = [r for r in results.records if r.scenario.get("kind") == "server"]
     if served:
@@ -156,6 +158,10 @@ def scenario_tables(results: Results) -> str:
             if one is not None and one.stages_ms.get("total"):
                 ratio = f"{r.stages_ms['total'] / one.stages_ms['total']:.2f}x"
             out.append(f"| {r.id} | {r.config['batch_size']} | {1 / r.rtf['median']:.1f} | {ratio} |")  # type: ignore[index]
+    ordered = sorted(results.records, key=lambda r: r.id)
+    loads = [(r.id, r.scenario) for r in ordered if r.scenario.get("kind") == "load"]
+    if loads:
+        out += ["", load_rows(loads)]
     return "\n".join(out)
 
 

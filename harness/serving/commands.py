@@ -1,0 +1,182 @@
+"""``tts-harness serve`` (a suite's configuration over HTTP on 127.0.0.1) and ``tts-harness load``
+(open-loop arrivals against any TTS service's URL, results.json and summary.md in ``--out``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ConfigError, GateFailure, InputError
+from harness.options import add_narrowing, narrowed_suite
+from harness.serving.arrivals import Arrival, drawn, load_trace, scaled
+from harness.serving.load import LoadOptions, records_json, run_load, summarize
+from harness.serving.slo import SLO, search
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from harness.measure import ready_measurer
+    from harness.pipeline.synth import Synthesizer
+    from harness.serving.http import serve_http
+    from harness.serving.service import BatchOptions, PipelineService
+
+    suite = narrowed_suite(args)
+    run = suite.runs[0]
+    measurer = ready_measurer(suite)
+    synth = measurer.synthesizer(run)
+    if not isinstance(synth, Synthesizer):
+        raise ConfigError("serve batches different texts: the stock pipeline cannot")
+    voice = suite.texts[0]
+
+    def speak(texts: list[str]) -> list[Any]:
+        return synth.synthesize_texts(
+            voice.reference_audio, voice.reference_text, texts, nfe=run.nfe, cfg_strength=run.cfg_strength,
+            sway_sampling_coef=run.sway_sampling_coef, seed=run.seed, use_epss=run.use_epss,
+            frame_bucket=run.frame_bucket,
+        ).pieces  # fmt: skip
+
+    speak([voice.text])  # the first call (and any compile) before the first request
+    stream = suite.serving.stream_options(run.stream)
+    service = PipelineService(speak, synth.sample_rate, stream, BatchOptions(run.max_batch, suite.serving.max_wait_ms))
+    server = serve_http(service, args.port)
+    print(f"serving {run.id} at http://127.0.0.1:{server.server_address[1]}/tts (Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:  # a server stopped on purpose: not a failure
+        print("stopped", file=sys.stderr)
+    finally:
+        server.server_close()
+        service.close()
+    return 0
+
+
+def _slo(text: str | None) -> SLO | None:
+    """``ttfa_p99_s=1,drop_rate=0.01`` as an SLO."""
+    if not text:
+        return None
+    ceilings: dict[str, float] = {}
+    for item in text.split(","):
+        name, sep, value = item.partition("=")
+        try:
+            ceilings[name.strip()] = float(value)
+        except ValueError:
+            raise InputError(f"--slo wants METRIC=VALUE[,METRIC=VALUE], got {item!r:.60}") from None
+        if not sep or not math.isfinite(ceilings[name.strip()]):
+            raise InputError(f"--slo wants METRIC=VALUE[,METRIC=VALUE], got {item!r:.60}")
+    try:
+        return SLO(ceilings)
+    except ConfigError as exc:
+        raise InputError(f"--slo: {exc}") from None
+
+
+def _schedule(args: argparse.Namespace, rate: float | None) -> list[Arrival]:
+    if args.trace:
+        trace = load_trace(Path(args.trace))[: args.requests]
+        return scaled(trace, rate) if rate else trace
+    if args.texts_from:
+        from harness.textsets import load_test_set, test_set_path
+
+        texts = [(t.id, t.text) for t in load_test_set(test_set_path(args.texts_from, Path("suites") / "x.toml"))]
+    else:
+        texts = [(f"text{i}", text) for i, text in enumerate(args.text or ["Thanks for the stream, see you tomorrow!"])]
+        if any(not text.strip() for _, text in texts):
+            raise InputError("--text is empty")
+    return drawn(args.arrivals, rate or args.rate, args.requests, args.seed, texts, args.burstiness)
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from harness.results import Record, Results
+    from harness.serving.http import HttpService, shown_url
+    from harness.serving.report import load_rows, plot_curves
+
+    try:
+        template = json.loads(args.body)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"--body is not JSON: {exc.msg}") from None
+    slo = _slo(args.slo)
+    if args.search and slo is None:
+        raise InputError("--search needs --slo (what the rate must meet)")
+    options = LoadOptions(concurrency=args.concurrency, max_age_s=args.max_age, max_seconds=args.max_seconds)
+    _schedule(args, None)  # a bad trace or text is one line before anything is sent
+    service = HttpService(args.url, template, not args.whole, args.concurrency, args.sample_rate, args.timeout)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    load: dict[str, Any] = {"kind": "load", "url": shown_url(args.url), "stream": not args.whole,
+                            "concurrency": args.concurrency, "max_age_s": args.max_age}  # fmt: skip
+    try:
+        if args.search:
+            start, _, top = args.search.partition(":")
+            try:
+                low, high = float(start), float(top)
+            except ValueError:
+                raise InputError(f"--search wants START:MAX requests per second, got {args.search!r:.40}") from None
+            assert slo is not None
+            load["search"] = search(
+                lambda rate: summarize(run_load(service, _schedule(args, rate), options)), slo, low, high, args.steps
+            )
+        records = run_load(service, _schedule(args, None), options)
+    finally:
+        service.close()
+    load["summary"] = summarize(records)
+    load["requests"] = records_json(records)
+    if slo is not None:
+        load["slo"] = slo.ceilings
+        load["slo_misses"] = slo.misses(load["summary"])
+    results = Results(
+        suite={"name": "load", "url": load["url"]},
+        records=[Record(id="load", config={"url": load["url"]}, scenario=load)],
+        status="complete",
+    )
+    results.save(out)
+    plot = plot_curves([("load", load)], out / "load_curve.png")
+    summary = "\n".join(
+        [f"# Load of {load['url']}", "", f"measured {results.created_utc}", "", load_rows([("load", load)])]
+    )
+    (out / "summary.md").write_text(summary)
+    print(load_rows([("load", load)]))
+    print(f"results: {out / 'results.json'}" + (f"; curve: {plot}" if plot else ""))
+    counts = load["summary"]["counts"]
+    if counts["ok"] == 0 and all("Connect" in r.error for r in records if r.status == "error") and counts["error"]:
+        raise InputError(f"no request reached {load['url']}: {records[0].error}")
+    if load.get("slo_misses"):
+        raise GateFailure(f"SLO missed: {'; '.join(load['slo_misses'])}")
+    return 0
+
+
+def register(sub: Any) -> None:
+    serve = sub.add_parser("serve", help="serve a suite's configuration over HTTP on 127.0.0.1 (POST /tts)")
+    serve.add_argument("suite", help="suite TOML file or name; its first configuration (after narrowing) is served")
+    serve.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (0: any free one; default 8000)")
+    add_narrowing(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    load = sub.add_parser("load", help="drive a running TTS service with open-loop arrivals (results.json)")
+    load.add_argument("url", help="the service's endpoint, e.g. http://127.0.0.1:8000/tts")
+    what = load.add_mutually_exclusive_group()
+    what.add_argument("--trace", help='JSON Lines file of {"t": s, "text": ...} replayed in real time')
+    what.add_argument("--texts-from", help="a test set (e.g. live-stream) spoken in turn")
+    what.add_argument("--text", action="append", help="a text to speak (repeatable)")
+    load.add_argument(
+        "--arrivals", choices=("poisson", "gamma"), default="poisson", help="drawn arrivals (default poisson)"
+    )
+    load.add_argument(
+        "--rate", type=float, default=1.0, help="requests per second (a trace: rescaled to it only in --search)"
+    )
+    load.add_argument("--burstiness", type=float, default=1.0, help="gamma arrivals: 1 is Poisson, larger is burstier")
+    load.add_argument("--requests", type=int, default=50, help="requests per load (a trace: its first N; default 50)")
+    load.add_argument("--seed", type=int, default=0, help="seed of the drawn arrivals")
+    load.add_argument("--concurrency", type=int, default=4, help="requests in flight at most (default 4)")
+    load.add_argument("--max-age", type=float, help="drop a request that waited longer than S seconds to be sent")
+    load.add_argument("--whole", action="store_true", help="read each answer whole (default: streamed, timed per read)")
+    load.add_argument("--body", default='{"text": "{text}"}', help='JSON template; "{text}" and "{id}" are filled in')
+    load.add_argument("--sample-rate", type=int, default=24_000, help="PCM rate when the answer does not say it")
+    load.add_argument("--timeout", type=float, default=30.0, help="seconds a request may wait on the network")
+    load.add_argument("--max-seconds", type=float, default=600.0, help="bound of each load (default 600 s)")
+    load.add_argument("--slo", help="ceilings, e.g. ttfa_p99_s=1,drop_rate=0.01 (exit 1 when missed)")
+    load.add_argument("--search", metavar="START:MAX", help="find the highest rate meeting --slo, START to MAX req/s")
+    load.add_argument("--steps", type=int, default=3, help="bisection steps of --search (default 3)")
+    load.add_argument("--out", default="reports/runs/load", help="results folder (default reports/runs/load)")
+    load.set_defaults(func=cmd_load)

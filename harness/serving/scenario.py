@@ -1,0 +1,114 @@
+"""The ``load`` scenario of a sweep: one configuration served to open-loop arrivals.
+
+For a row of the matrix (``stream``, ``max_batch``): the pipeline behind the batcher, a load at the
+scenario's rate (or an SLO search over rates), and what the plan asks of batching and streaming:
+the time of one call over ``max_batch`` different texts against one text, and the streamed audio's
+distance to the one-shot render of the same text.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from harness.config import ScenarioConfig
+from harness.quality.spectral import distances
+from harness.serving.arrivals import Arrival, drawn, load_trace, scaled
+from harness.serving.config import ServingConfig
+from harness.serving.load import LoadOptions, records_json, run_load, summarize
+from harness.serving.service import BatchOptions, PipelineService, Request, SpeakFn
+from harness.serving.slo import SLO, search
+
+FIDELITY_TEXTS = 2  # streamed against one-shot: the texts with the most chunks
+
+
+def schedule(scenario: ScenarioConfig, serving: ServingConfig, suite_path: str, texts: list[tuple[str, str]],
+             rate: float | None = None) -> list[Arrival]:  # fmt: skip
+    """The arrivals of one load: drawn at ``rate`` (default the scenario's), or the trace (scaled
+    to ``rate`` when one is given), at most ``scenario.requests`` of them."""
+    if serving.arrivals == "trace":
+        trace = load_trace(serving.trace_path(suite_path))[: scenario.requests]
+        return scaled(trace, rate) if rate else trace
+    return drawn(serving.arrivals, rate or scenario.rate_per_s, scenario.requests, scenario.seed, texts,
+                 serving.burstiness)  # fmt: skip
+
+
+def batch_scaling(speak: SpeakFn, texts: list[str], max_batch: int, repeats: int = 3) -> dict[str, Any]:
+    """Median seconds of one call over ``max_batch`` different texts against one call over one
+    text (each text of the batch once alone, then their mean): the plan's "4 in < 1.5x single"."""
+
+    def seconds(batch: list[str]) -> float:
+        times = []
+        for _ in range(repeats):
+            began = time.perf_counter()
+            speak(batch)
+            times.append(time.perf_counter() - began)
+        return float(np.median(times))
+
+    batch = [texts[i % len(texts)] for i in range(max_batch)]
+    single = float(np.mean([seconds([text]) for text in batch]))
+    together = seconds(batch)
+    return {"batch": max_batch, "single_s": single, "batch_s": together, "ratio": together / single,
+            "clock": "perf_counter around one call, median of 3"}  # fmt: skip
+
+
+def stream_fidelity(service: PipelineService, speak: SpeakFn, texts: list[tuple[str, str]]) -> dict[str, Any]:
+    """For the texts cut into the most chunks: the streamed audio (hand-overs joined) against the
+    one-shot render of the same text (spectral distances; random weights make no speech, so the
+    figures say whether chunking changes the audio, not how it sounds)."""
+    chosen = sorted(texts, key=lambda item: -len(service.chunks(item[1])))[:FIDELITY_TEXTS]
+    out: dict[str, Any] = {}
+    for text_id, text in chosen:
+        streamed: list[np.ndarray] = []
+        service.handle(Request(0, text, text_id, 0.0), streamed.append)
+        whole = speak([text])[0]
+        out[text_id] = {"chunks": len(service.chunks(text))} | distances(whole, np.concatenate(streamed),
+                                                                          service.sample_rate)  # fmt: skip
+    return out
+
+
+def serve_load(
+    speak: SpeakFn,
+    sample_rate: int,
+    stream: bool,
+    max_batch: int,
+    scenario: ScenarioConfig,
+    serving: ServingConfig,
+    suite_path: str,
+    texts: list[tuple[str, str]],
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """The scenario's figures for one configuration, as stored in its record."""
+    service = PipelineService(
+        speak, sample_rate, serving.stream_options(stream), BatchOptions(max_batch, serving.max_wait_ms)
+    )
+    options = LoadOptions(concurrency=max_batch, max_age_s=serving.max_age_s, max_seconds=serving.max_seconds)
+    try:
+        out: dict[str, Any] = {"kind": "load", "arrivals": serving.arrivals, "stream": stream, "max_batch": max_batch,
+                               "max_wait_ms": serving.max_wait_ms, "max_age_s": serving.max_age_s}  # fmt: skip
+        if max_batch > 1:
+            out["batch_scaling"] = batch_scaling(speak, [text for _, text in texts], max_batch)
+        if stream:
+            out["stream_fidelity"] = stream_fidelity(service, speak, texts)
+        if serving.search_max_rate:
+            slo = SLO(dict(serving.slo))
+
+            def measure(rate: float) -> dict[str, Any]:
+                if progress:
+                    progress(f"load at {rate:.3g} req/s")
+                return summarize(run_load(service, schedule(scenario, serving, suite_path, texts, rate), options))
+
+            out["search"] = search(measure, slo, serving.search_start_rate, serving.search_max_rate,
+                                   serving.search_steps)  # fmt: skip
+        records = run_load(service, schedule(scenario, serving, suite_path, texts), options)
+        out["summary"] = summarize(records)
+        if serving.slo:
+            out["slo_misses"] = SLO(dict(serving.slo)).misses(out["summary"])
+        out["requests"] = records_json(records)
+        out["batches"] = {"sizes": service.batcher.stats.sizes, "seconds": service.batcher.stats.seconds}
+        return out
+    finally:
+        service.close()
