@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from harness.errors import ConfigError
+from harness.results import Record, Results, RunSample
 from harness.serving.slo import SLO, compare_rates, figure, search
+from tests.test_cli import cli
 
 
 def queueing(capacity: float) -> Any:
@@ -74,3 +77,22 @@ def test_sustainable_rates_are_judged_by_their_brackets(
         return {"sustainable_rate_per_s": bracket[0], "failing_rate_per_s": bracket[1]}
 
     assert compare_rates(side(base), side(head), tolerance=0.1)["outcome"] == outcome
+
+
+def test_compare_judges_the_sustainable_rates_of_two_sweeps(tmp_path: Path) -> None:
+    """`tts-harness compare` on two load sweeps: a halved sustainable rate is a regression (exit 1)."""
+
+    def sweep(name: str, met: float, failed: float) -> Path:
+        search = {"sustainable_rate_per_s": met, "failing_rate_per_s": failed, "points": [], "slo": {}}
+        runs = [RunSample(0.5 + i / 100, 5.0, 0.1 + i / 1000, {}) for i in range(3)]  # the batcher's calls
+        record = Record(id="mb4", config={}, runs=runs, scenario={"kind": "load", "search": search})
+        record.summarize()
+        Results(suite={"name": "s"}, records=[record], status="complete").save(tmp_path / name)
+        return tmp_path / name
+
+    base, same, slow = sweep("base", 8.0, 8.2), sweep("same", 8.0, 8.2), sweep("slow", 4.0, 4.1)
+    unchanged = cli("compare", str(base), str(same), "--min-effect", "0.05")
+    assert unchanged.returncode == 0 and "| mb4 | [8, 8.2) | [8, 8.2) | 0.98-1.02 | unchanged |" in unchanged.stdout
+    halved = cli("compare", str(base), str(slow))
+    assert halved.returncode == 1 and "| regression |" in halved.stdout, halved.stdout + halved.stderr
+    assert "mb4 (sustainable rate)" in halved.stderr

@@ -3,10 +3,12 @@ curve of an SLO search with its knee and the sustainable rate marked."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
-from harness.serving.slo import figure
+from harness.results import Results
+from harness.serving.slo import compare_rates, figure
 
 
 def _ms(value: float | None) -> str:
@@ -83,3 +85,46 @@ def plot_curves(rows: list[tuple[str, dict[str, Any]]], path: Path) -> Path | No
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def searched_brackets(sweeps: list[Results]) -> dict[str, dict[str, Any]]:
+    """Per configuration, the envelope of its searches over ``sweeps``: the lowest rate that met the
+    SLO and the highest that failed (several sweeps a side widen the bracket, never narrow it)."""
+    out: dict[str, dict[str, Any]] = {}
+    for results in sweeps:
+        for record in results.records:
+            search = record.scenario.get("search") if record.scenario.get("kind") == "load" else None
+            if not search:
+                continue
+            seen = out.setdefault(record.id, {"sustainable_rate_per_s": math.inf, "failing_rate_per_s": 0.0})
+            met, failed = search.get("sustainable_rate_per_s"), search.get("failing_rate_per_s")
+            seen["sustainable_rate_per_s"] = min(seen["sustainable_rate_per_s"], met or 0.0)
+            seen["failing_rate_per_s"] = max(seen["failing_rate_per_s"], failed if failed is not None else math.inf)
+    return out
+
+
+def rate_comparison(base: list[Results], head: list[Results], tolerance: float) -> tuple[str, dict[str, str]]:
+    """Markdown and outcomes for the configurations both sides searched (``compare_rates``)."""
+    a, b = searched_brackets(base), searched_brackets(head)
+    both = sorted(set(a) & set(b))
+    if not both:
+        return "", {}
+    lines = [
+        f"## Sustainable rate (SLO search; a change within {tolerance:.0%} is unchanged)",
+        "",
+        "| configuration | base req/s [met, failed) | head req/s [met, failed) | head/base | outcome |",
+        "|---|---|---|---|---|",
+    ]
+    outcomes: dict[str, str] = {}
+    for run_id in both:
+        judged = compare_rates(a[run_id], b[run_id], tolerance)
+        outcomes[f"{run_id} (sustainable rate)"] = judged["outcome"]
+        lines.append(
+            f"| {run_id} | {_bracket(a[run_id])} | {_bracket(b[run_id])} "
+            f"| {judged['ratio_low']:.2f}-{judged['ratio_high']:.2f} | {judged['outcome']} |"
+        )
+    return "\n".join(lines) + "\n", outcomes
+
+
+def _bracket(side: dict[str, Any]) -> str:
+    return f"[{side['sustainable_rate_per_s']:.3g}, {side['failing_rate_per_s']:.3g})"
