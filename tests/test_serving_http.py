@@ -172,9 +172,15 @@ def test_serve_and_load_through_the_command_line(write_suite: Callable[..., Path
         (["http://127.0.0.1:1/tts", "--slo", "ttfa_p98_s=1"], "unknown metric"),
         (["http://127.0.0.1:1/tts", "--search", "1:4"], "--search needs --slo"),
         (["http://127.0.0.1:1/tts", "--body", "{"], "--body is not JSON"),
+        (["http://127.0.0.1:1/tts", "--requests", "0"], "--requests must be >= 1"),
+        (["http://127.0.0.1:1/tts", "--timeout", "0"], "--timeout must be > 0"),
+        (["http://127.0.0.1:1/tts", "--concurrency", "0"], "concurrency must be between 1"),
+        (["http://127.0.0.1:1/tts", "--trace", "unsorted.jsonl"], "line 2: time 1 is before the previous"),
+        (["http://127.0.0.1:1/tts", "--trace", "missing.jsonl"], "trace missing.jsonl"),
     ],
 )
 def test_bad_load_input_is_one_line(args: list[str], message: str, tmp_path: Path) -> None:
+    (tmp_path / "unsorted.jsonl").write_text('{"t": 2, "text": "a"}\n{"t": 1, "text": "b"}\n')
     proc = cli("load", *args, "--out", str(tmp_path / "o"), cwd=tmp_path)
     assert proc.returncode == 2 and message in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr

@@ -269,6 +269,17 @@ def test_telemetry_is_logged_as_mlflow_system_metrics() -> None:
     assert metrics["system/gpu_temp_c_max"] == 61.0 and metrics["system/power_w.mean"] == 310.0
 
 
+def test_a_load_is_logged_by_its_figures_and_sustainable_rate() -> None:
+    from harness.results import Record
+    from harness.tracking.mlflow_sync import record_metrics
+
+    summary = {"ttfa_s": {"p99": 0.8}, "drop_rate": 0.0, "counts": {"ok": 3}, "errors": ["x"], "clock": "c"}
+    load = {"kind": "load", "summary": summary, "search": {"sustainable_rate_per_s": 6.5}}
+    metrics = record_metrics(Record(id="a", config={}, scenario=load))
+    assert metrics["load.ttfa_s.p99"] == 0.8 and metrics["load.sustainable_rate_per_s"] == 6.5
+    assert metrics["load.drop_rate"] == 0.0 and not any("counts" in k or "batch" in k for k in metrics)
+
+
 def test_a_run_cut_off_before_it_ended_is_ended_by_the_next_sync(
     server: Server, write_suite: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

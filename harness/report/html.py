@@ -157,9 +157,14 @@ def write_html(results: Results, out: Path, plots: dict[str, Path], rows: list[B
     from harness.platform.fingerprint import accelerator_name
     from harness.report.limits import latency_table, roofline_table
     from harness.report.plots import CAPTIONS
+    from harness.serving.report import load_table
 
     sections = [t for text in (roofline_table(results), latency_table(results)) for t in Table.from_markdown(text)]
-    sections += [t for t in (_cost_section(results.sweep_cost_s), _baseline_section(rows) if rows else None) if t]
+    loads = [
+        (r.id, r.scenario) for r in sorted(results.records, key=lambda r: r.id) if r.scenario.get("kind") == "load"
+    ]
+    sections += [t for t in (load_table(loads), _cost_section(results.sweep_cost_s)) if t]
+    sections += [_baseline_section(rows)] if rows else []
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("harness.report", "templates"), autoescape=True, undefined=jinja2.StrictUndefined
     )

@@ -253,6 +253,7 @@ CAPTIONS = {
     "speedup": "Speed-up over f5-tts's own pipeline",
     "roofline": "Each row's RTF against the floor its card's peak implies",
     "latency": "Latency against the utterance's length: fixed cost and cost per second",
+    "load_curve": "p99 time to first audio against offered rate (star: sustainable rate; dotted: knee)",
 }
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from harness.errors import ConfigError, GateFailure, InputError
 from harness.options import add_narrowing, narrowed_suite
 from harness.serving.arrivals import Arrival, drawn, load_trace, scaled
-from harness.serving.load import LoadOptions, records_json, run_load, summarize
+from harness.serving.load import LoadOptions, RequestRecord, records_json, run_load, summarize
 from harness.serving.slo import SLO, search
 
 
@@ -73,6 +73,8 @@ def _slo(text: str | None) -> SLO | None:
 
 
 def _schedule(args: argparse.Namespace, rate: float | None) -> list[Arrival]:
+    if args.requests < 1:
+        raise InputError(f"--requests must be >= 1, got {args.requests}")
     if args.trace:
         trace = load_trace(Path(args.trace))[: args.requests]
         return scaled(trace, rate) if rate else trace
@@ -96,6 +98,8 @@ def cmd_load(args: argparse.Namespace) -> int:
         template = json.loads(args.body)
     except json.JSONDecodeError as exc:
         raise InputError(f"--body is not JSON: {exc.msg}") from None
+    if not (math.isfinite(args.timeout) and args.timeout > 0):
+        raise InputError(f"--timeout must be > 0 seconds, got {args.timeout}")
     slo = _slo(args.slo)
     if args.search and slo is None:
         raise InputError("--search needs --slo (what the rate must meet)")
@@ -106,6 +110,18 @@ def cmd_load(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     load: dict[str, Any] = {"kind": "load", "url": shown_url(args.url), "stream": not args.whole,
                             "concurrency": args.concurrency, "max_age_s": args.max_age}  # fmt: skip
+
+    def loaded(rate: float | None) -> list[RequestRecord]:
+        """One load, with a progress bar of requests finished (unless --no-progress)."""
+        arrivals = _schedule(args, rate)
+        if args.no_progress:
+            return run_load(service, arrivals, options)
+        from tqdm import tqdm
+
+        label = f"load at {rate:.3g} req/s" if rate else "load"
+        with tqdm(total=len(arrivals), desc=label, unit="req", file=sys.stderr, leave=False) as bar:
+            return run_load(service, arrivals, options, on_done=lambda _: bar.update())
+
     try:
         if args.search:
             start, _, top = args.search.partition(":")
@@ -114,10 +130,8 @@ def cmd_load(args: argparse.Namespace) -> int:
             except ValueError:
                 raise InputError(f"--search wants START:MAX requests per second, got {args.search!r:.40}") from None
             assert slo is not None
-            load["search"] = search(
-                lambda rate: summarize(run_load(service, _schedule(args, rate), options)), slo, low, high, args.steps
-            )
-        records = run_load(service, _schedule(args, None), options)
+            load["search"] = search(lambda rate: summarize(loaded(rate)), slo, low, high, args.steps)
+        records = loaded(None)
     finally:
         service.close()
     load["summary"] = summarize(records)
@@ -179,4 +193,5 @@ def register(sub: Any) -> None:
     load.add_argument("--search", metavar="START:MAX", help="find the highest rate meeting --slo, START to MAX req/s")
     load.add_argument("--steps", type=int, default=3, help="bisection steps of --search (default 3)")
     load.add_argument("--out", default="reports/runs/load", help="results folder (default reports/runs/load)")
+    load.add_argument("--no-progress", action="store_true", help="no progress bar")
     load.set_defaults(func=cmd_load)

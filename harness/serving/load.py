@@ -11,6 +11,7 @@ first arrival; per request: arrival, start (left the queue), each chunk's hand-o
 
 from __future__ import annotations
 
+import copy
 import math
 import queue
 import threading
@@ -116,10 +117,11 @@ def run_load(
         sent += 1
     for _ in senders:
         waiting.put(None)
-    for _ in range(sent):  # senders finish what they took; the time bound caps the wait
-        if not done.acquire(timeout=max(0.0, options.max_seconds - clock()) + 1.0):
+    deadline = options.max_seconds + 1.0  # senders finish what they took; the time bound caps the wait
+    for _ in range(sent):
+        if not done.acquire(timeout=max(0.0, deadline - clock())):
             break
-    return records
+    return copy.deepcopy(records)  # a sender still inside a hung service cannot change what is reported
 
 
 def _percentiles(values: list[float]) -> dict[str, float] | None:

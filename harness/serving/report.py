@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from harness.report.table import Table
 from harness.results import Results
 from harness.serving.slo import compare_rates, figure
 
@@ -15,17 +16,17 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{1000 * value:.0f}"
 
 
-def load_rows(rows: list[tuple[str, dict[str, Any]]]) -> str:
-    """Markdown: per configuration (name, its ``load`` scenario), the figures a live reader feels."""
+LOAD_HEAD = ["configuration", "offered req/s", "served", "dropped", "errors", "TTFA p50", "TTFA p99", "queue p99",
+             "compute p50", "gap p99", "underruns", "batch x/1", "sustainable req/s", "SLO"]  # fmt: skip
+
+
+def load_table(rows: list[tuple[str, dict[str, Any]]]) -> Table | None:
+    """Per configuration (name, its ``load`` scenario), the figures a live reader feels."""
     if not rows:
-        return ""
-    lines = [
-        "## Load scenario (open-loop arrivals; times in ms from a request's arrival)",
-        "",
-        "| configuration | offered req/s | served | dropped | errors | TTFA p50 | TTFA p99 | queue p99 | compute p50 "
-        "| gap p99 | underruns | batch x/1 | sustainable req/s | SLO |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
+        return None
+    table = Table(
+        title="Load scenario (open-loop arrivals; times in ms from a request's arrival)", head=LOAD_HEAD, id="load"
+    )
     for name, load in rows:
         s = load["summary"]
         counts = s["counts"]
@@ -34,20 +35,32 @@ def load_rows(rows: list[tuple[str, dict[str, Any]]]) -> str:
         rate = s.get("offered_rate_per_s")
         sustainable = search.get("sustainable_rate_per_s")
         misses = load.get("slo_misses")
-        batch = "-" if not scaling else f"{scaling['ratio']:.2f} (x{scaling['batch']})"
-        best = "-" if not search else ("none" if sustainable is None else f"{sustainable:.2f}")
-        verdict = "-" if misses is None else ("met" if not misses else "missed: " + "; ".join(misses))
-        lines.append(
-            f"| {name} | {'-' if rate is None else f'{rate:.2f}'} | {counts['ok']} | {counts['dropped']} "
-            f"| {counts['error'] + counts['unfinished']} | {_ms((s['ttfa_s'] or {}).get('p50'))} "
-            f"| {_ms((s['ttfa_s'] or {}).get('p99'))} | {_ms((s['queue_s'] or {}).get('p99'))} "
-            f"| {_ms((s['compute_s'] or {}).get('p50'))} | {_ms((s['gap_s'] or {}).get('p99'))} | {s['underruns']} "
-            f"| {batch} | {best} | {verdict} |"
-        )
+        table.rows.append([
+            name,
+            "-" if rate is None else f"{rate:.2f}",
+            str(counts["ok"]),
+            str(counts["dropped"]),
+            str(counts["error"] + counts["unfinished"]),
+            _ms((s["ttfa_s"] or {}).get("p50")),
+            _ms((s["ttfa_s"] or {}).get("p99")),
+            _ms((s["queue_s"] or {}).get("p99")),
+            _ms((s["compute_s"] or {}).get("p50")),
+            _ms((s["gap_s"] or {}).get("p99")),
+            str(s["underruns"]),
+            "-" if not scaling else f"{scaling['ratio']:.2f} (x{scaling['batch']})",
+            "-" if not search else ("none" if sustainable is None else f"{sustainable:.2f}"),
+            "-" if misses is None else ("met" if not misses else "missed: " + "; ".join(misses)),
+        ])  # fmt: skip
     errors = sorted({e for _, load in rows for e in load["summary"].get("errors", [])})
     if errors:
-        lines += ["", "Request errors (first line of each kind): " + "; ".join(f"`{e}`" for e in errors[:5])]
-    return "\n".join(lines) + "\n"
+        table.after.append("Request errors (first line of each kind): " + "; ".join(errors[:5]))
+    return table
+
+
+def load_rows(rows: list[tuple[str, dict[str, Any]]]) -> str:
+    """``load_table`` as markdown ("" when no row has a load)."""
+    table = load_table(rows)
+    return table.markdown() + "\n" if table else ""
 
 
 def plot_curves(rows: list[tuple[str, dict[str, Any]]], path: Path) -> Path | None:

@@ -19,7 +19,7 @@ from harness.quality.spectral import distances
 from harness.serving.arrivals import Arrival, drawn, load_trace, scaled
 from harness.serving.config import ServingConfig
 from harness.serving.load import LoadOptions, records_json, run_load, summarize
-from harness.serving.service import BatchOptions, PipelineService, Request, SpeakFn
+from harness.serving.service import BatchOptions, BatchStats, PipelineService, Request, SpeakFn
 from harness.serving.slo import SLO, search
 
 FIDELITY_TEXTS = 2  # streamed against one-shot: the texts with the most chunks
@@ -103,6 +103,7 @@ def serve_load(
 
             out["search"] = search(measure, slo, serving.search_start_rate, serving.search_max_rate,
                                    serving.search_steps)  # fmt: skip
+        service.batcher.stats = BatchStats()  # the batches of this load alone, not of the search's
         records = run_load(service, schedule(scenario, serving, suite_path, texts), options)
         out["summary"] = summarize(records)
         if serving.slo:

@@ -105,6 +105,11 @@ def record_metrics(record: Record) -> dict[str, float]:
     _flat("roofline", {k: v for k, v in record.roofline.items() if k != "shape"}, out)
     _flat("latency", {k: v for k, v in record.latency.items() if k != "by_text"}, out)
     _flat("vocoder", {k: v for k, v in record.vocoder.items() if k in ("parity", "alone_ms_per_audio_s")}, out)
+    if record.scenario.get("kind") == "load":  # the load's figures, and the searched rate
+        load = record.scenario
+        _flat("load", {k: v for k, v in load["summary"].items() if k not in ("counts", "errors")}, out)
+        _flat("load", {"sustainable_rate_per_s": (load.get("search") or {}).get("sustainable_rate_per_s")}, out)
+        _flat("load.batch", {"time_ratio": (load.get("batch_scaling") or {}).get("ratio")}, out)
     for name in ("first_call_s", "build_s"):
         value = getattr(record, name)
         if value is not None:
