@@ -269,6 +269,8 @@ class Thresholds:
     max_lsd_db: float | None = None
     min_speaker_similarity: float | None = None
     max_mos_drop: float | None = None  # DNSMOS overall of the reference render minus this row's (the plan: 0.2)
+    min_pesq_wb: float | None = None  # PESQ-WB against the reference render (real weights only)
+    min_stoi: float | None = None  # STOI against the reference render (real weights only)
     min_quant_speedup: float | None = None  # a quantized row against its unquantized twin (RTF ratio)
     max_batch_time_ratio: float | None = None  # load: one call over max_batch texts / one text (the plan: 1.5)
     max_ttfa_p99_s: float | None = None  # load: p99 time to first audio at the scenario's rate
@@ -327,6 +329,7 @@ class QualityConfig:
     asr_model: str | None = None
     speaker: str | None = "resemblyzer"
     mos: str = "dnsmos"  # the MOS estimate: dnsmos (offline, ONNX) or none
+    intrusive: bool = True  # PESQ-WB and STOI against the reference render (real weights only)
     reference_precision: str = "fp32"
     reference_compile: str = "none"
     reference_vocoder: str = "torch"

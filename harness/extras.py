@@ -9,7 +9,7 @@ from harness.errors import BackendUnavailable
 
 # extra -> what it brings (pyproject.toml's [project.optional-dependencies])
 EXTRAS = {
-    "quality": "ASR WER (pocketsphinx, jiwer) and speaker similarity (resemblyzer)",
+    "quality": "ASR WER (pocketsphinx, jiwer), speaker similarity (resemblyzer), DNSMOS, PESQ-WB and STOI",
     "mlflow": "MLflow tracking: live logging, sync, compare by run id",
     "onnx": "the ONNX export and the onnxruntime vocoder backend",
     "nvml": "GPU telemetry and fingerprint through NVML (nvidia-ml-py)",

@@ -105,6 +105,11 @@ def quality_verdicts(record: Record, thresholds: Thresholds) -> dict[str, Any]:
     mos = quality.get("mos")
     if mos and mos.get("meaningful") and "drop" in mos and thresholds.max_mos_drop is not None:
         out["mos_drop"] = _bound(mos["drop"], thresholds.max_mos_drop, upper=True)
+    intrusive = quality.get("intrusive")
+    if intrusive and intrusive.get("meaningful") and record.config.get("pipeline") != "stock":
+        for name, limit in (("pesq_wb", thresholds.min_pesq_wb), ("stoi", thresholds.min_stoi)):
+            if limit is not None and intrusive.get(name) is not None:
+                out[name] = _bound(intrusive[name], limit, upper=False)
     if speaker and speaker.get("meaningful") and thresholds.min_speaker_similarity is not None:
         out["speaker_similarity"] = _bound(speaker["similarity"], thresholds.min_speaker_similarity, upper=False)
     return out

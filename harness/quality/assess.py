@@ -16,7 +16,9 @@ from harness.quality import spectral
 from harness.quality.asr import ASRBackend, make_asr
 from harness.quality.wer import score
 
-NOT_SPEECH = "random weights: the audio is not speech, so WER, MOS and speaker similarity are not computed"
+NOT_SPEECH = (
+    "random weights: the audio is not speech, so WER, MOS, PESQ, STOI and speaker similarity are not computed"
+)
 
 
 class Assessor:
@@ -62,6 +64,8 @@ class Assessor:
                 out["asr"] = {"backend": self.config.asr, "meaningful": False, "skipped": NOT_SPEECH}
             if self.config.mos != "none":
                 out["mos"] = {"backend": self.config.mos, "meaningful": False, "skipped": NOT_SPEECH}
+            if self.config.intrusive:
+                out["intrusive"] = {"meaningful": False, "skipped": NOT_SPEECH}
             if self.config.speaker and self.config.speaker != "none":
                 out["speaker"] = {"encoder": self.config.speaker, "meaningful": False, "skipped": NOT_SPEECH}
             return out
@@ -81,6 +85,10 @@ class Assessor:
             }
         if self.config.mos != "none":
             out["mos"] = mos_block(generated, references, rate)
+        if self.config.intrusive:
+            from harness.quality import intrusive
+
+            out["intrusive"] = intrusive.block(generated, references, rate)
         if self.config.speaker and self.config.speaker != "none":
             from harness.quality.speaker import similarity
 

@@ -31,6 +31,8 @@ METRICS = {
     "mos": ("DNSMOS P.808 MOS (1-5)", 1.0, 0.1),
     "similarity": ("speaker similarity (cosine)", 1.0, 0.02),
     "wer": ("word error rate", -1.0, 0.02),
+    "pesq_wb": ("PESQ-WB against the reference render (1.04-4.64)", 1.0, 0.1),
+    "stoi": ("STOI against the reference render (0-1)", 1.0, 0.01),
 }
 
 
