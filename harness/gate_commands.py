@@ -248,14 +248,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
     a, b = load_sides(args.a, args.tracking_uri), load_sides(args.b, args.tracking_uri)
     policy = gate_policy(args, recorded_policy(b[0]))
     floors = floors_for([*a, *b], Path(args.noise) if args.noise else None, Path(args.noise_dir))
+    from harness.quality.compare import together
     from harness.serving.report import rate_comparison
 
     made = compare_sweeps(a, b, policy, Path(args.plot) if args.plot else None, floors)
     rates, rate_outcomes = rate_comparison(a, b, policy.min_effect)
-    print(made.text + (f"\n{rates}" if rates else ""))
+    speed = {row.id: (row.result.ratio, row.result.outcome) for row in made.rows}
+    quality, quality_outcomes = together(a, b, speed, policy.alpha)
+    print(made.text + "".join(f"\n{section}" for section in (rates, quality) if section))
     if args.json:
         Path(args.json).write_text(json.dumps([row.as_dict() for row in made.rows], indent=1))
-    fail_on({row.id: row.result.outcome for row in made.rows} | rate_outcomes, policy, args.strict, args.a)
+    outcomes = {row.id: row.result.outcome for row in made.rows} | rate_outcomes | quality_outcomes
+    fail_on(outcomes, policy, args.strict, args.a)
     return 0
 
 
