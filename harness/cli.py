@@ -86,8 +86,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.resume or args.out or Path("reports/runs") / suite.name)
     if args.inject_slowdown < 0:
         raise ConfigError("--inject-slowdown must be >= 0")
-    if args.gpus:
+    if args.gpus and not args.ray:
         return run_on_gpus(args, out, suite)
+    if args.ray:
+        return run_on_ray(args, out, suite)
     track = not (args.no_track or os.environ.get("TTS_HARNESS_NO_TRACK"))
     live = LiveTracking(out, tracking_uri(args.tracking_uri)) if track else None
     sweep = Sweep(
@@ -192,6 +194,33 @@ def run_on_gpus(args: argparse.Namespace, out: Path, suite: SuiteConfig) -> int:
     return max(codes)
 
 
+def run_on_ray(args: argparse.Namespace, out: Path, suite: SuiteConfig) -> int:
+    """The sweep's build groups as tasks on a Ray cluster; results.json written here as they finish."""
+    from harness.executors.cluster import ClusterSweep
+    from harness.executors.ray_backend import RayBackend, check_ray_options, parse_resources
+    from harness.report.summary import markdown
+
+    check_ray_options(args)
+    resources = parse_resources(args.ray_resources)
+    cuda = any(run.device.startswith("cuda") for run in suite.runs)
+    sweep = ClusterSweep(suite, out, RayBackend(args.ray, resources, cuda), bool(args.resume),
+                         telemetry=not args.no_telemetry, inject_slowdown=args.inject_slowdown,
+                         plan=run_plan(args))  # fmt: skip
+    try:
+        results = sweep.run()
+    except KeyboardInterrupt:
+        hint = resume_hint(args, out, ["--ray", args.ray])
+        print(f"interrupted: finished configurations are kept in {out}; complete them with `{hint}`", file=sys.stderr)
+        return 130
+    text = markdown(results)
+    (out / "summary.md").write_text(text)
+    print(text)
+    lost = results.options.get("cluster", {}).get("lost", [])
+    print(f"results: {out / 'results.json'} (Ray: {len(lost)} group(s) lost and submitted again)")
+    failed = [r for r in results.records if r.status != "ok"]
+    return 1 if failed and args.strict else 0
+
+
 def _say_stopped(reason: str, resume_command: str) -> None:
     print(f"{reason}: `{resume_command}` completes the sweep in a fresh process", file=sys.stderr)
 
@@ -258,6 +287,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=csv(str),
         metavar="LIST",
         help="split the sweep over these GPUs, one process each (e.g. 0,1,2,3); parts in OUT/partI, report in OUT",
+    )
+    run.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="spread the model-build groups over a Ray cluster (e.g. 127.0.0.1:6379; auto: RAY_ADDRESS); "
+        "run it in a network namespace of its own (docs/cluster.md)",
+    )
+    run.add_argument(
+        "--ray-resources", metavar="JSON", help='custom resources each group needs, e.g. \'{"jetson_orin": 1}\''
     )
     add_narrowing(run)
     run.set_defaults(func=cmd_run)

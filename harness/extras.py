@@ -14,6 +14,7 @@ EXTRAS = {
     "onnx": "the ONNX export and the onnxruntime vocoder backend",
     "nvml": "GPU telemetry and fingerprint through NVML (nvidia-ml-py)",
     "quant": "quantized DiT linears through torchao",
+    "ray": "sweeps spread over a Ray cluster (run --ray)",
 }
 
 
