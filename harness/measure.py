@@ -25,7 +25,7 @@ from harness.pipeline.synth import Synthesis, Synthesizer
 from harness.platform.sampler import Sampler
 from harness.results import Record, RunSample, utc_now
 from harness.scenarios import serve
-from harness.serving.scenario import serve_load
+from harness.serving.scenario import pipeline_speaker, serve_load
 from harness.stats import Summary
 
 log = logging.getLogger(__name__)
@@ -229,27 +229,12 @@ class Measurer:
         """The load scenario: every synthesis call the batcher makes is one timed run of the record."""
         if not isinstance(synth, Synthesizer):
             raise ConfigError("the load scenario batches different texts: the stock pipeline cannot")
-        voice = self.suite.texts[0]
 
-        def speak(texts: list[str]) -> list[np.ndarray]:
-            result = synth.synthesize_texts(
-                voice.reference_audio,
-                voice.reference_text,
-                texts,
-                nfe=run.nfe,
-                cfg_strength=run.cfg_strength,
-                sway_sampling_coef=run.sway_sampling_coef,
-                seed=run.seed,
-                use_epss=run.use_epss,
-                frame_bucket=run.frame_bucket,
-                inject_slowdown=self.options.inject_slowdown,
-            )
-            record.runs.append(
-                RunSample(result.total_s, result.audio_s, result.rtf, result.stages_s, f"batch{len(texts)}")
-            )
+        def timed_run(result: Synthesis, batch: int) -> None:
+            record.runs.append(RunSample(result.total_s, result.audio_s, result.rtf, result.stages_s, f"batch{batch}"))
             record.clock = result.clock
-            return result.pieces
 
+        speak = pipeline_speaker(synth, run, self.suite.texts[0], self.options.inject_slowdown, timed_run)
         texts = [(item.id, item.text) for item in self.suite.texts]
         scenario = self.suite.scenario
         return serve_load(speak, synth.sample_rate, run.stream, run.max_batch, scenario, self.suite.serving,

@@ -21,6 +21,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from harness.measure import ready_measurer
     from harness.pipeline.synth import Synthesizer
     from harness.serving.http import serve_http
+    from harness.serving.scenario import pipeline_speaker
     from harness.serving.service import BatchOptions, PipelineService
 
     suite = narrowed_suite(args)
@@ -29,16 +30,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     synth = measurer.synthesizer(run)
     if not isinstance(synth, Synthesizer):
         raise ConfigError("serve batches different texts: the stock pipeline cannot")
-    voice = suite.texts[0]
-
-    def speak(texts: list[str]) -> list[Any]:
-        return synth.synthesize_texts(
-            voice.reference_audio, voice.reference_text, texts, nfe=run.nfe, cfg_strength=run.cfg_strength,
-            sway_sampling_coef=run.sway_sampling_coef, seed=run.seed, use_epss=run.use_epss,
-            frame_bucket=run.frame_bucket,
-        ).pieces  # fmt: skip
-
-    speak([voice.text])  # the first call (and any compile) before the first request
+    speak = pipeline_speaker(synth, run, suite.texts[0])
+    speak([suite.texts[0].text])  # the first call (and any compile) before the first request
     stream = suite.serving.stream_options(run.stream)
     service = PipelineService(speak, synth.sample_rate, stream, BatchOptions(run.max_batch, suite.serving.max_wait_ms))
     server = serve_http(service, args.port)

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.config import ScenarioConfig
+from harness.config import RunConfig, ScenarioConfig, TextItem
+from harness.pipeline.synth import Synthesis, Synthesizer
 from harness.quality.spectral import distances
 from harness.serving.arrivals import Arrival, drawn, load_trace, scaled
 from harness.serving.config import ServingConfig
@@ -23,6 +24,26 @@ from harness.serving.service import BatchOptions, BatchStats, PipelineService, R
 from harness.serving.slo import SLO, search
 
 FIDELITY_TEXTS = 2  # streamed against one-shot: the texts with the most chunks
+
+
+def pipeline_speaker(
+    synth: Synthesizer, run: RunConfig, voice: TextItem, inject_slowdown: float = 0.0,
+    on_call: Callable[[Synthesis, int], None] | None = None,
+) -> SpeakFn:  # fmt: skip
+    """The run's pipeline as a batcher's ``speak``: texts in one call, spoken in ``voice``'s
+    reference; ``on_call(result, batch)`` sees every call (a sweep keeps each as a timed run)."""
+
+    def speak(texts: list[str]) -> list[np.ndarray]:
+        result = synth.synthesize_texts(
+            voice.reference_audio, voice.reference_text, texts, nfe=run.nfe, cfg_strength=run.cfg_strength,
+            sway_sampling_coef=run.sway_sampling_coef, seed=run.seed, use_epss=run.use_epss,
+            frame_bucket=run.frame_bucket, inject_slowdown=inject_slowdown,
+        )  # fmt: skip
+        if on_call:
+            on_call(result, len(texts))
+        return result.pieces
+
+    return speak
 
 
 def schedule(scenario: ScenarioConfig, serving: ServingConfig, suite_path: str, texts: list[tuple[str, str]],
