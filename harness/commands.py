@@ -83,6 +83,24 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_judge(args: argparse.Namespace) -> int:
+    """A stored sweep judged again: with another suite's thresholds, or with its own (nothing is
+    measured and results.json is not changed); exit 1 when a configuration fails a threshold."""
+    from harness.gates import judged, recorded_thresholds
+    from harness.report.summary import table
+    from harness.results import Results
+    from harness.suite_file import load_suite
+
+    results = Results.load(Path(args.dir))
+    thresholds = load_suite(args.suite).thresholds if args.suite else recorded_thresholds(results)
+    again = judged(results, thresholds)
+    print(table(again))
+    failed = [r.id for r in again.records if any(v.get("level") == "critical" for v in r.verdicts.values())]
+    if failed:
+        raise GateFailure(f"{len(failed)} configuration(s) over a critical threshold: {', '.join(failed)}")
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from harness.schemas import schema_text
 
@@ -120,6 +138,11 @@ def register(sub: Any) -> None:
     prof.add_argument("--out", default="reports/runs/profile", help="default: reports/runs/profile")
     add_narrowing(prof)
     prof.set_defaults(func=cmd_profile)
+
+    judge = sub.add_parser("judge", help="judge a stored sweep again, e.g. with a new suite's thresholds")
+    judge.add_argument("dir", help="results directory")
+    judge.add_argument("--suite", help="take the thresholds of this suite file or name (default: the sweep's own)")
+    judge.set_defaults(func=cmd_judge)
 
     sch = sub.add_parser("schema", help="the JSON Schema of results.json or of a suite file (for editors and tools)")
     sch.add_argument("kind", choices=("results", "suite"), help="which file")

@@ -144,6 +144,29 @@ def apply_cross_verdicts(records: list[Record], thresholds: Thresholds) -> None:
         record.verdicts["quant_speedup"] = _bound(speedup, thresholds.min_quant_speedup, upper=False)
 
 
+def recorded_thresholds(results: Results) -> Thresholds:
+    """The thresholds a sweep recorded (keys this version does not know are left out)."""
+    from dataclasses import fields
+
+    raw = dict(results.suite.get("thresholds") or {})
+    known = {f.name for f in fields(Thresholds)}
+    rtf, cv = (Level(**raw[k]) if isinstance(raw.get(k), dict) else None for k in ("rtf", "cv"))
+    rest = {k: v for k, v in raw.items() if k in known and k not in ("rtf", "cv")}
+    return Thresholds(rtf=rtf, cv=cv, **rest)
+
+
+def judged(results: Results, thresholds: Thresholds) -> Results:
+    """A copy of ``results`` with every verdict computed again under ``thresholds`` (the stored
+    results are left as they are: judging happens when results are read)."""
+    import copy
+
+    out = copy.deepcopy(results)
+    for record in out.records:
+        record.verdicts = threshold_verdicts(record, thresholds) if record.status == "ok" else {}
+    apply_cross_verdicts(out.records, thresholds)
+    return out
+
+
 def describe(name: str, verdict: dict[str, Any]) -> str:
     if verdict["level"] == "n/a":
         return f"{name} {verdict['value']:.4g}: {verdict['why']}"
