@@ -108,6 +108,18 @@ def scaled(arrivals: list[Arrival], rate_per_s: float) -> list[Arrival]:
     return [Arrival(a.t * factor, a.text, a.text_id) for a in arrivals]
 
 
+def schedule(
+    trace: Path | None, process: str, rate_per_s: float, count: int, seed: int, texts: list[tuple[str, str]],
+    burstiness: float = 1.0, scale_to: float | None = None,
+) -> list[Arrival]:  # fmt: skip
+    """One load's arrivals: the first ``count`` of a trace (stretched to ``scale_to`` req/s when
+    given, as a rate search does), else ``count`` drawn at ``scale_to`` or ``rate_per_s``."""
+    if trace is not None:
+        recorded = load_trace(trace)[:count]
+        return scaled(recorded, scale_to) if scale_to else recorded
+    return drawn(process, scale_to or rate_per_s, count, seed, texts, burstiness)
+
+
 def chat_trace(texts: list[tuple[str, str]], seconds: float, seed: int = 0) -> list[Arrival]:
     """A synthetic live chat: a calm background of comments (about one every 4 s) and bursts (a
     goal, a raid: 5-20 comments within a few seconds, every 30-60 s), texts drawn from ``texts``."""

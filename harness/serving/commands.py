@@ -12,7 +12,7 @@ from typing import Any
 
 from harness.errors import ConfigError, GateFailure, InputError
 from harness.options import add_narrowing, narrowed_suite
-from harness.serving.arrivals import Arrival, drawn, load_trace, scaled
+from harness.serving.arrivals import Arrival, schedule
 from harness.serving.load import LoadOptions, RequestRecord, records_json, run_load, summarize
 from harness.serving.slo import SLO, search
 
@@ -66,20 +66,20 @@ def _slo(text: str | None) -> SLO | None:
 
 
 def _schedule(args: argparse.Namespace, rate: float | None) -> list[Arrival]:
+    """One load's arrivals from the options (``rate``: a search's)."""
     if args.requests < 1:
         raise InputError(f"--requests must be >= 1, got {args.requests}")
-    if args.trace:
-        trace = load_trace(Path(args.trace))[: args.requests]
-        return scaled(trace, rate) if rate else trace
+    texts: list[tuple[str, str]] = []  # a trace says what is spoken
     if args.texts_from:
         from harness.textsets import load_test_set, test_set_path
 
         texts = [(t.id, t.text) for t in load_test_set(test_set_path(args.texts_from, Path("suites") / "x.toml"))]
-    else:
+    elif not args.trace:
         texts = [(f"text{i}", text) for i, text in enumerate(args.text or ["Thanks for the stream, see you tomorrow!"])]
         if any(not text.strip() for _, text in texts):
             raise InputError("--text is empty")
-    return drawn(args.arrivals, rate or args.rate, args.requests, args.seed, texts, args.burstiness)
+    trace = Path(args.trace) if args.trace else None
+    return schedule(trace, args.arrivals, args.rate, args.requests, args.seed, texts, args.burstiness, rate)
 
 
 def cmd_load(args: argparse.Namespace) -> int:

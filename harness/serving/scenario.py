@@ -17,7 +17,7 @@ import numpy as np
 from harness.config import RunConfig, ScenarioConfig, TextItem
 from harness.pipeline.synth import Synthesis, Synthesizer
 from harness.quality.spectral import distances
-from harness.serving.arrivals import Arrival, drawn, load_trace, scaled
+from harness.serving.arrivals import Arrival, schedule
 from harness.serving.config import ServingConfig
 from harness.serving.load import LoadOptions, records_json, run_load, summarize
 from harness.serving.service import BatchOptions, BatchStats, PipelineService, Request, SpeakFn
@@ -46,15 +46,12 @@ def pipeline_speaker(
     return speak
 
 
-def schedule(scenario: ScenarioConfig, serving: ServingConfig, suite_path: str, texts: list[tuple[str, str]],
-             rate: float | None = None) -> list[Arrival]:  # fmt: skip
-    """The arrivals of one load: drawn at ``rate`` (default the scenario's), or the trace (scaled
-    to ``rate`` when one is given), at most ``scenario.requests`` of them."""
-    if serving.arrivals == "trace":
-        trace = load_trace(serving.trace_path(suite_path))[: scenario.requests]
-        return scaled(trace, rate) if rate else trace
-    return drawn(serving.arrivals, rate or scenario.rate_per_s, scenario.requests, scenario.seed, texts,
-                 serving.burstiness)  # fmt: skip
+def suite_schedule(scenario: ScenarioConfig, serving: ServingConfig, suite_path: str, texts: list[tuple[str, str]],
+                   rate: float | None = None) -> list[Arrival]:  # fmt: skip
+    """A suite's arrivals for one load (``rate``: a search's, else the scenario's or the trace's)."""
+    trace = serving.trace_path(suite_path) if serving.arrivals == "trace" else None
+    return schedule(trace, serving.arrivals, scenario.rate_per_s, scenario.requests, scenario.seed, texts,
+                    serving.burstiness, rate)  # fmt: skip
 
 
 def batch_scaling(speak: SpeakFn, texts: list[str], max_batch: int, repeats: int = 3) -> dict[str, Any]:
@@ -120,12 +117,12 @@ def serve_load(
             def measure(rate: float) -> dict[str, Any]:
                 if progress:
                     progress(f"load at {rate:.3g} req/s")
-                return summarize(run_load(service, schedule(scenario, serving, suite_path, texts, rate), options))
+                return summarize(run_load(service, suite_schedule(scenario, serving, suite_path, texts, rate), options))
 
             out["search"] = search(measure, slo, serving.search_start_rate, serving.search_max_rate,
                                    serving.search_steps)  # fmt: skip
         service.batcher.stats = BatchStats()  # the batches of this load alone, not of the search's
-        records = run_load(service, schedule(scenario, serving, suite_path, texts), options)
+        records = run_load(service, suite_schedule(scenario, serving, suite_path, texts), options)
         out["summary"] = summarize(records)
         if serving.slo:
             out["slo_misses"] = SLO(dict(serving.slo)).misses(out["summary"])
