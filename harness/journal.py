@@ -73,14 +73,14 @@ LOCK_FILE = ".lock"
 SYNC_LOCK_FILE = ".sync.lock"  # syncs of a folder take turns on their own lock (a live run syncs too)
 
 
-def keep_earlier(out_dir: Path) -> Path | None:
+def keep_earlier(out_dir: Path, resumable: bool = True) -> Path | None:
     """A new sweep into a folder that holds one: a finished sweep moves, whole, to
     ``previous/<its start time>/`` (nothing is lost); an unfinished one is refused, since
-    ``--resume`` is what completes it."""
+    ``--resume`` is what completes it (``resumable=False``: what cannot be resumed moves too)."""
     if not (out_dir / RESULTS_FILE).is_file():
         return None
     earlier = Results.load(out_dir)
-    if earlier.status != "complete":
+    if earlier.status != "complete" and resumable:
         done = sum(r.status == "ok" for r in earlier.records)
         raise ConfigError(
             f"{out_dir} holds an unfinished sweep ({earlier.status}, {done} configuration(s) measured): "

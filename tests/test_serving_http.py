@@ -130,6 +130,43 @@ def test_a_failing_server_is_counted_request_by_request(behaviour: Callable[...,
     assert all(error in r.error for r in records), [r.error for r in records]
 
 
+def test_an_interrupted_load_keeps_its_requests_and_the_next_load_keeps_it(tmp_path: Path) -> None:
+    """SIGINT mid-load: exit 130, the requests so far in results.json (interrupted); a new load into
+    the same folder moves it to previous/ instead of overwriting it."""
+    import signal
+
+    reached = threading.Event()
+
+    def slow(handler: BaseHTTPRequestHandler) -> None:
+        reached.set()
+        time.sleep(0.2)
+        fails(handler)
+
+    server = faulty(slow)
+    url = f"http://127.0.0.1:{server.server_address[1]}/tts"
+    out = tmp_path / "out"
+    try:
+        command = [sys.executable, "-m", "harness", "load", url, "--rate", "5", "--requests", "400", "--out", str(out),
+                   "--no-progress"]  # fmt: skip
+        proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+        assert reached.wait(timeout=60), "the load never reached the server"
+        time.sleep(1.0)  # about a second of requests
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130 and "the requests so far are kept" in err, err
+        first = json.loads((out / "results.json").read_text())
+        assert first["status"] == "interrupted"
+        requests = first["records"][0]["scenario"]["requests"]
+        assert len(requests) == 400 and sum(r["status"] == "error" for r in requests) >= 1
+        again = cli("load", url, "--requests", "2", "--out", str(out), cwd=tmp_path)
+        assert again.returncode == 0, again.stderr  # every request failed with HTTP 500: counted, not an error
+        kept = list((out / "previous").glob("*/results.json"))
+        assert len(kept) == 1 and json.loads(kept[0].read_text())["status"] == "interrupted"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.mark.slow
 def test_serve_and_load_through_the_command_line(write_suite: Callable[..., Path], tmp_path: Path) -> None:
     """`tts-harness serve` (the tiny pipeline, streamed, batcher of 2) in its own process, loaded by
@@ -171,6 +208,7 @@ def test_serve_and_load_through_the_command_line(write_suite: Callable[..., Path
         (["http://127.0.0.1:1/tts", "--text", " "], "--text is empty"),
         (["http://127.0.0.1:1/tts", "--slo", "ttfa_p98_s=1"], "unknown metric"),
         (["http://127.0.0.1:1/tts", "--search", "1:4"], "--search needs --slo"),
+        (["http://127.0.0.1:1/tts", "--slo", "drop_rate=0", "--search", "4:1"], "0 < START <= MAX"),
         (["http://127.0.0.1:1/tts", "--body", "{"], "--body is not JSON"),
         (["http://127.0.0.1:1/tts", "--requests", "0"], "--requests must be >= 1"),
         (["http://127.0.0.1:1/tts", "--timeout", "0"], "--timeout must be > 0"),

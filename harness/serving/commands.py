@@ -13,7 +13,7 @@ from typing import Any
 from harness.errors import ConfigError, GateFailure, InputError
 from harness.options import add_narrowing, narrowed_suite
 from harness.serving.arrivals import Arrival, schedule
-from harness.serving.load import LoadOptions, RequestRecord, records_json, run_load, summarize
+from harness.serving.load import LoadInterrupted, LoadOptions, RequestRecord, records_json, run_load, summarize
 from harness.serving.slo import SLO, search
 
 
@@ -65,6 +65,17 @@ def _slo(text: str | None) -> SLO | None:
         raise InputError(f"--slo: {exc}") from None
 
 
+def _search_bounds(text: str) -> tuple[float, float]:
+    start, _, top = text.partition(":")
+    try:
+        low, high = float(start), float(top)
+    except ValueError:
+        raise InputError(f"--search wants START:MAX requests per second, got {text!r:.40}") from None
+    if not 0 < low <= high < math.inf:
+        raise InputError(f"--search wants 0 < START <= MAX, got {text!r:.40}")
+    return low, high
+
+
 def _schedule(args: argparse.Namespace, rate: float | None) -> list[Arrival]:
     """One load's arrivals from the options (``rate``: a search's)."""
     if args.requests < 1:
@@ -83,6 +94,7 @@ def _schedule(args: argparse.Namespace, rate: float | None) -> list[Arrival]:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
+    from harness.journal import folder_lock, keep_earlier
     from harness.results import Record, Results
     from harness.serving.http import HttpService, shown_url
     from harness.serving.report import load_rows, plot_curves
@@ -97,6 +109,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     if args.search and slo is None:
         raise InputError("--search needs --slo (what the rate must meet)")
     options = LoadOptions(concurrency=args.concurrency, max_age_s=args.max_age, max_seconds=args.max_seconds)
+    bounds = _search_bounds(args.search) if args.search else None
     _schedule(args, None)  # a bad trace or text is one line before anything is sent
     service = HttpService(args.url, template, not args.whole, args.concurrency, args.sample_rate, args.timeout)
     out = Path(args.out)
@@ -115,29 +128,31 @@ def cmd_load(args: argparse.Namespace) -> int:
         with tqdm(total=len(arrivals), desc=label, unit="req", file=sys.stderr, leave=False) as bar:
             return run_load(service, arrivals, options, on_done=lambda _: bar.update())
 
-    try:
-        if args.search:
-            start, _, top = args.search.partition(":")
-            try:
-                low, high = float(start), float(top)
-            except ValueError:
-                raise InputError(f"--search wants START:MAX requests per second, got {args.search!r:.40}") from None
-            assert slo is not None
-            load["search"] = search(lambda rate: summarize(loaded(rate)), slo, low, high, args.steps)
-        records = loaded(None)
-    finally:
-        service.close()
-    load["summary"] = summarize(records)
-    load["requests"] = records_json(records)
-    if slo is not None:
-        load["slo"] = slo.ceilings
-        load["slo_misses"] = slo.misses(load["summary"])
-    results = Results(
-        suite={"name": "load", "url": load["url"]},
-        records=[Record(id="load", config={"url": load["url"]}, scenario=load)],
-        status="complete",
-    )
-    results.save(out)
+    with folder_lock(out):
+        keep_earlier(out, resumable=False)  # a load already there moves to previous/, whole
+        status = "complete"
+        try:
+            if bounds and slo:
+                load["search"] = search(lambda rate: summarize(loaded(rate)), slo, *bounds, args.steps)
+            records = loaded(None)
+        except LoadInterrupted as stop:  # the load in progress is kept, marked interrupted
+            records, status = stop.records, "interrupted"
+        finally:
+            service.close()
+        load["summary"] = summarize(records)
+        load["requests"] = records_json(records)
+        if slo is not None:
+            load["slo"] = slo.ceilings
+            load["slo_misses"] = slo.misses(load["summary"])
+        results = Results(
+            suite={"name": "load", "url": load["url"]},
+            records=[Record(id="load", config={"url": load["url"]}, scenario=load)],
+            status=status,
+        )
+        results.save(out)
+    if status == "interrupted":
+        print(f"interrupted: the requests so far are kept in {out / 'results.json'}", file=sys.stderr)
+        raise KeyboardInterrupt
     plot = plot_curves([("load", load)], out / "load_curve.png")
     summary = "\n".join(
         [f"# Load of {load['url']}", "", f"measured {results.created_utc}", "", load_rows([("load", load)])]
@@ -146,7 +161,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     print(load_rows([("load", load)]))
     print(f"results: {out / 'results.json'}" + (f"; curve: {plot}" if plot else ""))
     counts = load["summary"]["counts"]
-    if counts["ok"] == 0 and all("Connect" in r.error for r in records if r.status == "error") and counts["error"]:
+    unreachable = [r for r in records if "ConnectError" in r.error]  # httpx could not open a connection
+    if counts["ok"] == 0 and counts["error"] and len(unreachable) == counts["error"]:
         raise InputError(f"no request reached {load['url']}: {records[0].error}")
     if load.get("slo_misses"):
         raise GateFailure(f"SLO missed: {'; '.join(load['slo_misses'])}")

@@ -33,6 +33,10 @@ LOOPBACK = "127.0.0.1"
 PLACEHOLDER = re.compile(r"\{text\}|\{id\}")
 
 
+class ServiceError(Exception):
+    """The service answered, with something other than 200."""
+
+
 def pcm16(samples: np.ndarray) -> bytes:
     data: bytes = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
     return data
@@ -169,7 +173,7 @@ class HttpService:
             with self.client.stream("POST", self.url, json=body) as answer:
                 if answer.status_code != 200:
                     detail = answer.read()[:200].decode("utf-8", "replace").strip()
-                    raise ConnectionError(f"HTTP {answer.status_code}: {detail}")
+                    raise ServiceError(f"HTTP {answer.status_code}: {detail}")
                 self._rate(answer.headers)
                 if "wav" in answer.headers.get("content-type", ""):
                     import soundfile

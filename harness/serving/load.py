@@ -63,6 +63,14 @@ class LoadOptions:
             raise ConfigError(f"max_seconds must be > 0, got {self.max_seconds!r}")
 
 
+class LoadInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during a load: the records so far ride along (nothing measured is lost)."""
+
+    def __init__(self, records: list[RequestRecord]) -> None:
+        super().__init__("load interrupted")
+        self.records = records
+
+
 def _serve_one(service: Service, record: RequestRecord, request: Request, clock: Callable[[], float]) -> None:
     record.start_s = clock()
     try:
@@ -107,20 +115,23 @@ def run_load(
     for thread in senders:
         thread.start()
     sent = 0
-    for index, arrival in enumerate(arrivals):
-        wait = arrival.t - clock()
-        if arrival.t > options.max_seconds:
-            break
-        if wait > 0:
-            time.sleep(wait)
-        waiting.put(index)
-        sent += 1
-    for _ in senders:
-        waiting.put(None)
-    deadline = options.max_seconds + 1.0  # senders finish what they took; the time bound caps the wait
-    for _ in range(sent):
-        if not done.acquire(timeout=max(0.0, deadline - clock())):
-            break
+    try:
+        for index, arrival in enumerate(arrivals):
+            wait = arrival.t - clock()
+            if arrival.t > options.max_seconds:
+                break
+            if wait > 0:
+                time.sleep(wait)
+            waiting.put(index)
+            sent += 1
+        for _ in senders:
+            waiting.put(None)
+        deadline = options.max_seconds + 1.0  # senders finish what they took; the time bound caps the wait
+        for _ in range(sent):
+            if not done.acquire(timeout=max(0.0, deadline - clock())):
+                break
+    except KeyboardInterrupt:
+        raise LoadInterrupted(copy.deepcopy(records)) from None
     return copy.deepcopy(records)  # a sender still inside a hung service cannot change what is reported
 
 
