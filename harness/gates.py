@@ -161,10 +161,16 @@ def judged(results: Results, thresholds: Thresholds) -> Results:
     import copy
 
     out = copy.deepcopy(results)
-    for record in out.records:
-        record.verdicts = threshold_verdicts(record, thresholds) if record.status == "ok" else {}
-    apply_cross_verdicts(out.records, thresholds)
+    judge(out.records, thresholds)
     return out
+
+
+def judge(records: list[Record], thresholds: Thresholds) -> None:
+    """Every record's verdicts under ``thresholds``: its own (measured rows only), then those that
+    compare rows. The one place sweeps, the plugin, cluster runs and ``judge`` compute them."""
+    for record in records:
+        record.verdicts = threshold_verdicts(record, thresholds) if record.status == "ok" else {}
+    apply_cross_verdicts(records, thresholds)
 
 
 def describe(name: str, verdict: dict[str, Any]) -> str:

@@ -19,7 +19,7 @@ import pytest
 from harness.choices import parse_list
 from harness.config import NARROWING, RunConfig, SuiteConfig
 from harness.errors import BackendUnavailable, ConfigError, HarnessError
-from harness.gates import apply_cross_verdicts, describe, threshold_verdicts
+from harness.gates import describe, judge
 from harness.journal import open_results
 from harness.measure import MeasureOptions, Measurer
 from harness.options import INJECT_HELP
@@ -95,9 +95,7 @@ class TTSSession:
         benchmark.group = f"{self.suite.name}/{run.model}/{run.device}"
         record = self.measurer.measure(run, timed_rounds=rounds)
         results.upsert(record)
-        if record.status == "ok":
-            record.verdicts = threshold_verdicts(record, self.suite.thresholds)
-        apply_cross_verdicts(results.records, self.suite.thresholds)
+        judge(results.records, self.suite.thresholds)
         results.save(self.out_dir)
         if record.rtf:
             benchmark.extra_info.update(

@@ -17,12 +17,13 @@ from typing import Any
 import numpy as np
 
 from harness.config import ScenarioConfig
+from harness.serving.arrivals import gaps
 
 
 def arrivals(config: ScenarioConfig) -> np.ndarray:
     """Arrival offsets in seconds from the start, exponential gaps at the configured rate."""
-    gaps = np.random.default_rng(config.seed).exponential(1.0 / config.rate_per_s, config.requests)
-    return np.asarray(np.cumsum(gaps) - gaps[0])
+    drawn = gaps("poisson", config.rate_per_s, config.requests, config.seed)
+    return np.asarray(np.cumsum(drawn) - drawn[0])
 
 
 def serve(

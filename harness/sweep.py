@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from harness.config import RunConfig, SuiteConfig, compile_cost_s
 from harness.errors import first_line
-from harness.gates import apply_cross_verdicts, threshold_verdicts
+from harness.gates import judge
 from harness.journal import folder_lock, open_results
 from harness.measure import MeasureOptions, Measurer
 from harness.platform.process import apply_process_settings, validate_inputs
@@ -110,12 +110,6 @@ class Sweep:
         )
         return own + others
 
-    def judge(self, results: Results, record: Record) -> None:
-        """The suite's thresholds on a new record, and the verdicts that compare records."""
-        if record.status == "ok":
-            record.verdicts = threshold_verdicts(record, self.suite.thresholds)
-        apply_cross_verdicts(results.records, self.suite.thresholds)
-
     def run(self, process_start: float | None = None) -> Results:
         """Measure every configuration not yet in the results; ``process_start`` (a
         ``perf_counter`` value) makes the startup before the loop part of the sweep's cost. The
@@ -165,7 +159,7 @@ class Sweep:
                 if record.build_s is not None and record.first_call_s is not None:
                     self.observe_compile(run, record.first_call_s)
                 results.upsert(record)
-                self.judge(results, record)
+                judge(results.records, self.suite.thresholds)
                 results.sweep_cost_s = cost.total()  # kept if killed
                 results.save(self.options.out_dir)
                 if self.after_each:

@@ -77,7 +77,8 @@ def test_the_batcher_gathers_concurrent_requests_into_one_call() -> None:
         time.sleep(0.05)
         return [np.zeros(100, np.float32) for _ in texts]
 
-    service = PipelineService(speak, RATE, StreamOptions(), BatchOptions(max_batch=4, max_wait_ms=50))
+    # A wait far longer than the senders need to hand over four requests (a full batch goes at once).
+    service = PipelineService(speak, RATE, StreamOptions(), BatchOptions(max_batch=4, max_wait_ms=2000))
     try:
         records = run_load(service, burst(8), LoadOptions(concurrency=4))
     finally:

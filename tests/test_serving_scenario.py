@@ -19,7 +19,7 @@ requests = 4
 [serving]
 arrivals = "trace"
 trace = "burst.jsonl"
-max_wait_ms = 100.0
+max_wait_ms = 300.0
 first_chars = 12
 slo = {{ ttfa_p99_s = 600.0 }}
 search_start_rate = 1.0

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from harness.config import RunConfig, SuiteConfig
 from harness.errors import first_line
-from harness.gates import apply_cross_verdicts, threshold_verdicts
+from harness.gates import judge
 from harness.journal import folder_lock, open_results
 from harness.results import Record, Results, utc_now
 
@@ -118,9 +118,7 @@ class ClusterSweep:
                     group, attempt = pending.pop(handle)
                     for record in self._records(group, attempt, outcome, state, submit):
                         results.upsert(record)
-                        if record.status == "ok":
-                            record.verdicts = threshold_verdicts(record, self.suite.thresholds)
-                    apply_cross_verdicts(results.records, self.suite.thresholds)
+                    judge(results.records, self.suite.thresholds)
                     results.save(self.out)
             results.status = "complete"
         except KeyboardInterrupt:
