@@ -226,7 +226,8 @@ class Measurer:
         return last
 
     def _load(self, synth: AnySynth, run: RunConfig, record: Record) -> dict[str, Any]:
-        """The load scenario: every synthesis call the batcher makes is one timed run of the record."""
+        """The load scenario: every synthesis call of the row (the loads', the batch timing's and the
+        streaming check's) is one timed run of the record, named by its batch size."""
         if not isinstance(synth, Synthesizer):
             raise ConfigError("the load scenario batches different texts: the stock pipeline cannot")
 
