@@ -269,6 +269,7 @@ class Thresholds:
     max_lsd_db: float | None = None
     min_speaker_similarity: float | None = None
     max_mos_drop: float | None = None  # DNSMOS overall of the reference render minus this row's (the plan: 0.2)
+    max_utmos_drop: float | None = None  # UTMOS of the reference render minus this row's (where its weights exist)
     min_pesq_wb: float | None = None  # PESQ-WB against the reference render (real weights only)
     min_stoi: float | None = None  # STOI against the reference render (real weights only)
     min_quant_speedup: float | None = None  # a quantized row against its unquantized twin (RTF ratio)
@@ -330,6 +331,7 @@ class QualityConfig:
     speaker: str | None = "resemblyzer"
     mos: str = "dnsmos"  # the MOS estimate: dnsmos (offline, ONNX) or none
     intrusive: bool = True  # PESQ-WB and STOI against the reference render (real weights only)
+    utmos: bool = False  # UTMOS as well, where its weights are in the torch.hub cache (else n/a with why)
     reference_precision: str = "fp32"
     reference_compile: str = "none"
     reference_vocoder: str = "torch"

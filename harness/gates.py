@@ -105,6 +105,10 @@ def quality_verdicts(record: Record, thresholds: Thresholds) -> dict[str, Any]:
     mos = quality.get("mos")
     if mos and mos.get("meaningful") and "drop" in mos and thresholds.max_mos_drop is not None:
         out["mos_drop"] = _bound(mos["drop"], thresholds.max_mos_drop, upper=True)
+    utmos = quality.get("utmos")
+    if utmos and utmos.get("meaningful") and thresholds.max_utmos_drop is not None:
+        out["utmos_drop"] = (_bound(utmos["drop"], thresholds.max_utmos_drop, upper=True) if "drop" in utmos
+                             else {"value": None, "level": "n/a", "why": utmos.get("reason", "no score")})  # fmt: skip
     intrusive = quality.get("intrusive")
     if intrusive and intrusive.get("meaningful") and record.config.get("pipeline") != "stock":
         for name, limit in (("pesq_wb", thresholds.min_pesq_wb), ("stoi", thresholds.min_stoi)):

@@ -17,7 +17,8 @@ from harness.quality.asr import ASRBackend, make_asr
 from harness.quality.wer import score
 
 NOT_SPEECH = (
-    "random weights: the audio is not speech, so WER, MOS, PESQ, STOI and speaker similarity are not computed"
+    "random weights: the audio is not speech, so WER, MOS (DNSMOS, UTMOS), PESQ, STOI and speaker similarity "
+    "are not computed"
 )
 
 
@@ -66,6 +67,8 @@ class Assessor:
                 out["mos"] = {"backend": self.config.mos, "meaningful": False, "skipped": NOT_SPEECH}
             if self.config.intrusive:
                 out["intrusive"] = {"meaningful": False, "skipped": NOT_SPEECH}
+            if self.config.utmos:
+                out["utmos"] = {"backend": "utmos", "meaningful": False, "skipped": NOT_SPEECH}
             if self.config.speaker and self.config.speaker != "none":
                 out["speaker"] = {"encoder": self.config.speaker, "meaningful": False, "skipped": NOT_SPEECH}
             return out
@@ -89,6 +92,10 @@ class Assessor:
             from harness.quality import intrusive
 
             out["intrusive"] = intrusive.block(generated, references, rate)
+        if self.config.utmos:
+            from harness.quality import utmos
+
+            out["utmos"] = utmos.block(generated, references, rate)
         if self.config.speaker and self.config.speaker != "none":
             from harness.quality.speaker import similarity
 

@@ -1,6 +1,6 @@
 """Speed and quality answered together for two sweeps: per configuration, the speed comparison's
 ratio and outcome beside the paired quality gate of every per-text score both sides measured
-(DNSMOS P.808, WER, PESQ-WB, STOI), e.g. "1.30x faster (improvement); MOS unchanged (...)".
+(DNSMOS P.808, UTMOS, WER, PESQ-WB, STOI), e.g. "1.30x faster (improvement); MOS unchanged (...)".
 
 Per-text scores exist only where the audio is speech (real weights); with random weights the
 sentence says so instead of comparing numbers that mean nothing.
@@ -20,6 +20,11 @@ def _mos(quality: dict[str, Any]) -> list[float | None] | None:
     return [t.get("p808") for t in block.get("per_text", [])] if block.get("meaningful") else None
 
 
+def _utmos(quality: dict[str, Any]) -> list[float | None] | None:
+    block = quality.get("utmos") or {}
+    return [t.get("utmos") for t in block.get("per_text", [])] if block.get("meaningful") else None
+
+
 def _wer(quality: dict[str, Any]) -> list[float | None] | None:
     block = quality.get("asr") or {}
     return [u["wer"] for u in block.get("per_utterance", [])] if block.get("meaningful") else None
@@ -35,6 +40,7 @@ def _intrusive(name: str) -> Callable[[dict[str, Any]], list[float | None] | Non
 
 PER_TEXT: dict[str, Callable[[dict[str, Any]], list[float | None] | None]] = {
     "mos": _mos,
+    "utmos": _utmos,
     "wer": _wer,
     "pesq_wb": _intrusive("pesq_wb"),
     "stoi": _intrusive("stoi"),

@@ -29,6 +29,7 @@ from harness.errors import InputError
 # Metrics a paired gate knows, with what makes "higher" better and the default margin.
 METRICS = {
     "mos": ("DNSMOS P.808 MOS (1-5)", 1.0, 0.1),
+    "utmos": ("UTMOS (1-5)", 1.0, 0.1),
     "similarity": ("speaker similarity (cosine)", 1.0, 0.02),
     "wer": ("word error rate", -1.0, 0.02),
     "pesq_wb": ("PESQ-WB against the reference render (1.04-4.64)", 1.0, 0.1),
