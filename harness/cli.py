@@ -295,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run it in a network namespace of its own (docs/cluster.md)",
     )
     run.add_argument(
-        "--ray-resources", metavar="JSON", help='custom resources each group needs, e.g. \'{"jetson_orin": 1}\''
+        "--ray-resources", metavar="JSON", help="custom resources each group needs, e.g. '{\"jetson_orin\": 1}'"
     )
     add_narrowing(run)
     run.set_defaults(func=cmd_run)

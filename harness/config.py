@@ -332,6 +332,7 @@ class QualityConfig:
     mos: str = "dnsmos"  # the MOS estimate: dnsmos (offline, ONNX) or none
     intrusive: bool = True  # PESQ-WB and STOI against the reference render (real weights only)
     utmos: bool = False  # UTMOS as well, where its weights are in the torch.hub cache (else n/a with why)
+    metrics: tuple[str, ...] = ()  # more registered quality metrics by name (harness/quality/registry.py)
     reference_precision: str = "fp32"
     reference_compile: str = "none"
     reference_vocoder: str = "torch"
@@ -341,6 +342,13 @@ class QualityConfig:
         check_choice("ASR backend", self.asr, ("pocketsphinx", "whisper", "none"))
         check_choice("pocketsphinx mode", self.asr_mode, ("grammar", "open"))
         check_choice("MOS estimate", self.mos, ("dnsmos", "none"))
+        if not isinstance(self.metrics, (list, tuple)) or not all(isinstance(m, str) for m in self.metrics):
+            raise ConfigError(f"[quality] metrics must be a list of metric names, got {self.metrics!r:.60}")
+        object.__setattr__(self, "metrics", tuple(self.metrics))
+        from harness.quality import registry as metrics  # local: the registries import nothing heavy
+
+        for name in self.metrics:
+            metrics.check_name(name)
         if self.speaker not in (None, "none", "resemblyzer") and not str(self.speaker).startswith("wavlm"):
             raise ConfigError(f"unknown speaker encoder {self.speaker!r}; use resemblyzer, wavlm[:<model>] or none")
         check_choice("reference precision", self.reference_precision, PRECISIONS)
@@ -348,6 +356,11 @@ class QualityConfig:
         from harness.vocoders import registry  # local: registry imports nothing heavy
 
         registry.check_name(self.reference_vocoder)
+
+    def metric_names(self) -> list[str]:
+        """The registered audio-quality metrics this suite computes, in order."""
+        switched = ["mos"] * (self.mos != "none") + ["intrusive"] * self.intrusive + ["utmos"] * self.utmos
+        return list(dict.fromkeys([*switched, *self.metrics]))
 
     @property
     def reference(self) -> dict[str, str]:

@@ -120,7 +120,7 @@ def _test_set_texts(data: dict[str, Any], path: Path) -> list[dict[str, Any]]:
     from harness.textsets import load_test_set, test_set_path
 
     if not isinstance(name, str):
-        raise ConfigError(f"{path}: texts_from names a test set, e.g. \"live-stream\"; got {name!r:.40}")
+        raise ConfigError(f'{path}: texts_from names a test set, e.g. "live-stream"; got {name!r:.40}')
     reference = data.get("reference")
     if not isinstance(reference, dict) or set(reference) != {"audio", "text"}:
         raise ConfigError(f"{path}: texts_from needs [reference] with audio and text (the voice of every text)")

@@ -149,9 +149,7 @@ def test_the_gate_outcome_reaches_the_table_junit_and_mlflow(tmp_path: Path) -> 
     stored = save_baseline(base, tmp_path / "baselines")
     # six A/A sweeps beside the baseline: "fast" moves by about 0.5% between sweeps, "noisy" by 10%
     wobble = (1.0, 1.004, 0.996, 1.003, 0.998, 1.005)
-    record_noise(
-        [results_with({"fast": [w] * 3, "noisy": [w**25] * 3}) for w in wobble], tmp_path / "baselines"
-    )
+    record_noise([results_with({"fast": [w] * 3, "noisy": [w**25] * 3}) for w in wobble], tmp_path / "baselines")
     head = results_with({"fast": [1.2, 1.201, 1.199, 1.2, 1.202], "noisy": [1.0, 1.25, 0.85, 1.1, 0.95]})
     head.save(tmp_path / "head")
     proc = cli_in_process("baseline", "compare", str(tmp_path / "head"), "--baseline", str(stored))

@@ -8,7 +8,7 @@ import pytest
 
 from harness.errors import InputError
 from harness.pipeline.audio import read_audio
-from harness.quality.assess import mos_block
+from harness.quality.mos import block as mos_block
 from harness.quality.mos import score
 from tests.conftest import REFERENCE
 

@@ -53,9 +53,7 @@ def parse_config(path: Path) -> dict[str, tuple[str, dict[str, Any]]]:
         name, args = spec["class_path"], spec.get("init_args") or {}
         if name not in allowed:
             raise InputError(f"Vocos config {path}: {part} class {name!r} is not one of {', '.join(allowed)}")
-        if not isinstance(args, dict) or not all(
-            isinstance(k, str) and isinstance(v, _PLAIN) for k, v in args.items()
-        ):
+        if not isinstance(args, dict) or not all(isinstance(k, str) and isinstance(v, _PLAIN) for k, v in args.items()):
             raise InputError(f"Vocos config {path}: {part} init_args must map names to numbers, strings or booleans")
         parts[part] = (name, args)
     return parts

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from harness.config import QualityConfig
-from harness.quality import spectral
+from harness.quality import registry, spectral
 from harness.quality.asr import ASRBackend, make_asr
 from harness.quality.wer import score
 
@@ -63,12 +63,8 @@ class Assessor:
         if not meaningful:  # nothing to transcribe or to recognize the speaker of: do not spend the time
             if self.config.asr != "none":
                 out["asr"] = {"backend": self.config.asr, "meaningful": False, "skipped": NOT_SPEECH}
-            if self.config.mos != "none":
-                out["mos"] = {"backend": self.config.mos, "meaningful": False, "skipped": NOT_SPEECH}
-            if self.config.intrusive:
-                out["intrusive"] = {"meaningful": False, "skipped": NOT_SPEECH}
-            if self.config.utmos:
-                out["utmos"] = {"backend": "utmos", "meaningful": False, "skipped": NOT_SPEECH}
+            for name in self.config.metric_names():
+                out[name] = {"backend": name, "meaningful": False, "skipped": NOT_SPEECH}
             if self.config.speaker and self.config.speaker != "none":
                 out["speaker"] = {"encoder": self.config.speaker, "meaningful": False, "skipped": NOT_SPEECH}
             return out
@@ -86,16 +82,8 @@ class Assessor:
                 "per_utterance": asr["per_utterance"],
                 "meaningful": meaningful,
             }
-        if self.config.mos != "none":
-            out["mos"] = mos_block(generated, references, rate)
-        if self.config.intrusive:
-            from harness.quality import intrusive
-
-            out["intrusive"] = intrusive.block(generated, references, rate)
-        if self.config.utmos:
-            from harness.quality import utmos
-
-            out["utmos"] = utmos.block(generated, references, rate)
+        for name in self.config.metric_names():
+            out[name] = registry.get(name).block(generated, references, rate)
         if self.config.speaker and self.config.speaker != "none":
             from harness.quality.speaker import similarity
 
@@ -109,30 +97,3 @@ class Assessor:
                 "meaningful": meaningful,
             }
         return out
-
-
-def mos_block(generated: list[np.ndarray], references: list[np.ndarray], rate: int) -> dict[str, Any]:
-    """DNSMOS of every generated text and of its reference render: the means, the drop of the P.808
-    MOS against the reference (the plan's "MOS drop"), and the per-text scores a paired gate compares."""
-    from harness.quality import mos
-
-    ours = [mos.score(w, rate) for w in generated]
-    theirs = [mos.score(w, rate) for w in references]
-    scored = [(a, b) for a, b in zip(ours, theirs, strict=True) if a.p808 is not None and b.p808 is not None]
-    block: dict[str, Any] = {
-        "backend": mos.NAME,
-        "source": mos.SOURCE,
-        "per_text": [m.as_dict() for m in ours],
-        "meaningful": True,
-    }
-    if not scored:
-        block["reason"] = next((m.reason for m in ours if m.reason), "no score")
-        return block
-    for name in mos.SCORES:
-        block[name] = float(np.mean([getattr(a, name) for a, _ in scored]))
-    # The headline is P.808: on real speech degraded in known steps it fell at every step, where the
-    # P.835 overall score rose with faint noise on synthetic speech (reports/mos).
-    block["headline"] = mos.HEADLINE
-    block["reference_p808"] = float(np.mean([b.p808 for _, b in scored]))
-    block["drop"] = block["reference_p808"] - block["p808"]
-    return block

@@ -1,6 +1,7 @@
 """Speed and quality answered together for two sweeps: per configuration, the speed comparison's
-ratio and outcome beside the paired quality gate of every per-text score both sides measured
-(DNSMOS P.808, UTMOS, WER, PESQ-WB, STOI), e.g. "1.30x faster (improvement); MOS unchanged (...)".
+ratio and outcome beside the paired quality gate of every per-text score both sides measured (WER
+and every registered metric's: DNSMOS P.808, UTMOS, PESQ-WB, STOI), e.g. "1.30x faster
+(improvement); MOS unchanged (...)".
 
 Per-text scores exist only where the audio is speech (real weights); with random weights the
 sentence says so instead of comparing numbers that mean nothing.
@@ -8,21 +9,13 @@ sentence says so instead of comparing numbers that mean nothing.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 from harness.quality.paired import PairedResult, paired
+from harness.quality.registry import per_text_scores
 from harness.results import Record, Results
-
-
-def _mos(quality: dict[str, Any]) -> list[float | None] | None:
-    block = quality.get("mos") or {}
-    return [t.get("p808") for t in block.get("per_text", [])] if block.get("meaningful") else None
-
-
-def _utmos(quality: dict[str, Any]) -> list[float | None] | None:
-    block = quality.get("utmos") or {}
-    return [t.get("utmos") for t in block.get("per_text", [])] if block.get("meaningful") else None
 
 
 def _wer(quality: dict[str, Any]) -> list[float | None] | None:
@@ -30,21 +23,12 @@ def _wer(quality: dict[str, Any]) -> list[float | None] | None:
     return [u["wer"] for u in block.get("per_utterance", [])] if block.get("meaningful") else None
 
 
-def _intrusive(name: str) -> Callable[[dict[str, Any]], list[float | None] | None]:
-    def scores(quality: dict[str, Any]) -> list[float | None] | None:
-        block = quality.get("intrusive") or {}
-        return [t.get(name) for t in block.get("per_text", [])] if block.get("meaningful") else None
-
-    return scores
-
-
-PER_TEXT: dict[str, Callable[[dict[str, Any]], list[float | None] | None]] = {
-    "mos": _mos,
-    "utmos": _utmos,
-    "wer": _wer,
-    "pesq_wb": _intrusive("pesq_wb"),
-    "stoi": _intrusive("stoi"),
-}
+def per_text() -> dict[str, Callable[[dict[str, Any]], list[float | None] | None]]:
+    """Each per-text score by name: WER and every registered metric's scores."""
+    out: dict[str, Callable[[dict[str, Any]], list[float | None] | None]] = {"wer": _wer}
+    for name, (metric, score) in per_text_scores().items():
+        out[name] = functools.partial(metric.per_text, score=score)
+    return out
 
 
 def _records(side: list[Results]) -> dict[str, Record]:
@@ -60,7 +44,7 @@ def _records(side: list[Results]) -> dict[str, Record]:
 def paired_quality(a: Record, b: Record, alpha: float) -> dict[str, PairedResult]:
     """Every metric both records scored per text, over the same number of texts."""
     out: dict[str, PairedResult] = {}
-    for metric, scores in PER_TEXT.items():
+    for metric, scores in per_text().items():
         base, head = scores(a.quality), scores(b.quality)
         if base and head and len(base) == len(head):
             nan = float("nan")

@@ -22,6 +22,7 @@ import numpy as np
 
 from harness.extras import need
 from harness.quality.audio import to_rate
+from harness.quality.registry import Metric, Score
 
 RATE = 16_000
 SOURCE = "PESQ-WB (ITU-T P.862.2, pesq package) and STOI (Taal et al. 2011, pystoi), against the reference render"
@@ -75,3 +76,14 @@ def block(generated: list[np.ndarray], references: list[np.ndarray], rate: int) 
         "per_text": [s.as_dict() for s in per_text],
         "meaningful": True,
     }
+
+
+METRIC = Metric(
+    "intrusive",
+    block,
+    (
+        Score("pesq_wb", "pesq_wb", "PESQ-WB against the reference render (1.04-4.64)", True, 0.1),
+        Score("stoi", "stoi", "STOI against the reference render (0-1)", True, 0.01),
+    ),
+    SOURCE,
+)

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from harness.errors import BackendUnavailable, InputError
+from harness.quality.registry import Metric, Score
 
 NAME = "dnsmos"
 RATE = 16_000
@@ -126,3 +127,31 @@ def score(wave: np.ndarray, rate: int) -> Mos:
         p808_scores.append(float(p808.run(None, {"input_1": _log_mel(segment[:-160])[np.newaxis]})[0][0][0]))
     sig, bak, ovrl = (float(np.mean([_POLY[name](r[i]) for r in raw])) for i, name in enumerate(("sig", "bak", "ovrl")))
     return Mos(ovrl, sig, bak, float(np.mean(p808_scores)), windows=len(raw), tiled=tiled)
+
+
+def block(generated: list[np.ndarray], references: list[np.ndarray], rate: int) -> dict[str, Any]:
+    """DNSMOS of every generated text and of its reference render: the means, the drop of the P.808
+    MOS against the reference (the plan's "MOS drop"), and the per-text scores a paired gate compares."""
+    ours = [score(w, rate) for w in generated]
+    theirs = [score(w, rate) for w in references]
+    scored = [(a, b) for a, b in zip(ours, theirs, strict=True) if a.p808 is not None and b.p808 is not None]
+    out: dict[str, Any] = {
+        "backend": NAME,
+        "source": SOURCE,
+        "per_text": [m.as_dict() for m in ours],
+        "meaningful": True,
+    }
+    if not scored:
+        out["reason"] = next((m.reason for m in ours if m.reason), "no score")
+        return out
+    for name in SCORES:
+        out[name] = float(np.mean([getattr(a, name) for a, _ in scored]))
+    # The headline is P.808: on real speech degraded in known steps it fell at every step, where the
+    # P.835 overall score rose with faint noise on synthetic speech (reports/mos).
+    out["headline"] = HEADLINE
+    out["reference_p808"] = float(np.mean([b.p808 for _, b in scored]))
+    out["drop"] = out["reference_p808"] - out["p808"]
+    return out
+
+
+METRIC = Metric("mos", block, (Score("mos", HEADLINE, "DNSMOS P.808 MOS (1-5)", True, 0.1),), SOURCE)

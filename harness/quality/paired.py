@@ -26,15 +26,22 @@ import numpy as np
 
 from harness.errors import InputError
 
-# Metrics a paired gate knows, with what makes "higher" better and the default margin.
+# Scores a paired gate knows besides the registered metrics' (harness/quality/registry.py), with
+# what makes "higher" better and the default margin.
 METRICS = {
-    "mos": ("DNSMOS P.808 MOS (1-5)", 1.0, 0.1),
-    "utmos": ("UTMOS (1-5)", 1.0, 0.1),
     "similarity": ("speaker similarity (cosine)", 1.0, 0.02),
     "wer": ("word error rate", -1.0, 0.02),
-    "pesq_wb": ("PESQ-WB against the reference render (1.04-4.64)", 1.0, 0.1),
-    "stoi": ("STOI against the reference render (0-1)", 1.0, 0.01),
 }
+
+
+def known() -> dict[str, tuple[str, float, float]]:
+    """Every score a paired gate compares: label, sign (1: higher is better), default margin."""
+    from harness.quality.registry import per_text_scores
+
+    scores = {
+        name: (s.label, 1.0 if s.higher_is_better else -1.0, s.margin) for name, (_, s) in per_text_scores().items()
+    }
+    return scores | METRICS
 
 
 @dataclass(frozen=True)
@@ -71,9 +78,10 @@ def paired(
     from scipy.stats import norm
     from scipy.stats import t as student
 
-    if metric not in METRICS:
-        raise InputError(f"unknown quality metric {metric!r} for a paired gate; choose from {', '.join(METRICS)}")
-    _, sign, default_margin = METRICS[metric]
+    scores = known()
+    if metric not in scores:
+        raise InputError(f"unknown quality metric {metric!r} for a paired gate; choose from {', '.join(scores)}")
+    _, sign, default_margin = scores[metric]
     margin = default_margin if margin is None else margin
     a, b = np.asarray(baseline, dtype=float), np.asarray(candidate, dtype=float)
     if a.shape != b.shape or a.ndim != 1:

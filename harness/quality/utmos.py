@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from harness.errors import BackendUnavailable, InputError
+from harness.quality.registry import Metric, Score
 
 NAME = "utmos"
 RATE = 16_000
@@ -264,3 +265,6 @@ def block(generated: list[np.ndarray], references: list[np.ndarray], rate: int) 
     out["reference_utmos"] = float(np.mean([b for _, b in scored]))
     out["drop"] = out["reference_utmos"] - out["utmos"]
     return out
+
+
+METRIC = Metric(NAME, block, (Score("utmos", "utmos", "UTMOS (1-5)", True, 0.1),), SOURCE)
