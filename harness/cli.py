@@ -60,6 +60,7 @@ def _positive(text: str) -> float:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from harness.gates import judged
     from harness.measure import MeasureOptions
     from harness.parallel import Claims
     from harness.report.summary import markdown
@@ -121,7 +122,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
-    text = markdown(results)
+    text = markdown(judged(results, suite.thresholds))
     (out / "summary.md").write_text(text)
     print(text)
     print(f"results: {out / 'results.json'}")
@@ -198,6 +199,7 @@ def run_on_ray(args: argparse.Namespace, out: Path, suite: SuiteConfig) -> int:
     """The sweep's build groups as tasks on a Ray cluster; results.json written here as they finish."""
     from harness.executors.cluster import ClusterSweep
     from harness.executors.ray_backend import RayBackend, check_ray_options, parse_resources
+    from harness.gates import judged
     from harness.report.summary import markdown
 
     check_ray_options(args)
@@ -212,7 +214,7 @@ def run_on_ray(args: argparse.Namespace, out: Path, suite: SuiteConfig) -> int:
         hint = resume_hint(args, out, ["--ray", args.ray])
         print(f"interrupted: finished configurations are kept in {out}; complete them with `{hint}`", file=sys.stderr)
         return 130
-    text = markdown(results)
+    text = markdown(judged(results, suite.thresholds))
     (out / "summary.md").write_text(text)
     print(text)
     lost = results.options.get("cluster", {}).get("lost", [])

@@ -169,6 +169,12 @@ def judged(results: Results, thresholds: Thresholds) -> Results:
     return out
 
 
+def load_judged(where: Path) -> Results:
+    """A stored sweep with its verdicts, computed now under the thresholds it recorded."""
+    results = Results.load(where)
+    return judged(results, recorded_thresholds(results))
+
+
 def judge(records: list[Record], thresholds: Thresholds) -> None:
     """Every record's verdicts under ``thresholds``: its own (measured rows only), then those that
     compare rows. The one place sweeps, the plugin, cluster runs and ``judge`` compute them."""

@@ -65,7 +65,7 @@ class Record:
     telemetry: dict[str, Any] = field(default_factory=dict)
     quality: dict[str, Any] = field(default_factory=dict)
     samples: list[str] = field(default_factory=list)
-    verdicts: dict[str, Any] = field(default_factory=dict)
+    verdicts: dict[str, Any] = field(default_factory=dict)  # computed when read (gates.judged), never saved
     scenario: dict[str, Any] = field(default_factory=dict)
     memory: dict[str, Any] = field(default_factory=dict)
     roofline: dict[str, Any] = field(default_factory=dict)  # FLOPs per step, achieved and peak TFLOP/s, RTF floor
@@ -108,7 +108,11 @@ class Results:
         self.records = [r for r in self.records if r.id != record.id] + [record]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """What results.json holds: measurements, not verdicts (those are computed when it is read)."""
+        out = asdict(self)
+        for record in out["records"]:
+            record.pop("verdicts", None)
+        return out
 
     def save(self, out_dir: Path) -> Path:
         """Atomic write: an interrupted sweep leaves the last complete file behind."""

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from harness.config import RunConfig, SuiteConfig, compile_cost_s
 from harness.errors import first_line
-from harness.gates import judge
 from harness.journal import folder_lock, open_results
 from harness.measure import MeasureOptions, Measurer
 from harness.platform.process import apply_process_settings, validate_inputs
@@ -159,7 +158,6 @@ class Sweep:
                 if record.build_s is not None and record.first_call_s is not None:
                     self.observe_compile(run, record.first_call_s)
                 results.upsert(record)
-                judge(results.records, self.suite.thresholds)
                 results.sweep_cost_s = cost.total()  # kept if killed
                 results.save(self.options.out_dir)
                 if self.after_each:

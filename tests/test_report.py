@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.gates import load_judged
 from harness.results import Results
 from tests.test_cli import assert_one_line_error, cli_in_process
 
@@ -78,7 +79,7 @@ def test_report_renders_in_headless_chromium(sweep: Path, tmp_path: Path) -> Non
     # no stock row here: no speed-up plot; the plots are inside the page (it shows them in MLflow too)
     assert dom.count('<img src="data:image/png;base64,') == 4
     assert dom.count("<audio controls") == 4 and "RTF of every timed call per configuration" in dom
-    results = Results.load(sweep)
+    results = load_judged(sweep)
     for record in results.records:  # every row that is not a pass says why, beside it
         if record.verdicts and any(v.get("level") == "critical" for v in record.verdicts.values()):
             assert "over the critical threshold" in dom.split(record.id, 1)[1].split("</tr>", 1)[0]

@@ -2,8 +2,8 @@
 
 Each model-build group (the configurations that share one build, hence one compile) is one job
 measured by ``measure_group`` in a worker; the driver keeps results.json: every record saved as its
-group finishes and judged with the suite's thresholds, so ``--resume`` measures only what is
-missing. A job whose node or worker was lost is recorded in ``options.cluster.lost`` (group, error,
+group finishes, so ``--resume`` measures only what is missing (verdicts are computed when it is
+read). A job whose node or worker was lost is recorded in ``options.cluster.lost`` (group, error,
 attempt) and submitted once more; lost twice, its configurations are recorded as ``error``
 (``NodeLost``) and the sweep goes on. Ctrl-C cancels the jobs in flight, saves what finished and
 exits 130.
@@ -21,7 +21,6 @@ from typing import Any, Protocol
 
 from harness.config import RunConfig, SuiteConfig
 from harness.errors import first_line
-from harness.gates import judge
 from harness.journal import folder_lock, open_results
 from harness.results import Record, Results, utc_now
 
@@ -118,7 +117,6 @@ class ClusterSweep:
                     group, attempt = pending.pop(handle)
                     for record in self._records(group, attempt, outcome, state, submit):
                         results.upsert(record)
-                    judge(results.records, self.suite.thresholds)
                     results.save(self.out)
             results.status = "complete"
         except KeyboardInterrupt:

@@ -14,8 +14,10 @@ from harness.errors import InputError
 from harness.gates import (
     BaselineRow,
     compare_to_baseline,
+    judged,
     load_baseline,
     recorded_policy,
+    recorded_thresholds,
     rows_markdown,
     save_comparison,
 )
@@ -246,6 +248,7 @@ def report(dirs: list[Path], out: Path | None = None, baseline: Path | None = No
     out.mkdir(parents=True, exist_ok=True)
     if len(parts) > 1 or out.resolve() != dirs[0].resolve():
         results.save(out)
+    results = judged(results, recorded_thresholds(results))  # verdicts are computed here, when read
     plots = all_plots(results.records, out / "plots", results.suite.get("thresholds"))
     rows = _baseline_rows(results, baseline)
     summary = markdown(results)

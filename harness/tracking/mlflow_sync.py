@@ -16,7 +16,7 @@ from typing import Any
 
 from harness.errors import InputError, first_line, redact
 from harness.extras import need
-from harness.gates import load_comparison
+from harness.gates import judged, load_comparison, recorded_thresholds
 from harness.journal import SYNC_LOCK_FILE, folder_lock
 from harness.report.summary import reason, verdict
 from harness.results import Record, Results
@@ -154,6 +154,8 @@ SYNC_WAIT_S = 600.0  # how long a sync waits for another sync of the same folder
 
 def _sync(results: Results, results_dir: Path, uri: str | None) -> dict[str, Any]:
     from mlflow.entities import Metric, Param
+
+    results = judged(results, recorded_thresholds(results))  # verdicts are computed when read
 
     uri = tracking_uri(uri)
     client = _client(uri)
