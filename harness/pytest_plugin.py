@@ -8,7 +8,6 @@ registers itself through the ``pytest11`` entry point (``harness.pytest_plugin``
 from __future__ import annotations
 
 import os
-import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -20,13 +19,11 @@ from harness.choices import parse_list
 from harness.config import NARROWING, RunConfig, SuiteConfig
 from harness.errors import BackendUnavailable, ConfigError, HarnessError
 from harness.gates import describe, judge
-from harness.journal import open_results
-from harness.measure import MeasureOptions, Measurer
+from harness.measure import MeasureOptions
 from harness.options import INJECT_HELP
-from harness.platform.process import apply_process_settings, validate_inputs
-from harness.results import Record, Results, utc_now
+from harness.results import Record, Results
 from harness.suite_file import load_suite
-from harness.sweep import SweepCost
+from harness.sweep import Sweep, SweepOptions
 
 
 class ThresholdWarning(UserWarning):
@@ -55,28 +52,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 class TTSSession:
-    """The suite, one shared measurer (models built once per build key) and the results."""
+    """The suite's one sweep (``Sweep``: the CLI's driver), opened at the first test, and what the
+    plugin adds: pytest-benchmark's rounds and JSON, and the warnings it printed."""
 
     def __init__(self, suite: SuiteConfig, out_dir: Path, inject_slowdown: float) -> None:
         self.suite = suite
         self.out_dir = out_dir
-        self.measurer = Measurer(suite, MeasureOptions(out_dir=out_dir, inject_slowdown=inject_slowdown))
+        self.sweep = Sweep(
+            suite,
+            MeasureOptions(out_dir=out_dir, inject_slowdown=inject_slowdown),
+            SweepOptions(out_dir, progress=False),
+        )
+        self.measurer = self.sweep.measurer
+        self.planned: list[str] | None = None  # the collected configurations (after -k and deselection)
         self.results: Results | None = None
-        self.cost: SweepCost | None = None
         self.warned: dict[str, list[str]] = {}
 
     def start(self) -> Results:
         if self.results is None:
-            from harness.platform.fingerprint import accelerator_name
-
-            started = time.perf_counter()
-            validate_inputs(self.suite)
-            process = apply_process_settings(self.suite)
-            inject = self.measurer.options.inject_slowdown
-            self.results = open_results(self.suite, self.out_dir, False, process, inject)
-            self.measurer.card = accelerator_name(self.results.platform)
-            self.cost = SweepCost({}, self.measurer, started)
-            self.measurer.cost["startup_s"] = time.perf_counter() - started
+            self.results = self.sweep.open(planned=self.planned)
         return self.results
 
     def measure(self, run: RunConfig, benchmark: Any) -> Record:
@@ -93,10 +87,8 @@ class TTSSession:
         # a group per suite, model and device, and the RTF statistics in extra_info.
         benchmark.params = {**run.as_dict(), "suite": self.suite.name}
         benchmark.group = f"{self.suite.name}/{run.model}/{run.device}"
-        record = self.measurer.measure(run, timed_rounds=rounds)
-        results.upsert(record)
-        judge(results.records, self.suite.thresholds)
-        results.save(self.out_dir)
+        record = self.sweep.measure(run, timed_rounds=rounds)
+        judge(results.records, self.suite.thresholds)  # in memory, for this test's outcome: never saved
         if record.rtf:
             benchmark.extra_info.update(
                 {
@@ -112,6 +104,13 @@ class TTSSession:
                 }
             )
         return record
+
+    def finish(self) -> Results | None:
+        """The sweep closed: ``complete`` when every collected configuration was measured."""
+        if self.results is None:
+            return None
+        measured = {r.id for r in self.results.records}
+        return self.sweep.close("complete" if measured.issuperset(self.results.suite["planned"]) else "stopped")
 
 
 _SESSION = pytest.StashKey[TTSSession]()
@@ -228,8 +227,16 @@ def tts_measure(tts_session: TTSSession, benchmark: Any) -> Callable[[RunConfig]
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     tts = session.config.stash.get(_SESSION, None)
-    if tts is not None:  # the suite's cuDNN and attention flags end with it
+    if tts is not None and tts.finish() is None:  # the suite's cuDNN and attention flags end with it
         tts.measurer.restore_process_flags()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The plan is what was collected and selected (``-k``, deselection), not the whole matrix."""
+    tts = session.config.stash.get(_SESSION, None)
+    if tts is not None:
+        ids = [item.callspec.params["tts_config"] for item in session.items if hasattr(item, "callspec")]
+        tts.planned = [run.id for run in ids if isinstance(run, RunConfig)]
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -238,13 +245,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     from harness.report.summary import markdown
 
-    results = session.results
-    results.status = "complete"
-    if session.cost is not None:  # the cost table as a sweep has it, wall time included
-        results.sweep_cost_s = session.cost.total(wall=time.perf_counter() - session.cost.started)
-    results.finished_utc = utc_now()
-    results.save(session.out_dir)
-    text = markdown(results)
+    text = markdown(session.results)  # judged in memory as each test measured (verdicts are never saved)
     (session.out_dir / "summary.md").write_text(text)
     terminalreporter.section("tts-harness")
     terminalreporter.write_line(text)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from harness.config import RunConfig, SuiteConfig, compile_cost_s
 from harness.errors import first_line
 from harness.journal import folder_lock, open_results
-from harness.measure import MeasureOptions, Measurer
+from harness.measure import MeasureOptions, Measurer, RoundsFn
 from harness.platform.process import apply_process_settings, validate_inputs
 from harness.results import Record, Results, utc_now
 
@@ -117,28 +117,14 @@ class Sweep:
             return self._run(process_start)
 
     def _run(self, process_start: float | None) -> Results:
-        from harness.platform import fingerprint
-
-        started = time.perf_counter() if process_start is None else process_start
-        validate_inputs(self.suite)
-        process = apply_process_settings(self.suite, self.options.compile_artifacts)
-        results = open_results(
-            self.suite, self.options.out_dir, self.options.resume, process, self.measurer.options.inject_slowdown
-        )
-        results.options.setdefault("plan", self.options.plan)
-        self.measurer.card = fingerprint.accelerator_name(results.platform)
-        cost = SweepCost(results.sweep_cost_s, self.measurer, started)
-        todo = self.order(results)
         claims = self.options.claims
-        planned = set(results.suite.get("planned", []))
-        if claims is None:
-            planned.update(r.id for r in self.suite.runs)
-        results.suite["planned"] = sorted(planned)
-        self.measurer.cost["startup_s"] = time.perf_counter() - started
+        results = self.open(process_start, planned=[] if claims is not None else None)  # a part plans what it takes
+        todo = self.order(results)
+        planned = set(results.suite["planned"])
         bar = _Progress(len(todo), self.suite.timing.repeats, self.options.progress)
         self.measurer.on_rounds_planned = bar.plan_runs
         self.measurer.on_round = lambda: bar.update_runs(1)
-        deadline = None if self.options.time_limit_s is None else started + self.options.time_limit_s
+        deadline = None if self.options.time_limit_s is None else self._started + self.options.time_limit_s
         left: list[RunConfig] = []
         results.options.pop("stop_reason", None)
         try:
@@ -154,14 +140,7 @@ class Sweep:
                     continue  # another part started it a moment ago
                 planned.add(run.id)
                 results.suite["planned"] = sorted(planned)
-                record = self.measurer.measure(run)
-                if record.build_s is not None and record.first_call_s is not None:
-                    self.observe_compile(run, record.first_call_s)
-                results.upsert(record)
-                results.sweep_cost_s = cost.total()  # kept if killed
-                results.save(self.options.out_dir)
-                if self.after_each:
-                    self.after_each()
+                record = self.measure(run)
                 if context_lost(record):
                     left.extend(todo[position + 1 :])
                     results.options["stop_reason"] = f"CUDA context lost at {run.id}"
@@ -176,13 +155,55 @@ class Sweep:
             raise
         finally:
             bar.close()
-            self.measurer.restore_process_flags()
-            self._save_compile_artifacts(results)
-            results.sweep_cost_s = cost.total(wall=time.perf_counter() - started)
-            results.finished_utc = utc_now()
-            results.save(self.options.out_dir)
+            self.close()
         if self.after_each:
             self.after_each()
+        return results
+
+    def open(self, process_start: float | None = None, planned: list[str] | None = None) -> Results:
+        """The sweep's start, one place for the CLI and the pytest plugin: inputs checked, process
+        settings applied, results.json opened (or resumed) with ``planned`` (default: every
+        configuration of the suite) and the platform it runs on."""
+        from harness.platform import fingerprint
+
+        self._started = time.perf_counter() if process_start is None else process_start
+        validate_inputs(self.suite)
+        process = apply_process_settings(self.suite, self.options.compile_artifacts)
+        results = open_results(
+            self.suite, self.options.out_dir, self.options.resume, process, self.measurer.options.inject_slowdown
+        )
+        results.options.setdefault("plan", self.options.plan)
+        wanted = planned if planned is not None else [r.id for r in self.suite.runs]
+        results.suite["planned"] = sorted(set(results.suite.get("planned", [])).union(wanted))
+        self.measurer.card = fingerprint.accelerator_name(results.platform)
+        self._cost = SweepCost(results.sweep_cost_s, self.measurer, self._started)
+        self.measurer.cost["startup_s"] = time.perf_counter() - self._started
+        self.results = results
+        return results
+
+    def measure(self, run: RunConfig, timed_rounds: RoundsFn | None = None) -> Record:
+        """One configuration measured and kept: results.json saved at once (a killed sweep keeps it),
+        then ``after_each`` (live tracking)."""
+        record = self.measurer.measure(run, timed_rounds)
+        if record.build_s is not None and record.first_call_s is not None:
+            self.observe_compile(run, record.first_call_s)
+        self.results.upsert(record)
+        self.results.sweep_cost_s = self._cost.total()
+        self.results.save(self.options.out_dir)
+        if self.after_each:
+            self.after_each()
+        return record
+
+    def close(self, status: str | None = None) -> Results:
+        """The sweep's end: process flags restored, compile artifacts saved, cost and end time kept."""
+        results = self.results
+        if status is not None:
+            results.status = status
+        self.measurer.restore_process_flags()
+        self._save_compile_artifacts(results)
+        results.sweep_cost_s = self._cost.total(wall=time.perf_counter() - self._started)
+        results.finished_utc = utc_now()
+        results.save(self.options.out_dir)
         return results
 
     def _save_compile_artifacts(self, results: Results) -> None:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_cli import cli_in_process
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -111,6 +113,22 @@ def test_one_test_per_configuration_and_one_build(suite_dir: Path, write_suite: 
     )
     assert compared.returncode == 0, compared.stderr
     assert "nfe=2" in compared.stdout and "nfe=4" in compared.stdout and "UNSERIALIZABLE" not in bench.read_text()
+    # One sweep driver: `tts-harness run` of the same suite writes the same results.json, measurements aside.
+    cli = cli_in_process("run", str(suite), "--out", str(suite_dir / "cli"), "--no-progress", "--no-track")
+    assert cli.returncode == 0, cli.stderr
+    ours, theirs = (json.loads((suite_dir / d / "results.json").read_text()) for d in ("out", "cli"))
+    assert ours.keys() == theirs.keys() and ours["status"] == theirs["status"] == "complete"
+    assert ours["suite"] == theirs["suite"] and ours["platform"]["key"] == theirs["platform"]["key"]
+    assert (
+        ours["options"].keys() == theirs["options"].keys()
+        and ours["sweep_cost_s"].keys() == theirs["sweep_cost_s"].keys()
+    )
+    records = [{r["id"]: r for r in side["records"]} for side in (ours, theirs)]
+    assert records[0].keys() == records[1].keys()
+    for run_id, record in records[0].items():
+        other = records[1][run_id]
+        assert record.keys() == other.keys() and record["config"] == other["config"] and "verdicts" not in record
+        assert [r["text"] for r in record["runs"]] == [r["text"] for r in other["runs"]]
 
 
 def test_command_line_narrows_the_matrix(suite_dir: Path, write_suite: Callable[..., Path]) -> None:
