@@ -155,7 +155,9 @@ class Results:
         except ValidationError as exc:
             error = exc.errors()[0]
             at = ".".join(map(str, error["loc"])) or "the file"
-            raise InputError(f"{path} is malformed: {at}: {error['msg']}") from None
+            unknown = error["type"] == "unexpected_keyword_argument"
+            what = "a key this version does not know" if unknown else error["msg"]
+            raise InputError(f"{path} is malformed: {at}: {what}") from None
         try:
             check_names(results)
         except TypeError as exc:
@@ -166,8 +168,10 @@ class Results:
 @functools.cache
 def results_adapter() -> Any:
     """The typed schema of results.json (pydantic over these dataclasses; ``json_schema()`` publishes it)."""
-    from pydantic import TypeAdapter
+    from pydantic import ConfigDict, TypeAdapter
 
+    for cls in (Results, Record, RunSample):  # a key this version does not know is refused, never dropped
+        setattr(cls, "__pydantic_config__", ConfigDict(extra="forbid"))  # noqa: B010
     return TypeAdapter(Results)
 
 

@@ -103,6 +103,8 @@ RESULTS = {
     "other-schema": _results(schema="something/else"),
     "suite-name-a-path": _results(suite={"name": "../../outside"}),
     "platform-key-a-path": _results(platform={"key": "../../outside"}),
+    "unknown-record-key": _results(records=[{**RECORD, "rtf_medain": 0.1}]),  # a typo, never dropped
+    "unknown-top-key": _results(recrods=[]),
     "a-list": [1, 2, 3],
 }
 
