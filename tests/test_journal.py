@@ -22,7 +22,7 @@ from tests.test_cli import CLI_ENV, ROOT, assert_one_line_error, cli_in_process,
 def test_a_second_run_on_a_folder_being_written_is_refused_and_the_first_loses_nothing(
     write_suite: Callable[..., Path], tmp_path: Path
 ) -> None:
-    path = write_suite(nfe="[2, 3, 4, 5]", repeats=40)  # seconds a configuration: the first is still busy
+    path = write_suite(nfe="[2, 3, 4]", repeats=40)  # seconds a configuration: the first is still busy
     out = tmp_path / "out"
     first = run_until_first_record(path, out)
     second = cli_in_process("run", str(path), "--out", str(out), "--nfe", "2", "--no-progress")
@@ -32,9 +32,10 @@ def test_a_second_run_on_a_folder_being_written_is_refused_and_the_first_loses_n
     first.send_signal(signal.SIGINT)
     assert first.wait(timeout=300) == 130  # then the first stops, and the lock goes with it
     measured = {r.id: r.finished_utc for r in Results.load(out).records}
+    write_suite(nfe="[2, 3, 4]", repeats=2)  # the same suite, fewer timed calls: the resume's are not the test
     assert cli_in_process("run", str(path), "--resume", str(out), "--no-progress").returncode == 0
     final = Results.load(out)
-    assert sorted(r.config["nfe"] for r in final.records) == [2, 3, 4, 5]
+    assert sorted(r.config["nfe"] for r in final.records) == [2, 3, 4]
     assert all(final.record(i).finished_utc == t for i, t in measured.items())  # type: ignore[union-attr]
 
 

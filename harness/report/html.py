@@ -161,7 +161,7 @@ def write_html(results: Results, out: Path, plots: dict[str, Path], rows: list[B
     from harness.report.plots import CAPTIONS
     from harness.serving.report import load_table
 
-    sections = [t for text in (roofline_table(results), latency_table(results)) for t in Table.from_markdown(text)]
+    sections = [t for t in (roofline_table(results), latency_table(results)) if t]
     loads = [
         (r.id, r.scenario) for r in sorted(results.records, key=lambda r: r.id) if r.scenario.get("kind") == "load"
     ]

@@ -214,8 +214,7 @@ def markdown(results: Results) -> str:
     from harness.report.limits import latency_table, roofline_table
 
     sections = (
-        roofline_table(results),
-        latency_table(results),
+        *(t.markdown() for t in (roofline_table(results), latency_table(results)) if t),
         scenario_tables(results),
         cost_table(results.sweep_cost_s),
     )

@@ -30,27 +30,3 @@ class Table:
             lines += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in self.rows]
         lines += [*([""] if self.after else []), *self.after]
         return "\n".join(lines)
-
-    @classmethod
-    def from_markdown(cls, text: str) -> list[Table]:
-        """The sections of a markdown summary (``## title``, paragraphs, one pipe table each): for
-        tables still written as markdown, until their builders make ``Table``s themselves."""
-        out: list[Table] = []
-        current = cls()
-        for line in text.splitlines():
-            if line.startswith("## "):
-                if current.title or current.head or current.before:
-                    out.append(current)
-                current = cls(title=line[3:].strip())
-            elif line.startswith("|"):
-                if not set(line) <= set("|-: "):
-                    cells = [c.strip() for c in line.strip().strip("|").split("|")]
-                    if current.head:
-                        current.rows.append(cells)
-                    else:
-                        current.head = cells
-            elif line.strip():
-                (current.after if current.head else current.before).append(line.strip())
-        if current.title or current.head or current.before:
-            out.append(current)
-        return out
