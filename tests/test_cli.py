@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from harness.results import Results
-from tests.conftest import FIDELITY_ONLY, REFERENCE, REFERENCE_TEXT, TWO_BUILDS, quiet_sweep
+from tests.conftest import FIDELITY_ONLY, TWO_BUILDS, quiet_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI_ENV = {"HF_HUB_OFFLINE": "1", "TTS_HARNESS_NO_TRACK": "1"}  # offline, nothing sent to MLflow
@@ -474,30 +474,6 @@ def test_claims_give_each_build_group_to_one_part(tmp_path: Path) -> None:
     assert fresh_claims(tmp_path, {}) == directory and one.take(("a", "x"))  # a new sweep starts unclaimed
 
 
-def test_a_model_measured_at_another_nfe_counts_its_first_call_as_warm_up(
-    write_suite: Callable[..., Path], tmp_path: Path
-) -> None:
-    path = write_suite(nfe="[2, 3]", warmup=1, repeats=2)
-    assert cli_in_process("run", str(path), "--out", str(tmp_path), "--no-progress", "--no-audio").returncode == 0
-    results = Results.load(tmp_path)
-    first, second = sorted(results.records, key=lambda r: r.started_utc)
-    assert first.config["nfe"] == 2 and second.config["nfe"] == 3
-    assert first.warmup_runs == second.warmup_runs == 1  # the suite's one warm-up round each ...
-    assert results.sweep_cost_s["model_builds"] == 1
-    # ... but only the first configuration spent a call on it beside its first call.
-    assert len(second.runs) == 2 and results.sweep_cost_s["warmup_s"] < 2 * first.first_call_s
-
-
-@pytest.mark.parametrize(("stable_cv", "warmup_runs"), [(1.0, 3), (0.0, 4)])
-def test_warm_up_until_stable_needs_three_calls_and_stops_at_the_cap(
-    write_suite: Callable[..., Path], tmp_path: Path, stable_cv: float, warmup_runs: int
-) -> None:
-    timing = f"until_stable = true\nstable_cv = {stable_cv}\nmax_warmup = 4"
-    path = write_suite(nfe="[2]", warmup=1, timing=timing)
-    assert cli_in_process("run", str(path), "--out", str(tmp_path), "--no-progress").returncode == 0
-    assert Results.load(tmp_path).records[0].warmup_runs == warmup_runs
-
-
 def test_profile_writes_a_trace_and_an_operator_table(write_suite: Callable[..., Path], tmp_path: Path) -> None:
     out = tmp_path / "prof"
     proc = cli_in_process("profile", str(write_suite(nfe="[2, 4]")), "--calls", "1", "--out", str(out))
@@ -545,37 +521,6 @@ def test_time_limit_leaves_a_compile_that_would_not_fit_to_the_resume(
     assert proc.returncode == 0, proc.stderr
     assert [r.id for r in Results.load(split).records] == ["nfe2-fp32-compile_none-voc_torch"]
     assert f"--gpus 0,1 --resume {split}` completes the sweep" in proc.stderr
-
-
-def test_time_limit_estimates_follow_the_compiles_this_process_has_seen(
-    write_suite: Callable[..., Path], tmp_path: Path
-) -> None:
-    from dataclasses import replace
-
-    from harness.suite_file import load_suite
-
-    suite = load_suite(write_suite(nfe="[2]", timing="min_time_s = 10.0"))
-    sweep = quiet_sweep(suite, tmp_path)
-    autotuned = replace(suite.runs[0], compile_mode="max-autotune")
-    assert sweep.expected_s(autotuned) == 340.0 + 12.0  # cold estimate plus min_time and 2 s
-    sweep.observe_compile(replace(autotuned, compile_mode="default"), 6.0)  # a warm cache: 6 s where 30 s were expected
-    assert sweep.expected_s(autotuned) == pytest.approx(340.0 * 0.2 + 12.0)
-    # One slow compile: estimates stay on the safe side.
-    sweep.observe_compile(replace(autotuned, compile_mode="reduce-overhead"), 45.0)
-    assert sweep.expected_s(autotuned) == pytest.approx(340.0 * 1.5 + 12.0)
-    assert sweep.expected_s(suite.runs[0]) == 12.0  # eager: nothing to compile
-    # Texts of three lengths: a compiled model compiles once per shape.
-    extra = "\n".join(
-        f'[[texts]]\nid = "x{i}"\nreference_audio = "{REFERENCE}"\nreference_text = "{REFERENCE_TEXT}"\n'
-        f'text = "Another sentence."\nduration_s = {i}.0'
-        for i in (1, 2)
-    )
-    three = quiet_sweep(
-        load_suite(write_suite(name="lengths", nfe="[2]", timing="min_time_s = 10.0", extra=extra)), tmp_path
-    )
-    assert three.expected_s(autotuned) == 3 * 340.0 + 12.0
-    three.observe_compile(replace(autotuned, compile_mode="default"), 18.0)  # first calls of three lengths, warm
-    assert three.expected_s(autotuned) == pytest.approx(3 * 340.0 * 0.2 + 12.0)
 
 
 def test_ctrl_c_on_a_multi_gpu_sweep_stops_every_part_and_resume_completes_it(
@@ -627,31 +572,3 @@ def test_inductor_freezing_is_a_knob_set_for_each_configuration(
     assert sweep.measurer.cache.builds == 2 and all(r.status == "ok" for r in records.values())
     assert records[frozen].quality["fidelity"]["mcd_db"] < 0.5  # the same model, its weights as constants
     assert inductor.freezing is False  # restored after the sweep
-
-
-def test_a_lost_cuda_context_stops_the_process_and_a_resume_measures_the_rest(
-    write_suite: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """After an illegal memory access every later call of the process fails: the sweep stops there
-    instead of recording each remaining configuration as that same error."""
-    from harness.suite_file import load_suite
-
-    suite = load_suite(write_suite(nfe="[2, 3, 4]"))
-    sweep = quiet_sweep(suite, tmp_path)
-    real_call = sweep.measurer.call
-
-    def failing(synth: object, run: object, *args: object) -> object:
-        if run.nfe == 3:  # type: ignore[attr-defined]
-            raise RuntimeError("CUDA error: an illegal memory access was encountered")
-        return real_call(synth, run, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(sweep.measurer, "call", failing)
-    results = sweep.run()
-    assert [(r.config["nfe"], r.status) for r in results.records] == [(2, "ok"), (3, "error")]
-    assert results.status == "stopped"
-    assert results.options["stop_reason"] == "CUDA context lost at nfe3-fp32-compile_none-voc_torch"
-    assert sorted(results.suite["planned"]) == sorted(r.id for r in suite.runs)  # NFE 4 still owed
-
-    resumed = quiet_sweep(suite, tmp_path, resume=True).run()
-    assert [(r.config["nfe"], r.status) for r in resumed.records] == [(2, "ok"), (3, "error"), (4, "ok")]
-    assert resumed.status == "complete" and "stop_reason" not in resumed.options
