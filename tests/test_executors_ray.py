@@ -27,26 +27,35 @@ pytestmark = [
     pytest.mark.skipif(not RAY.is_file(), reason="Ray is not installed (the 'ray' extra)"),
     pytest.mark.skipif(shutil.which("unshare") is None or os.geteuid() != 0, reason="needs unshare -n as root"),
 ]
-# Ray notices a dead node after its health checks fail: faster checks keep the test short.
+# Ray notices a dead node after its health checks fail: faster checks keep the node-loss test short
+# (only there: on a loaded machine they would declare a live but slow node dead).
 FAST_HEALTH = "RAY_health_check_period_ms=500 RAY_health_check_failure_threshold=3 RAY_health_check_initial_delay_ms=0"
 
 
-def in_namespace(script: str, tmp_path: Path, head_cpus: int = 1) -> subprocess.CompletedProcess[str]:
-    """``script`` in a fresh network namespace with loopback up and a Ray head on port 6399 (with
-    ``head_cpus`` CPUs for tasks); ``$RUN`` is `tts-harness run`, ``$ADD`` starts one more node of
-    one CPU; Ray is stopped at the end whatever happened."""
+def in_namespace(script: str, tmp_path: Path, head_cpus: int = 1, health: str = "") -> subprocess.CompletedProcess[str]:
+    """``script`` in fresh network, process and mount namespaces (only loopback exists; ``ray stop``
+    and ``pkill`` see only this test's processes; /tmp/ray is its own), with a Ray head on port 6399 (with
+    ``head_cpus`` CPUs for tasks, ``health`` its health-check settings); ``$RUN`` is `tts-harness
+    run`, ``$ADD`` starts one more node of one CPU; each node's object store is kept small (the
+    tests pass only records); Ray is stopped at the end whatever happened."""
     prelude = f"""
 set -um  # job control: a background driver keeps SIGINT (bash would ignore it there otherwise)
 ip link set lo up
+mkdir -p /tmp/ray && mount -t tmpfs -o size=1g tmpfs /tmp/ray
 trap '{RAY} stop --force >/dev/null 2>&1' EXIT
 cd {tmp_path}
-{FAST_HEALTH} {RAY} start --head --port 6399 --num-cpus {head_cpus} --disable-usage-stats >/dev/null || exit 90
+STORE="--object-store-memory 100000000"
+{health} {RAY} start --head --port 6399 --num-cpus {head_cpus} $STORE --disable-usage-stats >/dev/null || exit 90
 RUN="{sys.executable} -m harness run"
-ADD="{RAY} start --address 127.0.0.1:6399 --num-cpus 1"
+ADD="{RAY} start --address 127.0.0.1:6399 --num-cpus 1 $STORE"
 OPTIONS="--ray 127.0.0.1:6399 --no-progress --no-track --no-telemetry"
 """
     return subprocess.run(
-        ["unshare", "-n", "bash", "-c", prelude + script], capture_output=True, text=True, timeout=300, cwd=tmp_path
+        ["unshare", "--net", "--pid", "--fork", "--mount-proc", "bash", "-c", prelude + script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
     )
 
 
@@ -88,7 +97,7 @@ pkill -9 -f 'sockets/raylet\\.1 ' && echo killed
 $ADD >/dev/null || exit 92
 wait $DRIVER; echo "lost=$?"
 """
-    proc = in_namespace(script, tmp_path, head_cpus=0)
+    proc = in_namespace(script, tmp_path, head_cpus=0, health=FAST_HEALTH)
     log = (tmp_path / "lost.log").read_text() if (tmp_path / "lost.log").exists() else ""
     assert "killed" in proc.stdout and "lost=0" in proc.stdout, proc.stdout + proc.stderr + log
     state = results(tmp_path / "lost")
@@ -102,10 +111,14 @@ wait $DRIVER; echo "lost=$?"
 
 
 def test_ctrl_c_keeps_what_finished_and_a_resume_measures_the_rest(suite: Path, tmp_path: Path) -> None:
+    """The head has one CPU: the groups run one after the other. Once the first group's records are
+    saved, the workers are stopped (SIGSTOP), so the second cannot finish before Ctrl-C reaches the
+    driver however loaded the machine is; the driver cancels it (Ray kills the stopped worker)."""
     script = f"""
 $RUN {suite} --out cut $OPTIONS --inject-slowdown 5 > cut.log 2>&1 &
 DRIVER=$!
-for i in $(seq 1 120); do grep -q '"executor"' cut/results.json 2>/dev/null && break; sleep 0.5; done
+for i in $(seq 1 600); do grep -q '"executor"' cut/results.json 2>/dev/null && break; sleep 0.2; done
+pkill -STOP -f '^ray::'
 kill -INT $DRIVER; wait $DRIVER; echo "cut=$?"
 cp cut/results.json cut-before.json
 $RUN {suite} --resume cut $OPTIONS > again.log 2>&1; echo "again=$?"

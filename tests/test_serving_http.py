@@ -152,7 +152,11 @@ def test_an_interrupted_load_keeps_its_requests_and_the_next_load_keeps_it(tmp_p
         assert reached.wait(timeout=60), "the load never reached the server"
         time.sleep(1.0)  # about a second of requests
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
+        try:
+            _, err = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:  # what it said before hanging, for the report
+            proc.kill()
+            pytest.fail(f"the load did not stop within 120 s of SIGINT: {proc.communicate()[1][-2000:]}")
         assert proc.returncode == 130 and "the requests so far are kept" in err, err
         first = json.loads((out / "results.json").read_text())
         assert first["status"] == "interrupted"
