@@ -62,7 +62,6 @@ def _positive(text: str) -> float:
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.gates import judged
     from harness.measure import MeasureOptions
-    from harness.parallel import Claims
     from harness.report.summary import markdown
     from harness.sweep import Sweep, SweepOptions
     from harness.tracking.live import LiveTracking
@@ -77,20 +76,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise ConfigError(f"--min-time: {exc}") from None
     if args.shard and args.gpus:
         raise ConfigError("--gpus splits the sweep itself: leave out --shard")
-    if args.claims and not args.shard:
-        raise ConfigError("--claims needs --shard I/N")
-    first: frozenset[str] = frozenset()
-    if args.shard and args.claims:  # a part of `run --gpus`: its shard first, then what others left
-        first = frozenset(run.id for run in suite.shard(*args.shard).runs)
-    elif args.shard:
+    if args.shard:
         suite = suite.shard(*args.shard)
+    if args.ids:  # a worker of `run --gpus`: one build group
+        suite = only(suite, args.ids)
     out = Path(args.resume or args.out or Path("reports/runs") / suite.name)
     if args.inject_slowdown < 0:
         raise ConfigError("--inject-slowdown must be >= 0")
-    if args.gpus and not args.ray:
-        return run_on_gpus(args, out, suite)
-    if args.ray:
-        return run_on_ray(args, out, suite)
+    if args.gpus or args.ray:
+        return run_on_workers(args, out, suite)
     track = not (args.no_track or os.environ.get("TTS_HARNESS_NO_TRACK"))
     live = LiveTracking(out, tracking_uri(args.tracking_uri)) if track else None
     sweep = Sweep(
@@ -108,8 +102,6 @@ def cmd_run(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             time_limit_s=args.time_limit,
             compile_artifacts=artifacts_file(args),
-            claims=Claims(Path(args.claims), args.shard[0]) if args.claims else None,
-            own_shard=first,
             plan=run_plan(args),
         ),
         after_each=live,
@@ -152,73 +144,68 @@ def artifacts_file(args: argparse.Namespace) -> Path | None:
 
 
 def _passed_on(args: argparse.Namespace) -> list[str]:
-    """The options of ``run`` that every part of a multi-GPU sweep repeats."""
+    """The options of ``run`` that every worker of a multi-GPU sweep repeats."""
     extra = [f"--inject-slowdown={args.inject_slowdown}"] if args.inject_slowdown else []
-    for name in ("min_time", "time_limit", "compile_artifacts", "model", "weights"):
+    for name in ("min_time", "compile_artifacts", "model", "weights"):
         if getattr(args, name) is not None:
             extra.append(f"--{name.replace('_', '-')}={getattr(args, name)}")
-    for flag in ("retry_failed", "strict", "no_telemetry", "no_track", "no_audio"):
+    for flag in ("no_telemetry", "no_audio"):
         if getattr(args, flag):
             extra.append("--" + flag.replace("_", "-"))
-    if args.tracking_uri:
-        extra += ["--tracking-uri", args.tracking_uri]
     return extra + narrowing_arguments(args)
 
 
-def run_on_gpus(args: argparse.Namespace, out: Path, suite: SuiteConfig) -> int:
-    from harness.parallel import run_parts
-    from harness.report.html import report
-
-    gpus = args.gpus[: len(suite.build_groups())]
-    if len(gpus) < len(args.gpus):
-        logging.getLogger(__name__).warning("only %d model builds: using GPUs %s", len(gpus), ",".join(gpus))
-    try:
-        groups = {run.id: run.build_group for run in suite.runs}
-        codes = run_parts(args.suite, gpus, out, bool(args.resume), _passed_on(args), groups, not args.no_progress)
-    except KeyboardInterrupt:
-        codes = [130]
-    parts = sorted(out.glob("part*/results.json"))
-    if 130 in codes or any(code not in (0, 1) for code in codes):
-        print(
-            f"parts ended with exit codes {codes}: finished configurations are kept in {out}/part*; "
-            f"complete them with `{resume_hint(args, out, ['--gpus', ','.join(gpus)])}` "
-            f"(logs: {out}/part*/run.log)",
-            file=sys.stderr,
-        )
-        return 130 if 130 in codes else 2
-    made = report([p.parent for p in parts], out)
-    print(made["summary"].read_text())
-    print(f"report: {made['html']}; parts: {', '.join(str(p.parent) for p in parts)}")
-    if made["status"] != "complete":
-        reason = "a part stopped (time limit or a lost CUDA context: see its run.log)"
-        _say_stopped(reason, resume_hint(args, out, ["--gpus", ",".join(gpus)]))
-    return max(codes)
+def only(suite: SuiteConfig, ids: list[str]) -> SuiteConfig:
+    """``suite`` cut to the configurations ``ids`` names (all of them must be there)."""
+    missing = sorted(set(ids) - {run.id for run in suite.runs})
+    if missing:
+        raise ConfigError(f"--ids: no configuration {missing[0]!r} in {suite.name} (after narrowing)")
+    return replace(suite, runs=tuple(run for run in suite.runs if run.id in set(ids)))
 
 
-def run_on_ray(args: argparse.Namespace, out: Path, suite: SuiteConfig) -> int:
-    """The sweep's build groups as tasks on a Ray cluster; results.json written here as they finish."""
-    from harness.executors.cluster import ClusterSweep
-    from harness.executors.ray_backend import RayBackend, check_ray_options, parse_resources
+def run_on_workers(args: argparse.Namespace, out: Path, suite: SuiteConfig) -> int:
+    """The sweep's build groups on workers (the GPUs of this host, or a Ray cluster); one driver
+    keeps results.json here as they finish."""
+    from harness.executors.cluster import Backend, ClusterSweep
     from harness.gates import judged
     from harness.report.summary import markdown
+    from harness.tracking.live import LiveTracking
 
-    check_ray_options(args)
-    resources = parse_resources(args.ray_resources)
-    cuda = any(run.device.startswith("cuda") for run in suite.runs)
-    sweep = ClusterSweep(suite, out, RayBackend(args.ray, resources, cuda), bool(args.resume),
-                         telemetry=not args.no_telemetry, inject_slowdown=args.inject_slowdown,
-                         plan=run_plan(args))  # fmt: skip
+    backend: Backend
+    if args.ray:
+        from harness.executors.ray_backend import RayBackend, check_ray_options, parse_resources
+
+        check_ray_options(args)
+        cuda = any(run.device.startswith("cuda") for run in suite.runs)
+        backend, where = RayBackend(args.ray, parse_resources(args.ray_resources), cuda), ["--ray", args.ray]
+    else:
+        from harness.executors.local_gpus import LocalGpus
+
+        gpus = args.gpus[: len(suite.build_groups())]
+        if len(gpus) < len(args.gpus):
+            logging.getLogger(__name__).warning("only %d model builds: using GPUs %s", len(gpus), ",".join(gpus))
+        backend = LocalGpus(args.suite, gpus, out, _passed_on(args), args.time_limit)
+        where = ["--gpus", ",".join(args.gpus)]
+    track = not (args.no_track or os.environ.get("TTS_HARNESS_NO_TRACK"))
+    live = LiveTracking(out, tracking_uri(args.tracking_uri)) if track else None
+    sweep = ClusterSweep(suite, out, backend, bool(args.resume), telemetry=not args.no_telemetry,
+                         inject_slowdown=args.inject_slowdown, plan=run_plan(args), progress=not args.no_progress,
+                         after_each=live)  # fmt: skip
     try:
         results = sweep.run()
     except KeyboardInterrupt:
-        hint = resume_hint(args, out, ["--ray", args.ray])
+        hint = resume_hint(args, out, where)
         print(f"interrupted: finished configurations are kept in {out}; complete them with `{hint}`", file=sys.stderr)
         return 130
     text = markdown(judged(results, suite.thresholds))
     (out / "summary.md").write_text(text)
     print(text)
     lost = results.options.get("cluster", {}).get("lost", [])
-    print(f"results: {out / 'results.json'} (Ray: {len(lost)} group(s) lost and submitted again)")
+    print(f"results: {out / 'results.json'} ({backend.name}: {len(lost)} group(s) lost and submitted again)")
+    if live is not None and live.where:
+        print(f"MLflow: {live.where} (--no-track: none)")
+    if results.status == "stopped":
+        _say_stopped(results.options.get("stop_reason", "stopped"), resume_hint(args, out, where))
     failed = [r for r in results.records if r.status != "ok"]
     return 1 if failed and args.strict else 0
 
@@ -264,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="I/N",
         help="measure part I of N (one process per GPU with CUDA_VISIBLE_DEVICES; `report` merges the parts)",
     )
-    run.add_argument("--claims", help=argparse.SUPPRESS)  # set by --gpus for its parts
+    run.add_argument("--ids", type=csv(str), help=argparse.SUPPRESS)  # set by --gpus for its workers
     run.add_argument(
         "--min-time",
         type=float,
@@ -288,7 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--gpus",
         type=csv(str),
         metavar="LIST",
-        help="split the sweep over these GPUs, one process each (e.g. 0,1,2,3); parts in OUT/partI, report in OUT",
+        help="spread the model-build groups over these GPUs, a worker process each at a time (e.g. 0,1,2,3); "
+        "one results.json in OUT, worker logs in OUT/workers",
     )
     run.add_argument(
         "--ray",

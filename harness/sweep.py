@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from harness.config import RunConfig, SuiteConfig, compile_cost_s
 from harness.errors import first_line
@@ -16,9 +15,6 @@ from harness.journal import folder_lock, open_results
 from harness.measure import MeasureOptions, Measurer, RoundsFn
 from harness.platform.process import apply_process_settings, validate_inputs
 from harness.results import Record, Results, utc_now
-
-if TYPE_CHECKING:
-    from harness.parallel import Claims
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +27,6 @@ class SweepOptions:
     progress: bool = True
     time_limit_s: float | None = None  # start no configuration expected to end past this (resumable)
     compile_artifacts: Path | None = None  # load torch.compiler artifacts beside it first, save them here
-    claims: Claims | None = None  # a part of `run --gpus`: measure the build groups it claims
-    own_shard: frozenset[str] = frozenset()  # with claims: this part's shard, measured before the others'
     plan: dict[str, object] = field(default_factory=dict)  # the command's narrowing and options, for --resume
 
 
@@ -92,22 +86,12 @@ class Sweep:
 
     def order(self, results: Results) -> list[RunConfig]:
         """What is left to measure: builds that compile quickly first (a sweep cut short by a time
-        limit has measured the most, and its resume starts with the long compiles); a part of a
-        split sweep takes its own shard, then the other parts' builds, costliest first."""
+        limit has measured the most, and its resume starts with the long compiles)."""
         done = {r.id for r in results.records if r.status == "ok" or not self.options.retry_failed}
-        todo = sorted(
+        return sorted(
             (r for r in self.suite.runs if r.id not in done),
             key=lambda r: (compile_cost_s(r.compile_mode), r.build_key, r.nfe, r.vocoder),
         )
-        if self.options.claims is None:
-            return todo
-        groups = self.suite.build_groups()
-        own = [r for r in todo if r.id in self.options.own_shard]
-        others = sorted(
-            (r for r in todo if r.id not in self.options.own_shard),
-            key=lambda r: (-self.suite.group_cost_s(groups[r.build_group]), r.build_group, r.nfe, r.vocoder),
-        )
-        return own + others
 
     def run(self, process_start: float | None = None) -> Results:
         """Measure every configuration not yet in the results; ``process_start`` (a
@@ -117,10 +101,8 @@ class Sweep:
             return self._run(process_start)
 
     def _run(self, process_start: float | None) -> Results:
-        claims = self.options.claims
-        results = self.open(process_start, planned=[] if claims is not None else None)  # a part plans what it takes
+        results = self.open(process_start)
         todo = self.order(results)
-        planned = set(results.suite["planned"])
         bar = _Progress(len(todo), self.suite.timing.repeats, self.options.progress)
         self.measurer.on_rounds_planned = bar.plan_runs
         self.measurer.on_round = lambda: bar.update_runs(1)
@@ -130,25 +112,16 @@ class Sweep:
         try:
             for position, run in enumerate(todo):
                 bar.next_config(run.id)
-                if claims is not None and claims.owner(run.build_group) not in (None, claims.part):
-                    continue  # another part measures it
                 if deadline is not None and time.perf_counter() + self.expected_s(run) > deadline:
                     left.append(run)  # its compile would not fit: a resume measures it
                     results.options["stop_reason"] = "time limit"
                     continue
-                if claims is not None and not claims.take(run.build_group):
-                    continue  # another part started it a moment ago
-                planned.add(run.id)
-                results.suite["planned"] = sorted(planned)
                 record = self.measure(run)
                 if context_lost(record):
                     left.extend(todo[position + 1 :])
                     results.options["stop_reason"] = f"CUDA context lost at {run.id}"
                     log.error("%s left the CUDA context unusable: stopping; a fresh process measures the rest", run.id)
                     break
-            if claims is not None:  # what another part took after this one left it is not left
-                left = [r for r in left if claims.owner(r.build_group) in (None, claims.part)]
-            results.suite["planned"] = sorted(planned.union(r.id for r in left))
             results.status = "stopped" if left else "complete"
         except KeyboardInterrupt:
             results.status = "interrupted"

@@ -1,12 +1,13 @@
-"""The driver of a sweep spread over a cluster, whatever runs the groups (``Backend``).
+"""The driver of a sweep spread over workers, whatever runs them (``Backend``): the GPUs of this
+host (``local_gpus``) or a Ray cluster (``ray_backend``).
 
-Each model-build group (the configurations that share one build, hence one compile) is one job
-measured by ``measure_group`` in a worker; the driver keeps results.json: every record saved as its
-group finishes, so ``--resume`` measures only what is missing (verdicts are computed when it is
-read). A job whose node or worker was lost is recorded in ``options.cluster.lost`` (group, error,
-attempt) and submitted once more; lost twice, its configurations are recorded as ``error``
-(``NodeLost``) and the sweep goes on. Ctrl-C cancels the jobs in flight, saves what finished and
-exits 130.
+Each model-build group (the configurations that share one build, hence one compile) is one job,
+costliest first; the driver keeps results.json: every record saved as its group finishes, so
+``--resume`` measures only what is missing (verdicts are computed when it is read). A job whose
+node or worker was lost is recorded in ``options.cluster.lost`` (group, error, attempt) and
+submitted once more; lost twice, its configurations are recorded as ``error`` (``NodeLost``) and the
+sweep goes on. A job that returns fewer records than its group (a time limit) leaves the sweep
+``stopped``. Ctrl-C cancels the jobs in flight, keeps what they saved and exits 130.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 import socket
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -68,6 +70,10 @@ class Backend(Protocol):
 
     def cancel(self, handles: list[Any]) -> None: ...
 
+    def kept(self, handles: list[Any]) -> list[Record]:
+        """After ``cancel``: the records the cancelled jobs saved before they stopped."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -80,14 +86,17 @@ class ClusterSweep:
     """Submits the groups not yet measured to ``backend``, collects records, keeps results.json."""
 
     def __init__(self, suite: SuiteConfig, out: Path, backend: Backend, resume: bool, telemetry: bool = False,
-                 inject_slowdown: float = 0.0, plan: dict[str, Any] | None = None) -> None:  # fmt: skip
+                 inject_slowdown: float = 0.0, plan: dict[str, Any] | None = None, progress: bool = False,
+                 after_each: Callable[[], None] | None = None) -> None:  # fmt: skip
         self.suite, self.out, self.backend, self.resume = suite, out, backend, resume
         self.telemetry, self.inject_slowdown, self.plan = telemetry, inject_slowdown, plan or {}
+        self.progress, self.after_each = progress, after_each
 
     def todo(self, results: Results) -> list[list[RunConfig]]:
+        """The groups with configurations not yet measured, costliest first."""
         done = {r.id for r in results.records}
         groups = [[r for r in runs if r.id not in done] for runs in self.suite.build_groups().values()]
-        return [g for g in groups if g]
+        return sorted((g for g in groups if g), key=lambda g: -self.suite.group_cost_s(g))
 
     def run(self) -> Results:
         with folder_lock(self.out):
@@ -103,27 +112,44 @@ class ClusterSweep:
         results.options.setdefault("plan", self.plan)
         state: dict[str, Any] = results.options.setdefault("cluster", {"backend": self.backend.name, "lost": []})
         pending: dict[Any, tuple[list[RunConfig], int]] = {}
+        results.options.pop("stop_reason", None)
 
         def submit(group: list[RunConfig], attempt: int) -> None:
             part = replace(self.suite, runs=tuple(group))
             pending[self.backend.submit(part, self.telemetry, self.inject_slowdown)] = (group, attempt)
 
+        from tqdm import tqdm
+
+        todo = self.todo(results)
+        bar = tqdm(total=sum(map(len, todo)), unit="config", desc="configurations measured", disable=not self.progress)
         try:
-            for group in self.todo(results):
+            for group in todo:
                 submit(group, 1)
             state["groups"] = len(pending)
             while pending:
                 for handle, outcome in self.backend.wait(list(pending), timeout_s=5.0):
                     group, attempt = pending.pop(handle)
-                    for record in self._records(group, attempt, outcome, state, submit):
+                    records = self._records(group, attempt, outcome, state, submit)
+                    for record in records:
                         results.upsert(record)
                     results.save(self.out)
-            results.status = "complete"
+                    bar.update(len(records))
+                    if self.after_each and records:
+                        self.after_each()
+            missing = sorted({r.id for r in self.suite.runs} - {r.id for r in results.records})
+            results.status = "stopped" if missing else "complete"
+            if missing:
+                results.options["stop_reason"] = (
+                    f"{len(missing)} configuration(s) not measured: a worker stopped early (time limit)"
+                )
         except KeyboardInterrupt:
             self.backend.cancel(list(pending))
+            for record in self.backend.kept(list(pending)):
+                results.upsert(record)
             results.status = "interrupted"
             raise
         finally:
+            bar.close()
             wall = time.perf_counter() - started
             results.sweep_cost_s["wall_s"] = results.sweep_cost_s.get("wall_s", 0.0) + wall
             results.finished_utc = utc_now()

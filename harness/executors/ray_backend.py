@@ -64,6 +64,9 @@ class RayBackend:
         for ref in handles:
             self.ray.cancel(ref, force=True)
 
+    def kept(self, handles: list[Any]) -> list[Record]:
+        return []  # a task returns its group's records together: a cancelled one has none
+
     def close(self) -> None:
         self.ray.shutdown()
 
