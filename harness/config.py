@@ -305,8 +305,9 @@ class RooflineConfig:
 
 @dataclass(frozen=True)
 class ScenarioConfig:
-    """``[scenario]``: single-stream (default), offline (batched), server (Poisson arrivals, one
-    worker) or load (open-loop arrivals against the streaming, batching service: ``[serving]``)."""
+    """``[scenario]``: a registered scenario (``harness/scenarios.py``): single-stream (default),
+    offline (batched), server (Poisson arrivals, one worker) or load (open-loop arrivals against the
+    streaming, batching service: ``[serving]``)."""
 
     kind: str = "single-stream"
     rate_per_s: float = 1.0
@@ -315,7 +316,9 @@ class ScenarioConfig:
 
     def __post_init__(self) -> None:
         check_field_types(self, "[scenario]")
-        check_choice("scenario", self.kind, ("single-stream", "offline", "server", "load"))
+        from harness import scenarios  # local: the registry imports config
+
+        check_choice("scenario", self.kind, scenarios.names())
         if self.rate_per_s <= 0 or self.requests < 1:
             raise ConfigError("scenario needs rate_per_s > 0 and requests >= 1")
 

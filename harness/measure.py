@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from harness import scenarios
 from harness.config import RunConfig, SuiteConfig
-from harness.errors import ConfigError, HarnessError
+from harness.errors import HarnessError
 from harness.fidelity import References
 from harness.pipeline import flags
 from harness.pipeline.cache import BuildCache, peak_memory, reset_peak_memory
@@ -24,8 +25,7 @@ from harness.pipeline.stock import StockSynthesizer
 from harness.pipeline.synth import Synthesis, Synthesizer
 from harness.platform.sampler import Sampler
 from harness.results import Record, RunSample, utc_now
-from harness.scenarios import serve
-from harness.serving.scenario import pipeline_speaker, serve_load
+from harness.scenarios import Timed
 from harness.stats import Summary
 
 log = logging.getLogger(__name__)
@@ -193,16 +193,12 @@ class Measurer:
             if self.on_round:
                 self.on_round()
 
+        scenario = scenarios.get(self.suite.scenario.kind)
+        region = Timed(one_request, one_round, rounds, timed_rounds or _loop, self.suite, run, synth, record,
+                       self.options.inject_slowdown)  # fmt: skip
+
         def timed() -> None:
-            if self.suite.scenario.kind == "load":
-                record.scenario = self._load(synth, run, record)
-            elif self.suite.scenario.kind == "server":
-                which = len(texts)
-                record.scenario = serve(
-                    lambda i: one_request(i % which), self.suite.scenario, lambda i: texts[i % which].id
-                )
-            else:
-                (timed_rounds or _loop)(one_round, rounds)
+            record.scenario = scenario.timed(region) or {}
 
         device = synth.model.device
         reset_peak_memory(device)
@@ -224,22 +220,6 @@ class Measurer:
         for result in last.values():
             result.check_finite()
         return last
-
-    def _load(self, synth: AnySynth, run: RunConfig, record: Record) -> dict[str, Any]:
-        """The load scenario: every synthesis call of the row (the loads', the batch timing's and the
-        streaming check's) is one timed run of the record, named by its batch size."""
-        if not isinstance(synth, Synthesizer):
-            raise ConfigError("the load scenario batches different texts: the stock pipeline cannot")
-
-        def timed_run(result: Synthesis, batch: int) -> None:
-            record.runs.append(RunSample(result.total_s, result.audio_s, result.rtf, result.stages_s, f"batch{batch}"))
-            record.clock = result.clock
-
-        speak = pipeline_speaker(synth, run, self.suite.texts[0], self.options.inject_slowdown, timed_run)
-        texts = [(item.id, item.text) for item in self.suite.texts]
-        scenario = self.suite.scenario
-        return serve_load(speak, synth.sample_rate, run.stream, run.max_batch, scenario, self.suite.serving,
-                          self.suite.path, texts)  # fmt: skip
 
     def _describe(self, synth: AnySynth, run: RunConfig, record: Record, last: dict[int, Synthesis]) -> None:
         """Statistics, audio, roofline and quality from the timed calls."""

@@ -1,23 +1,76 @@
-"""Load scenarios in the spirit of MLPerf Inference.
+"""Scenarios: what a configuration's timed region does, found by name (``[scenario] kind``).
 
-- ``single-stream``: one request at a time, back to back (what the service does today).
-- ``offline``: batched synthesis; the matrix's ``batch_size`` sets the batch, throughput is audio
+- ``single-stream`` (default): rounds over the texts, one request at a time.
+- ``offline``: the same rounds; the matrix's ``batch_size`` sets the batch, so throughput is audio
   seconds per wall second (1 / RTF with the batch's audio summed).
 - ``server``: requests arrive as a Poisson process at ``rate_per_s`` (seeded); one worker serves them
   first come, first served. Latency is completion minus arrival, queueing included; time to first
   audio equals latency because synthesis is not streamed.
+- ``load``: open-loop arrivals against the streaming, batching service (``harness/serving/scenario.py``).
+
+Adding one: a module with a ``Scenario`` (its timed region; optionally its report table and the
+figures MLflow logs), added here by ``"module:attr"``, ``register``-ed (from a conftest, say), or
+shipped in an installed package under the entry-point group ``tts_harness.scenarios``. Suites name
+a registered scenario, never code.
 """
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from harness.choices import check_choice
 from harness.config import ScenarioConfig
+from harness.errors import ConfigError
 from harness.serving.arrivals import gaps
+
+if TYPE_CHECKING:
+    from harness.config import RunConfig, SuiteConfig
+    from harness.report.table import Table
+    from harness.results import Record
+
+Rows = list[tuple[str, dict[str, Any]]]  # (configuration id, its record's ``scenario`` block)
+
+
+@dataclass(frozen=True)
+class Timed:
+    """What a scenario's timed region may use."""
+
+    request: Callable[[int], None]  # text i synthesized once: one timed run of the record
+    round: Callable[[], None]  # every text once
+    rounds: int  # the rounds the suite's timing asks for
+    loop: Callable[[Callable[[], None], int], object]  # runs ``round`` that many times (or as a gate asks)
+    suite: SuiteConfig
+    run: RunConfig
+    synth: Any
+    record: Record
+    inject_slowdown: float
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """``timed``: the timed region, returning the record's ``scenario`` block (None: the runs say it
+    all); ``table``: its section of summary.md and report.html; ``figures``: what MLflow logs of a
+    block (nested dicts are flattened under the scenario's name)."""
+
+    name: str
+    timed: Callable[[Timed], dict[str, Any] | None]
+    table: Callable[[Rows], Table | None] | None = None
+    figures: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+
+def _rounds(t: Timed) -> None:
+    t.loop(t.round, t.rounds)
+
+
+def _server(t: Timed) -> dict[str, Any]:
+    texts = t.suite.texts
+    return serve(lambda i: t.request(i % len(texts)), t.suite.scenario, lambda i: texts[i % len(texts)].id)
 
 
 def arrivals(config: ScenarioConfig) -> np.ndarray:
@@ -63,3 +116,86 @@ def serve(
         "achieved_rate_per_s": config.requests / span,
         "clock": "perf_counter, arrival to completion",
     }
+
+
+def server_table(rows: Rows) -> Table | None:
+    from harness.report.table import Table
+
+    if not rows:
+        return None
+    head = ["configuration", "rate /s", "requests", "latency p50 s", "p90 s", "p99 s", "achieved /s"]
+    table = Table(title="Server scenario (Poisson arrivals, one worker, FIFO)", head=head, id="server")
+    for name, s in rows:
+        lat = s["latency_s"]
+        table.rows.append([name, f"{s['rate_per_s']:g}", str(s["requests"]), f"{lat['p50']:.3f}", f"{lat['p90']:.3f}",
+                           f"{lat['p99']:.3f}", f"{s['achieved_rate_per_s']:.2f}"])  # fmt: skip
+    return table
+
+
+def server_figures(block: dict[str, Any]) -> dict[str, Any]:
+    return {"latency_s": block["latency_s"], "achieved_rate_per_s": block["achieved_rate_per_s"]}
+
+
+_SCENARIOS: dict[str, str | Scenario] = {
+    "single-stream": Scenario("single-stream", _rounds),
+    "offline": Scenario("offline", _rounds),
+    "server": Scenario("server", _server, server_table, server_figures),
+    "load": "harness.serving.scenario:SCENARIO",
+}
+ENTRY_POINTS = "tts_harness.scenarios"
+_plugins_loaded = False
+
+
+def _load_plugins() -> None:
+    """The scenarios installed packages declare (once per process; an explicit ``register`` wins)."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    from importlib.metadata import entry_points
+
+    for point in entry_points(group=ENTRY_POINTS):
+        scenario = point.load()
+        if not isinstance(scenario, Scenario):
+            raise ConfigError(f"entry point {point.name} = {point.value!r} ({ENTRY_POINTS}) is not a Scenario")
+        _SCENARIOS.setdefault(scenario.name, scenario)
+
+
+def register(scenario: Scenario) -> Scenario:
+    """Make ``scenario`` known by its name (a later registration of the name replaces it)."""
+    _SCENARIOS[scenario.name] = scenario
+    return scenario
+
+
+def names() -> list[str]:
+    _load_plugins()
+    return list(_SCENARIOS)
+
+
+def get(name: str) -> Scenario:
+    entry = _SCENARIOS[check_choice("scenario", name, names())]
+    if isinstance(entry, str):
+        module_name, attr = entry.split(":")
+        entry = _SCENARIOS[name] = getattr(importlib.import_module(module_name), attr)
+    assert isinstance(entry, Scenario)
+    return entry
+
+
+def known(name: object) -> Scenario | None:
+    """The scenario a stored block names, if this installation has it (a report of a results file
+    from elsewhere shows what it can)."""
+    return get(name) if isinstance(name, str) and name in names() else None
+
+
+def tables(records: list[Record]) -> list[Table]:
+    """Each scenario's section, over the records whose block it wrote, by configuration id."""
+    rows: dict[str, Rows] = {}
+    for record in sorted(records, key=lambda r: r.id):
+        if record.scenario.get("kind"):
+            rows.setdefault(record.scenario["kind"], []).append((record.id, record.scenario))
+    out = []
+    for kind, kind_rows in rows.items():
+        scenario = known(kind)
+        if scenario is not None and scenario.table is not None and (table := scenario.table(kind_rows)):
+            out.append(table)
+    return out

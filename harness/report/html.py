@@ -156,16 +156,14 @@ def write_html(results: Results, out: Path, plots: dict[str, Path], rows: list[B
     """report.html from an autoescaping template: every value from results.json is data."""
     import jinja2
 
+    from harness import scenarios
     from harness.platform.fingerprint import accelerator_name
     from harness.report.limits import latency_table, roofline_table
     from harness.report.plots import CAPTIONS
-    from harness.serving.report import load_table
 
     sections = [t for t in (roofline_table(results), latency_table(results)) if t]
-    loads = [
-        (r.id, r.scenario) for r in sorted(results.records, key=lambda r: r.id) if r.scenario.get("kind") == "load"
-    ]
-    sections += [t for t in (load_table(loads), _cost_section(results.sweep_cost_s)) if t]
+    sections += scenarios.tables(results.records)
+    sections += [t for t in (_cost_section(results.sweep_cost_s),) if t]
     sections += [_baseline_section(rows)] if rows else []
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("harness.report", "templates"), autoescape=True, undefined=jinja2.StrictUndefined

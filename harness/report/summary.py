@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness import scenarios
 from harness.report.table import md_cell
 from harness.results import Record, Results
-from harness.serving.report import load_rows
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
@@ -121,23 +121,9 @@ def cost_table(cost: dict[str, float]) -> str:
 
 
 def scenario_tables(results: Results) -> str:
-    """Latency percentiles (server scenario), throughput by batch size (offline scenario), and the
-    load scenario's time to first audio, drops and sustainable rate."""
+    """Throughput by batch size (offline scenario), then each scenario's own section (the server
+    scenario's latency percentiles, the load scenario's time to first audio, drops and rate)."""
     out = []
-    served = [r for r in results.records if r.scenario.get("kind") == "server"]
-    if served:
-        out += [
-            "## Server scenario (Poisson arrivals, one worker, FIFO)",
-            "",
-            "| configuration | rate /s | requests | latency p50 s | p90 s | p99 s | achieved /s |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for r in sorted(served, key=lambda r: r.id):
-            s, lat = r.scenario, r.scenario["latency_s"]
-            out.append(
-                f"| {r.id} | {s['rate_per_s']:g} | {s['requests']} | {lat['p50']:.3f} | {lat['p90']:.3f} | "
-                f"{lat['p99']:.3f} | {s['achieved_rate_per_s']:.2f} |"
-            )
     batched = sorted((r for r in results.records if r.rtf and r.config.get("batch_size", 1) > 1), key=lambda r: r.id)
     if batched:
         singles = {
@@ -146,7 +132,6 @@ def scenario_tables(results: Results) -> str:
             if r.rtf and r.config.get("batch_size", 1) == 1
         }
         out += [
-            "",
             "## Offline scenario (batched synthesis)",
             "",
             "| configuration | batch | audio s per wall s | time vs one request |",
@@ -158,11 +143,9 @@ def scenario_tables(results: Results) -> str:
             if one is not None and one.stages_ms.get("total"):
                 ratio = f"{r.stages_ms['total'] / one.stages_ms['total']:.2f}x"
             out.append(f"| {r.id} | {r.config['batch_size']} | {1 / r.rtf['median']:.1f} | {ratio} |")  # type: ignore[index]
-    ordered = sorted(results.records, key=lambda r: r.id)
-    loads = [(r.id, r.scenario) for r in ordered if r.scenario.get("kind") == "load"]
-    if loads:
-        out += ["", load_rows(loads)]
-    return "\n".join(out)
+    for table in scenarios.tables(results.records):
+        out += ["", table.markdown()]
+    return "\n".join(out).strip("\n")
 
 
 def markdown(results: Results) -> str:

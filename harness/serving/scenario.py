@@ -10,18 +10,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from harness.config import RunConfig, ScenarioConfig, TextItem
+from harness.errors import ConfigError
 from harness.pipeline.synth import Synthesis, Synthesizer
 from harness.quality.spectral import distances
+from harness.results import RunSample
+from harness.scenarios import Rows, Scenario, Timed
 from harness.serving.arrivals import Arrival, schedule
 from harness.serving.config import ServingConfig
 from harness.serving.load import LoadOptions, records_json, run_load, summarize
 from harness.serving.service import BatchOptions, BatchStats, PipelineService, Request, SpeakFn
 from harness.serving.slo import SLO, search
+
+if TYPE_CHECKING:
+    from harness.report.table import Table
 
 FIDELITY_TEXTS = 2  # streamed against one-shot: the texts with the most chunks
 
@@ -131,3 +137,36 @@ def serve_load(
         return out
     finally:
         service.close()
+
+
+def timed_load(t: Timed) -> dict[str, Any]:
+    """The load scenario's timed region: every synthesis call of the row (the loads', the batch
+    timing's and the streaming check's) is one timed run of the record, named by its batch size."""
+    if not isinstance(t.synth, Synthesizer):
+        raise ConfigError("the load scenario batches different texts: the stock pipeline cannot")
+
+    def timed_run(result: Synthesis, batch: int) -> None:
+        t.record.runs.append(RunSample(result.total_s, result.audio_s, result.rtf, result.stages_s, f"batch{batch}"))
+        t.record.clock = result.clock
+
+    speak = pipeline_speaker(t.synth, t.run, t.suite.texts[0], t.inject_slowdown, timed_run)
+    texts = [(item.id, item.text) for item in t.suite.texts]
+    return serve_load(speak, t.synth.sample_rate, t.run.stream, t.run.max_batch, t.suite.scenario, t.suite.serving,
+                      t.suite.path, texts)  # fmt: skip
+
+
+def load_figures(block: dict[str, Any]) -> dict[str, Any]:
+    """What MLflow logs of a load: its summary's figures, the searched rate, the batch time ratio."""
+    figures: dict[str, Any] = {k: v for k, v in block["summary"].items() if k not in ("counts", "errors")}
+    figures["sustainable_rate_per_s"] = (block.get("search") or {}).get("sustainable_rate_per_s")
+    figures["batch"] = {"time_ratio": (block.get("batch_scaling") or {}).get("ratio")}
+    return figures
+
+
+def _load_table(rows: Rows) -> Table | None:
+    from harness.serving.report import load_table
+
+    return load_table(rows)
+
+
+SCENARIO = Scenario("load", timed_load, _load_table, load_figures)

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness import scenarios
 from harness.errors import InputError, first_line, redact
 from harness.extras import need
 from harness.gates import judged, load_comparison, recorded_thresholds
@@ -105,11 +106,9 @@ def record_metrics(record: Record) -> dict[str, float]:
     _flat("roofline", {k: v for k, v in record.roofline.items() if k != "shape"}, out)
     _flat("latency", {k: v for k, v in record.latency.items() if k != "by_text"}, out)
     _flat("vocoder", {k: v for k, v in record.vocoder.items() if k in ("parity", "alone_ms_per_audio_s")}, out)
-    if record.scenario.get("kind") == "load":  # the load's figures, and the searched rate
-        load = record.scenario
-        _flat("load", {k: v for k, v in load["summary"].items() if k not in ("counts", "errors")}, out)
-        _flat("load", {"sustainable_rate_per_s": (load.get("search") or {}).get("sustainable_rate_per_s")}, out)
-        _flat("load.batch", {"time_ratio": (load.get("batch_scaling") or {}).get("ratio")}, out)
+    scenario = scenarios.known(record.scenario.get("kind"))
+    if scenario is not None and scenario.figures is not None:  # e.g. the load's figures and searched rate
+        _flat(scenario.name, scenario.figures(record.scenario), out)
     for name in ("first_call_s", "build_s"):
         value = getattr(record, name)
         if value is not None:
