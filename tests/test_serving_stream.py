@@ -62,3 +62,39 @@ def test_streamed_hand_overs_join_into_the_cross_faded_whole() -> None:
     parts = service.chunks(text)
     assert len(got) == len(parts) == 2
     assert np.allclose(np.concatenate(got), crossfade_join([made[p] for p in parts], rate, 0.05))
+
+
+def test_the_batcher_thread_finds_the_cuda_graph_trees_of_the_thread_that_built_the_model() -> None:
+    """torch keeps CUDA-graph trees per thread: a graph first recorded in another Python thread
+    fails an assertion (pytorch#123177; a streamed CUDA-graph row failed so on an H100). The batcher
+    takes over the state of the thread that made it; a plain thread has none."""
+    import threading
+
+    from torch._inductor import cudagraph_trees as trees
+
+    from harness.serving.service import Batcher
+
+    def lookup() -> object:  # what cudagraphify asks for when it records a new graph
+        return trees.get_obj(trees.local, "tree_manager_containers")
+
+    seen: dict[str, object] = {}
+
+    def plain() -> None:
+        try:
+            seen["plain"] = lookup()
+        except AssertionError:
+            seen["plain"] = "AssertionError"
+
+    thread = threading.Thread(target=plain)
+    thread.start()
+    thread.join()
+
+    def speak(texts: list[str]) -> list[np.ndarray]:
+        seen["batcher"] = lookup()
+        return [np.zeros(8, dtype=np.float32) for _ in texts]
+
+    batcher = Batcher(speak, BatchOptions())
+    batcher.submit("a").result(timeout=30)
+    batcher.close()
+    assert seen["plain"] == "AssertionError"
+    assert seen["batcher"] is trees.local.tree_manager_containers

@@ -11,12 +11,13 @@ service: the same requests, sent to a running server.
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -91,6 +92,29 @@ class BatchStats:
     seconds: list[float] = field(default_factory=list)
 
 
+CUDAGRAPH_TLS = ("tree_manager_containers", "tree_manager_locks")
+
+
+def cudagraph_state() -> dict[str, Any]:
+    """This thread's CUDA-graph-tree state, where a CUDA-graph row made one (torch keeps it per
+    thread, and a graph first met in another Python thread fails an assertion: pytorch#123177)."""
+    trees = sys.modules.get("torch._inductor.cudagraph_trees")
+    local = getattr(trees, "local", None)
+    return {name: getattr(local, name) for name in CUDAGRAPH_TLS if hasattr(local, name)}
+
+
+def adopt_cudagraph_state(state: dict[str, Any]) -> None:
+    """Give the calling thread ``state`` (as torch does for its autograd threads), so the batcher
+    records new graphs into the trees of the thread that compiled the model."""
+    if not state:
+        return
+    import torch
+
+    for name, value in state.items():
+        if not torch._C._is_key_in_tls(name):
+            torch._C._stash_obj_in_tls(name, value)
+
+
 class Batcher:
     """One worker thread: gathers jobs into batches and runs each batch as one call of ``speak``."""
 
@@ -99,6 +123,7 @@ class Batcher:
         self.options = options
         self.stats = BatchStats()
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._graphs = cudagraph_state()  # the compiling thread's, taken over by the worker
         self._thread = threading.Thread(target=self._work, name="tts-batcher", daemon=True)
         self._thread.start()
 
@@ -124,6 +149,7 @@ class Batcher:
         return batch, False
 
     def _work(self) -> None:
+        adopt_cudagraph_state(self._graphs)
         stop = False
         while not stop:
             first = self._jobs.get()
