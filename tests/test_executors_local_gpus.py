@@ -30,7 +30,8 @@ def test_gpus_measure_each_build_group_in_a_worker_into_one_results_file(
     assert all(r.part["executor"] == "gpus" for r in results.records)
     assert all((out / r.samples[0]).is_file() for r in results.records)  # audio beside the results
     assert results.options["cluster"] == {"backend": "gpus", "lost": [], "groups": 2}
-    assert "GPU 1:" in proc.stderr and (out / "summary.md").is_file()
+    assert "GPU 1:" in proc.stderr and results.sweep_cost_s["parts"] == 2  # the workers' costs added up
+    assert results.sweep_cost_s["timed_s"] > 0 and "2 parts or workers" in (out / "summary.md").read_text()
     assert sorted(p.name for p in (out / "workers").iterdir()) == ["1", "2"]  # each worker's log kept
 
 

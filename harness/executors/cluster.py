@@ -74,6 +74,10 @@ class Backend(Protocol):
         """After ``cancel``: the records the cancelled jobs saved before they stopped."""
         ...
 
+    def costs(self) -> dict[str, float]:
+        """The workers' sweep costs (startup, builds, first calls, timed, ...), added up; {} if unknown."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -150,8 +154,10 @@ class ClusterSweep:
             raise
         finally:
             bar.close()
-            wall = time.perf_counter() - started
-            results.sweep_cost_s["wall_s"] = results.sweep_cost_s.get("wall_s", 0.0) + wall
+            cost, wall = results.sweep_cost_s, time.perf_counter() - started
+            workers = self.backend.costs()  # their wall times added up, the driver's as the elapsed time
+            for name, seconds in {**workers, **({"elapsed_s": wall} if workers else {"wall_s": wall})}.items():
+                cost[name] = cost.get(name, 0.0) + seconds
             results.finished_utc = utc_now()
             results.save(self.out)
         return results

@@ -69,6 +69,7 @@ class LocalGpus:
         self.out = out
         self.jobs: dict[int, Job] = {}
         self.waiting: list[int] = []
+        self.cost: dict[str, float] = {}  # the workers' sweep costs, added up
 
     def submit(self, suite: SuiteConfig, telemetry: bool, inject_slowdown: float) -> int:
         handle = len(self.jobs) + 1
@@ -134,7 +135,10 @@ class LocalGpus:
         the sweep's results."""
         if not (job.folder / "out" / "results.json").is_file():
             return []
-        records = Results.load(job.folder / "out").records
+        results = Results.load(job.folder / "out")
+        for name, seconds in [*results.sweep_cost_s.items(), ("parts", 1.0)]:
+            self.cost[name] = self.cost.get(name, 0.0) + seconds
+        records = results.records
         for record in records:
             record.part = {"executor": self.name, "cuda_visible_devices": job.gpu, "host": socket.gethostname()}
             for sample in record.samples:
@@ -146,6 +150,9 @@ class LocalGpus:
 
     def lost(self, error: BaseException) -> bool:
         return isinstance(error, WorkerEnded) and error.signalled
+
+    def costs(self) -> dict[str, float]:
+        return self.cost
 
     def cancel(self, handles: list[int]) -> None:
         """Ctrl-C: every worker still running gets SIGINT (a terminal's Ctrl-C may have reached it

@@ -98,7 +98,7 @@ def cost_split(cost: dict[str, float]) -> tuple[list[tuple[str, float]], float, 
 def cost_note(cost: dict[str, float]) -> str:
     parts = ""
     if "parts" in cost:
-        parts = f"; {int(cost['parts'])} parts, times added up; elapsed (longest part) {cost['elapsed_s']:.1f} s"
+        parts = f"; {int(cost['parts'])} parts or workers, times added up; elapsed {cost['elapsed_s']:.1f} s"
     return f"Model builds: {int(cost.get('model_builds', 0))}; processes: {int(cost.get('processes', 1))}{parts}"
 
 
