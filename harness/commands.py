@@ -11,6 +11,7 @@ from typing import Any
 from harness.errors import ConfigError, GateFailure
 from harness.measure import ready_measurer
 from harness.options import TRACKING_HELP, add_narrowing, narrowed_suite
+from harness.schemas import KINDS
 
 
 def cmd_export_vocoder(args: argparse.Namespace) -> int:
@@ -144,8 +145,8 @@ def register(sub: Any) -> None:
     judge.add_argument("--suite", help="take the thresholds of this suite file or name (default: the sweep's own)")
     judge.set_defaults(func=cmd_judge)
 
-    sch = sub.add_parser("schema", help="the JSON Schema of results.json or of a suite file (for editors and tools)")
-    sch.add_argument("kind", choices=("results", "suite"), help="which file")
+    sch = sub.add_parser("schema", help="the JSON Schema of a file the harness reads (for editors and tools)")
+    sch.add_argument("kind", choices=KINDS, help="which file")
     sch.set_defaults(func=cmd_schema)
 
     pre = sub.add_parser("preflight", help="check clocks, power mode, temperature and load")

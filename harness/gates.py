@@ -278,13 +278,13 @@ def stored_sweeps(entry: dict[str, Any]) -> list[list[float]]:
 def load_baseline(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise InputError(f"no baseline at {path}: save one with `tts-harness baseline save RESULTS`")
+    from harness.schemas import check
+
     try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        text = path.read_text()
+    except UnicodeDecodeError as exc:
         raise InputError(f"baseline {path} is corrupt: {exc}") from None
-    if not isinstance(data, dict) or data.get("schema") != BASELINE_SCHEMA or "records" not in data:
-        raise InputError(f"baseline {path} is not a tts-harness baseline file")
-    return data
+    return check("baseline", text, path)
 
 
 def compare_to_baseline(
@@ -336,6 +336,7 @@ def compare_to_baseline(
 
 
 COMPARISON_FILE = "comparison.json"
+COMPARISON_SCHEMA = "tts-harness/comparison"
 
 
 def save_comparison(results_dir: Path, rows: list[BaselineRow], policy: GatePolicy, against: str) -> Path:
@@ -343,17 +344,20 @@ def save_comparison(results_dir: Path, rows: list[BaselineRow], policy: GatePoli
     from dataclasses import asdict
 
     path = results_dir / COMPARISON_FILE
-    data = {"against": against, "policy": asdict(policy), "saved_utc": utc_now(), "rows": [asdict(r) for r in rows]}
+    data = {"schema": COMPARISON_SCHEMA, "against": against, "policy": asdict(policy), "saved_utc": utc_now(),
+            "rows": [asdict(r) for r in rows]}  # fmt: skip
     path.write_text(json.dumps(data, indent=1))
     return path
 
 
 def load_comparison(results_dir: Path) -> dict[str, dict[str, Any]]:
     """The saved gate rows of a results folder by configuration id (none saved: empty)."""
+    from harness.schemas import check
+
     path = results_dir / COMPARISON_FILE
     if not path.is_file():
         return {}
-    return {row["id"]: row for row in json.loads(path.read_text())["rows"]}
+    return {row["id"]: row for row in check("comparison", path.read_text(errors="replace"), path)["rows"]}
 
 
 def rows_markdown(rows: list[BaselineRow], policy: GatePolicy) -> str:

@@ -129,13 +129,13 @@ def record_noise(sweeps: list[Results], directory: Path) -> Path:
 
 
 def load_noise_file(path: Path) -> dict[str, Any]:
+    from harness.schemas import check
+
     try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"noise floor {path} cannot be read: {exc}") from None
-    if not isinstance(data, dict) or data.get("schema") != NOISE_SCHEMA or not isinstance(data.get("configs"), dict):
-        raise InputError(f"{path} is not a tts-harness noise floor file")
-    return data
+    return check("noise", text, path)
 
 
 def floor_of(groups: list[dict[str, Any]], source: str) -> NoiseFloor:

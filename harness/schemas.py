@@ -1,12 +1,14 @@
 """JSON Schemas of the files the harness reads and writes, for editors and other tools:
-``tts-harness schema results`` (results.json) and ``tts-harness schema suite`` (a suite file, as
-TOML parses it). Both come from the same dataclasses that load the files, so they cannot drift;
-``docs/schemas/`` holds them, checked against this output by the tests."""
+``tts-harness schema KIND`` for results.json, a suite file (as TOML parses it), a baseline, a noise
+floor and a comparison.json. They come from the same types that check the files when they are
+read (``check``), so they cannot drift; ``docs/schemas/`` holds them, checked by the tests."""
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 from typing_extensions import NotRequired, TypedDict
 
@@ -18,6 +20,7 @@ from harness.config import (
     Thresholds,
     TimingConfig,
 )
+from harness.errors import InputError
 from harness.sequential import GatePolicy
 
 Axis = Any  # a matrix axis: one value or a list of values
@@ -58,8 +61,100 @@ class SuiteFile(TypedDict):
     vocoder_options: NotRequired[dict[str, dict[str, Any]]]
 
 
+class BaselineEntry(TypedDict):
+    config: dict[str, Any]
+    rtf_sweeps: list[list[float]]  # each stored sweep's per-run RTFs
+
+
+class BaselineFile(TypedDict):
+    """``baseline save``: the last sweeps of a suite on one machine fingerprint."""
+
+    schema: Literal["tts-harness/baseline"]
+    saved_utc: str
+    suite: str | None
+    fingerprint: dict[str, Any]
+    git: dict[str, Any]
+    sweeps: int
+    records: dict[str, BaselineEntry]
+
+
+class NoiseGroup(TypedDict):
+    recorded_utc: str
+    commit: str
+    suite: str | None
+    sweeps: list[str]  # a hash of each sweep's samples: a sweep counts once
+    log_medians: list[float]
+
+
+class NoiseFile(TypedDict):
+    """``noise record``: A/A sweeps' log medians per configuration, for one machine fingerprint."""
+
+    schema: Literal["tts-harness/noise"]
+    schema_version: Literal[1]
+    fingerprint: dict[str, Any]
+    configs: dict[str, list[NoiseGroup]]
+
+
+class ComparisonRow(TypedDict):
+    id: str
+    outcome: str
+    ratio: float | None
+    ci: tuple[float, float] | None
+    p_value: float | None
+    detectable: float | None
+    noise: str
+
+
+class ComparisonFile(TypedDict):
+    """comparison.json: a gate's rows beside the results they judge."""
+
+    schema: NotRequired[Literal["tts-harness/comparison"]]  # files before it was written lack it
+    against: str
+    policy: GatePolicy
+    saved_utc: str
+    rows: list[ComparisonRow]
+
+
+FILES: dict[str, tuple[Any, str]] = {
+    "suite": (SuiteFile, "a tts-harness suite file"),
+    "baseline": (BaselineFile, "a tts-harness baseline"),
+    "noise": (NoiseFile, "a tts-harness noise floor"),
+    "comparison": (ComparisonFile, "a tts-harness comparison.json"),
+}
+
+
+STRICT = (BaselineEntry, BaselineFile, NoiseGroup, NoiseFile, ComparisonRow, ComparisonFile)
+
+
+@functools.cache
+def _adapter(kind: str) -> Any:
+    from pydantic import ConfigDict, TypeAdapter
+
+    for cls in STRICT:  # a key this version does not know is refused, never dropped
+        setattr(cls, "__pydantic_config__", ConfigDict(extra="forbid"))  # noqa: B010
+    return TypeAdapter(FILES[kind][0])
+
+
+def check(kind: str, text: str, path: Path) -> dict[str, Any]:
+    """``text`` read as ``kind`` (JSON's own types, no coercion); one line naming the first fault."""
+    from pydantic import ValidationError
+
+    try:
+        data: dict[str, Any] = _adapter(kind).validate_json(text, strict=True)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        if error["type"] == "json_invalid":
+            raise InputError(f"{path} is not valid JSON: {error['msg']}") from None
+        at = ".".join(map(str, error["loc"])) or "the file"
+        what = "a key this version does not know" if error["type"] == "extra_forbidden" else error["msg"]
+        raise InputError(f"{path} is not {FILES[kind][1]} this version reads: {at}: {what}") from None
+    return data
+
+
+KINDS = ("results", *FILES)
+
+
 def schema(name: str) -> dict[str, Any]:
-    from pydantic import TypeAdapter
 
     from harness.results import results_adapter
 
@@ -67,8 +162,8 @@ def schema(name: str) -> dict[str, Any]:
         made: dict[str, Any] = results_adapter().json_schema()
         made["title"] = "tts-harness results.json"
     else:
-        made = TypeAdapter(SuiteFile).json_schema()
-        made["title"] = "tts-harness suite file"
+        made = _adapter(name).json_schema()
+        made["title"] = FILES[name][1].removeprefix("a ")
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **made}
 
 

@@ -181,3 +181,41 @@ def test_a_baseline_asked_for_and_missing_is_an_error_never_a_silent_pass(tmp_pa
     proc = cli_in_process("report", str(tmp_path / "r"), "--baseline", str(tmp_path / "missing.json"))
     assert proc.returncode == EXIT_INPUT
     assert_one_line_error(proc, "no baseline at")
+
+
+def _gate_files(tmp_path: Path) -> dict[str, Path]:
+    """A baseline, a noise floor and a comparison.json written by the harness from two sweeps."""
+    from tests.test_gates import results_with
+
+    for name, values in (("a", [1.0, 1.1, 0.9]), ("b", [1.02, 1.05, 0.98])):
+        results_with({"x": values}).save(tmp_path / name)
+    assert cli_in_process("baseline", "save", str(tmp_path / "a"), "--dir", str(tmp_path / "bl")).returncode == 0
+    noise = cli_in_process("noise", "record", str(tmp_path / "a"), str(tmp_path / "b"), "--dir", str(tmp_path / "nf"))
+    assert noise.returncode == 0, noise.stderr
+    cli_in_process("baseline", "compare", str(tmp_path / "b"), "--dir", str(tmp_path / "bl"))
+    files = {"baseline": next((tmp_path / "bl").glob("*.json")), "noise": next((tmp_path / "nf").glob("*.json"))}
+    return files | {"comparison": tmp_path / "b" / "comparison.json"}
+
+
+# Each file's first-level fault: a key this version does not know, a wrong kind, a missing key.
+GATE_FILE_FAULTS = {
+    "unknown-key": lambda d: {**d, "sweepz": 1},
+    "wrong-kind": lambda d: {**d, "saved_utc": 5, "configs": [], "against": 7},
+    "missing-key": lambda d: {k: v for k, v in d.items() if k not in ("records", "configs", "rows")},
+}
+
+
+@pytest.mark.parametrize("fault", sorted(GATE_FILE_FAULTS))
+def test_a_malformed_baseline_noise_floor_or_comparison_is_one_line_and_exit_2(fault: str, tmp_path: Path) -> None:
+    files = _gate_files(tmp_path)
+    for path in files.values():
+        path.write_text(json.dumps(GATE_FILE_FAULTS[fault](json.loads(path.read_text()))))
+    compare = cli_in_process("baseline", "compare", str(tmp_path / "b"), "--dir", str(tmp_path / "bl"))
+    assert compare.returncode == EXIT_INPUT and "is not a tts-harness baseline" in compare.stderr, compare.stderr
+    assert_one_line_error(compare)
+    (tmp_path / "bl" / files["baseline"].name).unlink()
+    noise = cli_in_process("compare", str(tmp_path / "a"), str(tmp_path / "b"), "--noise-dir", str(tmp_path / "nf"))
+    assert noise.returncode == EXIT_INPUT and "is not a tts-harness noise floor" in noise.stderr, noise.stderr
+    sync = cli_in_process("sync", str(tmp_path / "b"), "--tracking-uri", f"sqlite:///{tmp_path / 'm.db'}")
+    assert sync.returncode == EXIT_INPUT and "is not a tts-harness comparison.json" in sync.stderr, sync.stderr
+    assert not (tmp_path / "m.db").exists()  # refused before anything was logged

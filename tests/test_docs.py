@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
-@pytest.mark.parametrize("kind", ["results", "suite"])
+@pytest.mark.parametrize("kind", ["results", "suite", "baseline", "noise", "comparison"])
 def test_the_published_json_schemas_are_generated_from_the_dataclasses(kind: str) -> None:
     from harness.schemas import schema_text
 
@@ -43,6 +43,16 @@ def test_every_suite_and_results_file_here_validates_against_its_schema() -> Non
     for path in results:
         jsonschema.validate(json.loads(path.read_text()), schema("results"))
     assert len(suites) >= 10 and len(results) >= 20
+
+
+def test_the_gate_files_the_harness_writes_validate_against_their_published_schemas(tmp_path: Path) -> None:
+    import jsonschema
+
+    from tests.test_bad_input import _gate_files
+
+    for kind, path in _gate_files(tmp_path).items():
+        published = json.loads((ROOT / "docs" / "schemas" / f"{kind}.schema.json").read_text())
+        jsonschema.validate(json.loads(path.read_text()), published)
 
 
 def test_the_cli_reference_is_generated_from_the_parser() -> None:

@@ -144,6 +144,7 @@ def sync(results_dir: Path, uri: str | None = None) -> dict[str, Any]:
     folder take turns (a second waits, then finds the first's runs and logs nothing twice)."""
     need("mlflow", "mlflow", "MLflow tracking")
     Results.load(results_dir)  # a folder that holds no sweep is refused before a lock file is made there
+    load_comparison(results_dir)  # so is a malformed comparison.json, before anything is logged
     with folder_lock(results_dir, SYNC_LOCK_FILE, wait_s=SYNC_WAIT_S):
         return _sync(Results.load(results_dir), results_dir, uri)
 
