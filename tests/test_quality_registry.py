@@ -87,3 +87,25 @@ def test_the_assessor_scores_it_and_compare_pairs_it(loudness: registry.Metric, 
     )
     fresh = cli("compare", str(tmp_path / "a"), str(tmp_path / "c"), env={"PYTHONPATH": f"{site}:{Path.cwd()}"})
     assert fresh.returncode == 1 and "loudness regression (-6.021 over 12 texts" in fresh.stdout, fresh.stderr
+
+
+def test_an_asr_backend_and_a_speaker_encoder_registered_from_a_test_are_suite_choices() -> None:
+    """config.py asks the ASR and speaker registries (it once kept its own lists and refused what
+    ``speaker.register`` added)."""
+    import numpy as np
+
+    from harness.config import QualityConfig
+    from harness.errors import ConfigError
+    from harness.quality import asr, speaker
+
+    with pytest.raises(ConfigError, match="unknown speaker encoder 'flat'"):
+        QualityConfig(speaker="flat")
+    asr.register("echo", asr.PocketSphinxASR)
+    speaker.register("flat", lambda: (lambda wave, rate: np.ones(4)))
+    try:
+        assert QualityConfig(asr="echo", speaker="flat").speaker == "flat"
+        noise = np.random.default_rng(0).normal(size=16000).astype(np.float32)
+        assert speaker.similarity(noise, 16000, -noise, 16000, encoder="flat") == pytest.approx(1.0)
+    finally:
+        del asr._BACKENDS["echo"], speaker._ENCODERS["flat"]
+        speaker._CACHE.pop("flat", None)

@@ -117,6 +117,16 @@ class WhisperASR(ASRBackend):
 _BACKENDS: dict[str, type[ASRBackend]] = {"pocketsphinx": PocketSphinxASR, "whisper": WhisperASR}
 
 
+def register(name: str, backend: type[ASRBackend]) -> None:
+    """Make an ASR backend known by name (suites pick it with ``[quality] asr``)."""
+    _BACKENDS[name] = backend
+
+
+def names() -> list[str]:
+    """The ASR backends a suite may name, ``none`` (no ASR) included."""
+    return [*_BACKENDS, "none"]
+
+
 def make_asr(name: str, **options: Any) -> ASRBackend:
     if name not in _BACKENDS:
         raise ConfigError(f"unknown ASR backend {name!r}{suggest(name, _BACKENDS)}; choose from {', '.join(_BACKENDS)}")

@@ -23,7 +23,18 @@ _ENCODERS: dict[str, Callable[..., Embedder]] = {}
 
 
 def register(name: str, factory: Callable[..., Embedder]) -> None:
+    """Make a speaker encoder known by name (``[quality] speaker``; ``name:argument`` passes one)."""
     _ENCODERS[name] = factory
+
+
+def check_name(name: str) -> str:
+    """``name`` (``base`` or ``base:argument``) names a registered encoder; else one line."""
+    base = name.partition(":")[0]
+    if base not in _ENCODERS:
+        raise ConfigError(
+            f"unknown speaker encoder {name!r}{suggest(base, _ENCODERS)}; choose from {', '.join(_ENCODERS)} or none"
+        )
+    return name
 
 
 def _resemblyzer() -> Embedder:
