@@ -101,7 +101,7 @@ def test_an_asr_backend_and_a_speaker_encoder_registered_from_a_test_are_suite_c
     with pytest.raises(ConfigError, match="unknown speaker encoder 'flat'"):
         QualityConfig(speaker="flat")
     asr.register("echo", asr.PocketSphinxASR)
-    speaker.register("flat", lambda: (lambda wave, rate: np.ones(4)))
+    speaker.register("flat", lambda: lambda wave, rate: np.ones(4))
     try:
         assert QualityConfig(asr="echo", speaker="flat").speaker == "flat"
         noise = np.random.default_rng(0).normal(size=16000).astype(np.float32)
