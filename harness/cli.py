@@ -190,7 +190,7 @@ def run_on_workers(args: argparse.Namespace, out: Path, suite: SuiteConfig) -> i
     live = LiveTracking(out, tracking_uri(args.tracking_uri)) if track else None
     sweep = ClusterSweep(suite, out, backend, bool(args.resume), telemetry=not args.no_telemetry,
                          inject_slowdown=args.inject_slowdown, plan=run_plan(args), progress=not args.no_progress,
-                         after_each=live)  # fmt: skip
+                         after_each=live, retry_failed=args.retry_failed)  # fmt: skip
     try:
         results = sweep.run()
     except KeyboardInterrupt:

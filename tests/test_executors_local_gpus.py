@@ -69,6 +69,12 @@ def test_a_gpu_that_comes_free_takes_the_next_group_and_a_failing_group_is_recor
     statuses = {r.config["precision"]: r.status for r in results.records}
     assert statuses == {"amp-bf16": "ok", "bf16": "error", "fp32": "ok"}
     assert len({r.part["cuda_visible_devices"] for r in results.records}) == 2
+    failed = next(r for r in results.records if r.status == "error")
+    again = cli_in_process("run", str(path), "--gpus", "0,1", "--resume", str(out), "--retry-failed", "--no-progress")
+    assert again.returncode == 0, again.stderr
+    assert [p.name for p in (out / "workers").iterdir()] == ["1"]  # the failed group alone, measured again
+    retried = {r.id: r for r in Results.load(out).records}[failed.id]
+    assert retried.started_utc >= failed.finished_utc and len(Results.load(out).records) == 3
 
 
 def test_a_worker_killed_by_a_signal_is_lost_and_its_group_measured_again(

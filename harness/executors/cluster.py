@@ -91,14 +91,14 @@ class ClusterSweep:
 
     def __init__(self, suite: SuiteConfig, out: Path, backend: Backend, resume: bool, telemetry: bool = False,
                  inject_slowdown: float = 0.0, plan: dict[str, Any] | None = None, progress: bool = False,
-                 after_each: Callable[[], None] | None = None) -> None:  # fmt: skip
+                 after_each: Callable[[], None] | None = None, retry_failed: bool = False) -> None:  # fmt: skip
         self.suite, self.out, self.backend, self.resume = suite, out, backend, resume
         self.telemetry, self.inject_slowdown, self.plan = telemetry, inject_slowdown, plan or {}
-        self.progress, self.after_each = progress, after_each
+        self.progress, self.after_each, self.retry_failed = progress, after_each, retry_failed
 
     def todo(self, results: Results) -> list[list[RunConfig]]:
-        """The groups with configurations not yet measured, costliest first."""
-        done = {r.id for r in results.records}
+        """The groups with configurations not yet measured (or failed, with ``retry_failed``), costliest first."""
+        done = {r.id for r in results.records if r.status == "ok" or not self.retry_failed}
         groups = [[r for r in runs if r.id not in done] for runs in self.suite.build_groups().values()]
         return sorted((g for g in groups if g), key=lambda g: -self.suite.group_cost_s(g))
 

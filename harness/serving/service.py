@@ -104,15 +104,15 @@ def cudagraph_state() -> dict[str, Any]:
 
 
 def adopt_cudagraph_state(state: dict[str, Any]) -> None:
-    """Give the calling thread ``state`` (as torch does for its autograd threads), so the batcher
-    records new graphs into the trees of the thread that compiled the model."""
-    if not state:
+    """Give the calling thread ``state`` (on torch's own ``threading.local``, which its lookup reads
+    first), so the batcher records new graphs into the trees of the thread that built the model.
+    Python clears it when the thread ends (torch's C++ thread-local store would release it without
+    the GIL: a later segfault)."""
+    trees = sys.modules.get("torch._inductor.cudagraph_trees")
+    if trees is None:
         return
-    import torch
-
     for name, value in state.items():
-        if not torch._C._is_key_in_tls(name):
-            torch._C._stash_obj_in_tls(name, value)
+        setattr(trees.local, name, value)
 
 
 class Batcher:
