@@ -80,7 +80,7 @@ class BaselineFile(TypedDict):
 
 class NoiseGroup(TypedDict):
     recorded_utc: str
-    commit: str
+    commit: str | None  # None: the sweeps were measured outside a git tree
     suite: str | None
     sweeps: list[str]  # a hash of each sweep's samples: a sweep counts once
     log_medians: list[float]

@@ -188,7 +188,9 @@ def _gate_files(tmp_path: Path) -> dict[str, Path]:
     from tests.test_gates import results_with
 
     for name, values in (("a", [1.0, 1.1, 0.9]), ("b", [1.02, 1.05, 0.98])):
-        results_with({"x": values}).save(tmp_path / name)
+        results = results_with({"x": values})
+        results.git = {"commit": None}  # measured outside a git tree, as the tests' sweeps are
+        results.save(tmp_path / name)
     assert cli_in_process("baseline", "save", str(tmp_path / "a"), "--dir", str(tmp_path / "bl")).returncode == 0
     noise = cli_in_process("noise", "record", str(tmp_path / "a"), str(tmp_path / "b"), "--dir", str(tmp_path / "nf"))
     assert noise.returncode == 0, noise.stderr
