@@ -163,7 +163,8 @@ def write_html(results: Results, out: Path, plots: dict[str, Path], rows: list[B
 
     sections = [t for t in (roofline_table(results), latency_table(results)) if t]
     sections += scenarios.tables(results.records)
-    sections += [t for t in (_cost_section(results.sweep_cost_s),) if t]
+    if cost := _cost_section(results.sweep_cost_s):
+        sections.append(cost)
     sections += [_baseline_section(rows)] if rows else []
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("harness.report", "templates"), autoescape=True, undefined=jinja2.StrictUndefined
