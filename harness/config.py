@@ -318,7 +318,7 @@ class ScenarioConfig:
         check_field_types(self, "[scenario]")
         from harness import scenarios  # local: the registry imports config
 
-        check_choice("scenario", self.kind, scenarios.names())
+        scenarios.SCENARIOS.check_name(self.kind)
         if self.rate_per_s <= 0 or self.requests < 1:
             raise ConfigError("scenario needs rate_per_s > 0 and requests >= 1")
 

@@ -16,7 +16,6 @@ a registered scenario, never code.
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,9 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from harness.choices import check_choice
 from harness.config import ScenarioConfig
-from harness.errors import ConfigError
+from harness.plugins import Registry
 from harness.serving.arrivals import gaps
 
 if TYPE_CHECKING:
@@ -136,49 +134,18 @@ def server_figures(block: dict[str, Any]) -> dict[str, Any]:
     return {"latency_s": block["latency_s"], "achieved_rate_per_s": block["achieved_rate_per_s"]}
 
 
-_SCENARIOS: dict[str, str | Scenario] = {
-    "single-stream": Scenario("single-stream", _rounds),
-    "offline": Scenario("offline", _rounds),
-    "server": Scenario("server", _server, server_table, server_figures),
-    "load": "harness.serving.scenario:SCENARIO",
-}
-ENTRY_POINTS = "tts_harness.scenarios"
-_plugins_loaded = False
-
-
-def _load_plugins() -> None:
-    """The scenarios installed packages declare (once per process; an explicit ``register`` wins)."""
-    global _plugins_loaded
-    if _plugins_loaded:
-        return
-    _plugins_loaded = True
-    from importlib.metadata import entry_points
-
-    for point in entry_points(group=ENTRY_POINTS):
-        scenario = point.load()
-        if not isinstance(scenario, Scenario):
-            raise ConfigError(f"entry point {point.name} = {point.value!r} ({ENTRY_POINTS}) is not a Scenario")
-        _SCENARIOS.setdefault(scenario.name, scenario)
-
-
-def register(scenario: Scenario) -> Scenario:
-    """Make ``scenario`` known by its name (a later registration of the name replaces it)."""
-    _SCENARIOS[scenario.name] = scenario
-    return scenario
-
-
-def names() -> list[str]:
-    _load_plugins()
-    return list(_SCENARIOS)
-
-
-def get(name: str) -> Scenario:
-    entry = _SCENARIOS[check_choice("scenario", name, names())]
-    if isinstance(entry, str):
-        module_name, attr = entry.split(":")
-        entry = _SCENARIOS[name] = getattr(importlib.import_module(module_name), attr)
-    assert isinstance(entry, Scenario)
-    return entry
+SCENARIOS: Registry[Scenario] = Registry(
+    "scenario",
+    Scenario,
+    "tts_harness.scenarios",
+    {
+        "single-stream": Scenario("single-stream", _rounds),
+        "offline": Scenario("offline", _rounds),
+        "server": Scenario("server", _server, server_table, server_figures),
+        "load": "harness.serving.scenario:SCENARIO",
+    },
+)
+register, names, get = SCENARIOS.register, SCENARIOS.names, SCENARIOS.get
 
 
 def known(name: object) -> Scenario | None:

@@ -34,7 +34,7 @@ def loudness() -> Iterator[registry.Metric]:
         registry.Metric("loudness", _loudness_block, (registry.Score("loudness", "level_db", "level (dB)", True, 1.0),))
     )
     yield metric
-    registry._METRICS.pop("loudness")
+    registry.METRICS.unregister("loudness")
 
 
 def test_a_registered_metric_is_switched_on_by_name(

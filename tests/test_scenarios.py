@@ -51,7 +51,7 @@ def twice_table(rows: Rows) -> Table:
 @pytest.fixture
 def toy() -> Iterator[Scenario]:
     yield scenarios.register(Scenario("twice", twice, twice_table, lambda b: {"ratio": b["second_over_first"]}))
-    del scenarios._SCENARIOS["twice"]
+    scenarios.SCENARIOS.unregister("twice")
 
 
 def test_a_scenario_registered_from_a_test_is_measured_reported_and_logged(

@@ -12,15 +12,13 @@ Suites switch it on by name in ``[quality] metrics``: a suite names a registered
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from harness.choices import suggest
-from harness.errors import ConfigError
+from harness.plugins import Registry
 
 BlockFn = Callable[[list[np.ndarray], list[np.ndarray], int], dict[str, Any]]  # generated, references, rate
 
@@ -52,57 +50,18 @@ class Metric:
         return [t.get(score.field) for t in block.get("per_text", [])] if block.get("meaningful") else None
 
 
-_METRICS: dict[str, str | Metric] = {
-    "mos": "harness.quality.mos:METRIC",
-    "intrusive": "harness.quality.intrusive:METRIC",
-    "utmos": "harness.quality.utmos:METRIC",
-}
-
-
-ENTRY_POINTS = "tts_harness.metrics"
-_plugins_loaded = False
-
-
-def _load_plugins() -> None:
-    """The metrics installed packages declare (once per process; an explicit ``register`` wins)."""
-    global _plugins_loaded
-    if _plugins_loaded:
-        return
-    _plugins_loaded = True
-    from importlib.metadata import entry_points
-
-    for point in entry_points(group=ENTRY_POINTS):
-        metric = point.load()
-        if not isinstance(metric, Metric):
-            raise ConfigError(f"entry point {point.name} = {point.value!r} ({ENTRY_POINTS}) is not a Metric")
-        _METRICS.setdefault(metric.name, metric)
-
-
-def register(metric: Metric) -> Metric:
-    """Make ``metric`` known by its name (a later registration of the name replaces it)."""
-    _METRICS[metric.name] = metric
-    return metric
-
-
-def names() -> list[str]:
-    _load_plugins()
-    return sorted(_METRICS)
-
-
-def check_name(name: str) -> str:
-    _load_plugins()
-    if name not in _METRICS:
-        raise ConfigError(f"unknown quality metric {name!r}{suggest(name, _METRICS)}; choose from {', '.join(names())}")
-    return name
-
-
-def get(name: str) -> Metric:
-    entry = _METRICS[check_name(name)]
-    if isinstance(entry, str):
-        module_name, attr = entry.split(":")
-        entry = _METRICS[name] = getattr(importlib.import_module(module_name), attr)
-    assert isinstance(entry, Metric)
-    return entry
+METRICS: Registry[Metric] = Registry(
+    "quality metric",
+    Metric,
+    "tts_harness.metrics",
+    {
+        "mos": "harness.quality.mos:METRIC",
+        "intrusive": "harness.quality.intrusive:METRIC",
+        "utmos": "harness.quality.utmos:METRIC",
+    },
+)
+ENTRY_POINTS = METRICS.group
+register, names, check_name, get = METRICS.register, METRICS.names, METRICS.check_name, METRICS.get
 
 
 def per_text_scores() -> dict[str, tuple[Metric, Score]]:
