@@ -58,8 +58,8 @@ def test_every_narrowing_option_reaches_the_workers_of_a_multi_gpu_sweep() -> No
 def test_a_gpu_that_comes_free_takes_the_next_group_and_a_failing_group_is_recorded(
     write_suite: Callable[..., Path], tmp_path: Path
 ) -> None:
-    # Three builds on two "GPUs": bf16 fails at once at NFE 16 (its time grid collapses), so its GPU
-    # takes the third group while the other still measures; the sweep goes on past the failure.
+    # Three builds on two "GPUs": the third waits for the first GPU that comes free; bf16 fails at
+    # once at NFE 16 (its time grid collapses) and is recorded while the sweep goes on.
     path = write_suite(nfe="[16]", precision='["amp-bf16", "bf16", "fp32"]', repeats=1)
     out = tmp_path / "out"
     proc = cli_in_process("run", str(path), "--gpus", "0,1", "--out", str(out), "--no-progress", "--no-audio")
@@ -136,4 +136,5 @@ def test_ctrl_c_on_a_multi_gpu_sweep_keeps_what_the_workers_saved_and_resume_com
     kept = {r.id: r.finished_utc for r in cut.records}
     assert all(r.finished_utc == kept[r.id] for r in after.records if r.id in kept)  # not measured again
     # A resume pointed where nothing was saved (a wiped or mistyped folder) must not start afresh.
-    assert_one_line_error(cli_in_process("run", str(path), "--gpus", "0,1", "--resume", str(tmp_path / "gone")))
+    gone = cli_in_process("run", str(path), "--gpus", "0,1", "--resume", str(tmp_path / "gone"))
+    assert_one_line_error(gone, "no results.json in", "not a results directory")
