@@ -1,7 +1,7 @@
 """JSON Schemas of the files the harness reads and writes, for editors and other tools:
 ``tts-harness schema KIND`` for results.json, a suite file (as TOML parses it), a baseline, a noise
-floor and a comparison.json. They come from the same types that check the files when they are
-read (``check``), so they cannot drift; ``docs/schemas/`` holds them, checked by the tests."""
+floor, a comparison.json and an ab.json. They come from the same types that check the files when
+they are read (``check``), so they cannot drift; ``docs/schemas/`` holds them, checked by the tests."""
 
 from __future__ import annotations
 
@@ -115,15 +115,114 @@ class ComparisonFile(TypedDict):
     rows: list[ComparisonRow]
 
 
+class AbSide(TypedDict):
+    name: Literal["base", "head"]
+    spec: str
+    root: str
+    commit: str  # "" outside git
+    dirty: bool
+    revision: bool
+    python: str
+    path: list[str]
+    environment: dict[str, Any]  # what the environment probe saw ({} for a revision of this tree)
+
+
+class AbDecision(TypedDict, total=False):
+    """A sequential test's standing (``sequential.Decision``); ``{}`` before its first round."""
+
+    outcome: str
+    ratio: float | None
+    ci_low: float | None
+    ci_high: float | None
+    rounds: int
+    detectable: float | None
+    stopped_by: str
+    method: str
+
+
+class AbError(TypedDict):
+    outcome: Literal["broken", "error"]  # broken: head fails where base runs
+    messages: dict[str, str]  # side -> its error
+
+
+class AbConfig(TypedDict):
+    base_rtf: list[float]
+    head_rtf: list[float]
+    decision: AbDecision
+    error: NotRequired[AbError]
+
+
+class AbBlock(TypedDict):
+    side: str  # base, head, or a cluster's start-up
+    seconds: float
+
+
+class AbRound(TypedDict):
+    """A round of four blocks, or a cluster of resident workers (``k`` rounds and their ratios)."""
+
+    blocks: list[AbBlock]
+    log_ratios: dict[str, float]
+    k: NotRequired[int]
+    round_ratios: NotRequired[dict[str, list[float]]]
+
+
+class AbComponents(TypedDict):
+    within: float
+    between: float
+    startup_s: float
+    round_s: float
+
+
+class AbDesign(TypedDict):
+    kind: Literal["process", "resident"]
+    rounds_per_cluster: NotRequired[int]
+    components: NotRequired[dict[str, AbComponents]]
+
+
+class AbOptions(TypedDict):
+    narrowing: list[str]
+    inject_slowdown: float
+
+
+class AbEnvironments(TypedDict):
+    base: dict[str, Any]
+    head: dict[str, Any]
+    differ: list[str]
+
+
+class AbFile(TypedDict):
+    """ab.json: a comparison's sides, policy and rounds, rewritten after each round (``--resume``)."""
+
+    schema: Literal["tts-harness/ab"]
+    schema_version: Literal[1]
+    base: AbSide
+    head: AbSide
+    suite_sha256: str
+    policy: GatePolicy
+    options: AbOptions
+    created_utc: str
+    finished_utc: str
+    status: Literal["running", "complete", "interrupted"]
+    measure_s: float
+    rounds: list[AbRound]
+    configs: dict[str, AbConfig]
+    design: NotRequired[AbDesign]
+    environments: NotRequired[AbEnvironments]
+
+
 FILES: dict[str, tuple[Any, str]] = {
     "suite": (SuiteFile, "a tts-harness suite file"),
     "baseline": (BaselineFile, "a tts-harness baseline"),
     "noise": (NoiseFile, "a tts-harness noise floor"),
     "comparison": (ComparisonFile, "a tts-harness comparison.json"),
+    "ab": (AbFile, "a tts-harness ab.json"),
 }
 
 
-STRICT = (BaselineEntry, BaselineFile, NoiseGroup, NoiseFile, ComparisonRow, ComparisonFile)
+STRICT = (
+    BaselineEntry, BaselineFile, NoiseGroup, NoiseFile, ComparisonRow, ComparisonFile,
+    AbSide, AbDecision, AbError, AbConfig, AbBlock, AbRound, AbComponents, AbDesign, AbOptions, AbEnvironments, AbFile,
+)  # fmt: skip
 
 
 @functools.cache

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from harness.ab.budget import Budget, check, remember_round_s
@@ -16,6 +17,7 @@ from harness.ab.sides import checkout, resolve, same_suite
 from harness.errors import ConfigError
 from harness.sequential import GatePolicy
 from tests.conftest import SUITE_TEMPLATE, suite_values
+from tests.test_bad_input import GATE_FILE_FAULTS
 from tests.test_cli import ROOT, assert_one_line_error
 
 # alpha 0.05 and 3 rounds at least: a doubling is decided in 3-4 rounds at this machine's
@@ -73,6 +75,17 @@ def test_bad_input_is_one_line_and_writes_nothing(repo: Path, tmp_path: Path, ar
     assert_one_line_error(ab(repo, *args, "--out", str(tmp_path / "out"), cache=cache), needle)
     assert not (tmp_path / "out").exists() and not cache.exists()
     assert len(git(repo, "worktree", "list").splitlines()) == 1  # no worktree made
+
+
+@pytest.mark.parametrize("fault", sorted(GATE_FILE_FAULTS))
+def test_a_malformed_ab_json_is_refused_on_resume_in_one_line(repo: Path, tmp_path: Path, fault: str) -> None:
+    state = json.loads((ROOT / "reports" / "gate-power" / "cpu-resident-ab.json").read_text())
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "ab.json").write_text(json.dumps(GATE_FILE_FAULTS[fault](state)))
+    proc = ab(repo, "HEAD~1", "HEAD", "s", "--resume", str(out), cache=tmp_path / "cache")
+    assert_one_line_error(proc, f"{out / 'ab.json'} is not a tts-harness ab.json this version reads")
+    assert sorted(p.name for p in out.iterdir()) == ["ab.json"]  # nothing else written
 
 
 def test_a_budget_the_last_round_cost_says_is_too_small_is_refused_before_any_block(repo: Path, tmp_path: Path) -> None:
@@ -139,6 +152,7 @@ def test_a_doubling_between_two_folders_is_a_regression_and_a_comparison_resumes
     assert first.returncode == 1 and "inconclusive" in first.stderr, first.stderr
     assert "below the gate's min_rounds = 3: no outcome is possible; running anyway" in first.stderr
     state = json.loads((out / "ab.json").read_text())
+    jsonschema.validate(state, json.loads((ROOT / "docs" / "schemas" / "ab.schema.json").read_text()))
     (cluster,) = state["rounds"]  # one cluster: four warm workers, the pilot's three rounds of blocks
     assert state["design"]["kind"] == "resident" and cluster["k"] == 3
     assert [b["side"] for b in cluster["blocks"]] == ["start-up", *["base", "head", "head", "base"] * 3]

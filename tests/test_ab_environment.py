@@ -3,7 +3,6 @@ copy of f5-tts with a sleep planted in ``CFM.sample``), probed, recorded, stated
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness.ab.environment import differences, f5tts_tree, probe
+from harness.ab.gate import read_state
 from harness.errors import ConfigError
 from tests.conftest import SUITE_TEMPLATE, suite_values
 from tests.test_ab import GATE, ab
@@ -90,7 +90,7 @@ def test_ab_measures_the_slower_environment_and_records_both(venvs: tuple[Path, 
     proc = ab(ROOT, *common, *envs, "--out", str(out), "--design", "process", "--best-effort", cache=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "environments differ: f5_tts code" in proc.stderr
-    state = json.loads((out / "ab.json").read_text())
+    state = read_state(out / "ab.json")  # checked against the ab.json schema
     assert state["base"]["python"] == str(fast) and state["head"]["python"] == str(slow)
     assert state["environments"]["differ"][0].startswith("f5_tts code")
     assert state["design"]["kind"] == "process" and len(state["rounds"]) == 1

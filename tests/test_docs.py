@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
-@pytest.mark.parametrize("kind", ["results", "suite", "baseline", "noise", "comparison"])
+@pytest.mark.parametrize("kind", ["results", "suite", "baseline", "noise", "comparison", "ab"])
 def test_the_published_json_schemas_are_generated_from_the_dataclasses(kind: str) -> None:
     from harness.schemas import schema_text
 
@@ -42,7 +42,10 @@ def test_every_suite_and_results_file_here_validates_against_its_schema() -> Non
     results = sorted((ROOT / "reports").rglob("results.json"))
     for path in results:
         jsonschema.validate(json.loads(path.read_text()), schema("results"))
-    assert len(suites) >= 10 and len(results) >= 20
+    comparisons = sorted((ROOT / "reports").rglob("*ab.json"))
+    for path in comparisons:
+        jsonschema.validate(json.loads(path.read_text()), schema("ab"))
+    assert len(suites) >= 10 and len(results) >= 20 and comparisons
 
 
 def test_the_gate_files_the_harness_writes_validate_against_their_published_schemas(tmp_path: Path) -> None:

@@ -115,9 +115,9 @@ def ab_step(suite: str, config: str | None, options: list[str], repo: Path) -> C
         if proc.returncode not in (0, 1) or not state_file.is_file():
             last = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
             raise InputError(f"bisect step {base[:10]}..{head[:10]} failed: {last}")
-        from harness.ab.gate import outcomes
+        from harness.ab.gate import outcomes, read_state
 
-        found = outcomes(json.loads(state_file.read_text()))
+        found = outcomes(read_state(state_file))
         if config is None and len(found) != 1:
             raise ConfigError(f"the suite compares {len(found)} configurations: name one with --config")
         key = config or next(iter(found))

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from harness.ab.sides import Side, cache_dir
 from harness.errors import ConfigError, InputError
+from harness.executors.worker import run_command
 from harness.sequential import GatePolicy
 
 
@@ -63,20 +64,7 @@ def side_env(side: Side) -> dict[str, str]:
 
 def run_block(side: Side, suite: Path, out: Path, extra: list[str], inject_slowdown: float = 0.0) -> Block:
     """Run one block of ``side`` in a fresh process; a process that fails is an ``InputError``."""
-    command = [
-        side.python,
-        "-m",
-        "harness",
-        "run",
-        str(suite),
-        "--out",
-        str(out),
-        "--no-progress",
-        "--no-track",
-        "--no-audio",
-        "--no-telemetry",
-        *extra,
-    ]
+    command = run_command(str(suite), out, ["--no-audio", "--no-telemetry", *extra], python=side.python)
     if inject_slowdown:
         command.append(f"--inject-slowdown={inject_slowdown}")
     started = time.perf_counter()

@@ -60,14 +60,22 @@ def new_state(
     }
 
 
+def read_state(path: Path) -> dict[str, Any]:
+    """A comparison's ab.json as plain JSON, checked against its schema (``schemas.AbFile``)."""
+    from harness.schemas import check
+
+    text = path.read_text()
+    check("ab", text, path)
+    state: dict[str, Any] = json.loads(text)
+    return state
+
+
 def load_state(out: Path, base: Side, head: Side, suite_text: str) -> dict[str, Any]:
     """An interrupted comparison's state; refuses one of other sides or another suite."""
     path = out / AB_FILE
     if not path.is_file():
         raise InputError(f"no {AB_FILE} in {out}: nothing to resume")
-    state: dict[str, Any] = json.loads(path.read_text())
-    if state.get("schema") != AB_SCHEMA:
-        raise InputError(f"{path} is not a tts-harness ab file")
+    state = read_state(path)
     then = (state["base"]["commit"], state["head"]["commit"], state["suite_sha256"])
     now = (base.commit, head.commit, hashlib.sha256(suite_text.encode()).hexdigest())
     if then != now:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from harness.config import SuiteConfig
 from harness.errors import InputError
+from harness.executors.worker import run_command
 from harness.results import Record, Results
 
 GRACE_S = 5.0  # after Ctrl-C: how long a worker may take to save what it measured
@@ -88,8 +89,7 @@ class LocalGpus:
                 continue
             job.gpu = gpu
             job.folder.mkdir(parents=True)
-            command = [sys.executable, "-m", "harness", "run", self.suite_arg, "--ids", ",".join(job.ids),
-                       "--out", str(job.folder / "out"), "--no-progress", "--no-track", *self.options]  # fmt: skip
+            command = run_command(self.suite_arg, job.folder / "out", ["--ids", ",".join(job.ids), *self.options])
             if self.deadline is not None:
                 command.append(f"--time-limit={self.deadline - time.monotonic():.3f}")
             mine = self.cores[gpu]
