@@ -83,8 +83,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.resume or args.out or Path("reports/runs") / suite.name)
     if args.inject_slowdown < 0:
         raise ConfigError("--inject-slowdown must be >= 0")
+    if args.cpus and (args.gpus or args.ray):
+        raise ConfigError("--cpus pins one process: with --gpus each worker gets its GPU's share of the cores")
     if args.gpus or args.ray:
         return run_on_workers(args, out, suite)
+    if args.cpus:
+        from harness.platform.process import pin_cpus
+
+        pin_cpus(args.cpus)
     track = not (args.no_track or os.environ.get("TTS_HARNESS_NO_TRACK"))
     live = LiveTracking(out, tracking_uri(args.tracking_uri)) if track else None
     sweep = Sweep(
@@ -270,6 +276,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="hot-load torch.compiler cache artifacts from DIR before the sweep and save this process's "
         "there after it: compiled graphs travel with results to machines with an empty TorchInductor cache",
+    )
+    run.add_argument(
+        "--cpus",
+        type=csv(int),
+        metavar="LIST",
+        help="run this process on these CPU cores only (e.g. 3 or 2,3): fresh processes of the same code "
+        "then share the host's speed; recorded with the results (cpu_affinity)",
     )
     run.add_argument(
         "--gpus",

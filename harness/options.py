@@ -72,7 +72,7 @@ def narrow(suite: SuiteConfig, args: argparse.Namespace) -> SuiteConfig:
 
 
 # What shapes the set of configurations and their timings: recorded in results.json, reused by --resume.
-PLAN_OPTIONS = (*NARROWING, "model", "weights", "inject_slowdown", "min_time")
+PLAN_OPTIONS = (*NARROWING, "model", "weights", "inject_slowdown", "min_time", "cpus")
 
 
 def _option(name: str) -> str:

@@ -3,12 +3,37 @@ and the compile cache's state: applied once before measuring and recorded with t
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 from harness.config import SuiteConfig
 from harness.errors import InputError
+
+
+def pin_cpus(cores: list[int]) -> None:
+    """Run this process, and the threads it starts, on ``cores`` only (``run --cpus``): fresh
+    processes of the same code then share the host's speed instead of wherever the scheduler put them."""
+    allowed = sorted(os.sched_getaffinity(0))
+    if not cores or not set(cores) <= set(allowed):
+        raise InputError(f"--cpus {','.join(map(str, cores))}: this process may run on cores {_ranges(allowed)} only")
+    os.sched_setaffinity(0, cores)
+
+
+def _ranges(cores: list[int]) -> str:
+    return ",".join(str(c) for c in cores) if len(cores) < 4 else f"{cores[0]}-{cores[-1]}"
+
+
+def cpu_placement() -> dict[str, Any]:
+    """The cores this process may run on and their clocks now (Linux cpufreq, where the kernel has it)."""
+    cores = sorted(os.sched_getaffinity(0))
+    mhz = {}
+    for core in cores[:64]:
+        freq = Path(f"/sys/devices/system/cpu/cpu{core}/cpufreq/scaling_cur_freq")
+        if freq.is_file():
+            mhz[str(core)] = round(int(freq.read_text()) / 1000)
+    return {"cpu_affinity": _ranges(cores), "cpu_affinity_count": len(cores), **({"cpu_mhz": mhz} if mhz else {})}
 
 
 def apply_process_settings(suite: SuiteConfig, compile_artifacts: Path | None = None) -> dict[str, Any]:
@@ -30,6 +55,7 @@ def apply_process_settings(suite: SuiteConfig, compile_artifacts: Path | None = 
         "cudnn_benchmark": torch.backends.cudnn.benchmark,
         "cudnn_deterministic": torch.backends.cudnn.deterministic,
         "float32_matmul_precision": torch.get_float32_matmul_precision(),
+        **cpu_placement(),
         **compile_cache_state(),
         **({"compile_artifacts_loaded": load_compile_artifacts(compile_artifacts.parent)} if compile_artifacts else {}),
     }
