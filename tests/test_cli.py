@@ -454,3 +454,19 @@ def test_inductor_freezing_is_a_knob_set_for_each_configuration(
     assert sweep.measurer.cache.builds == 2 and all(r.status == "ok" for r in records.values())
     assert records[frozen].quality["fidelity"]["mcd_db"] < 0.5  # the same model, its weights as constants
     assert inductor.freezing is False  # restored after the sweep
+
+
+def test_cpus_pins_the_sweep_and_records_where_it_ran(write_suite: Callable[..., Path], tmp_path: Path) -> None:
+    """``--cpus`` (fresh processes of one code then share the host's speed): the process runs on the
+    named core, its results say so, and its plan keeps it for a resume; a core it may not use is one line."""
+    path = write_suite(nfe="[2]", repeats=1)
+    assert_one_line_error(cli("run", str(path), "--out", str(tmp_path / "x"), "--cpus", "4096"), "--cpus 4096: this")
+    both = cli_in_process("run", str(path), "--out", str(tmp_path / "x"), "--cpus", "0", "--gpus", "0,1")
+    assert_one_line_error(both, "--cpus pins one process")
+    assert not (tmp_path / "x").exists()
+    core = sorted(os.sched_getaffinity(0))[-1]
+    proc = cli("run", str(path), "--out", str(tmp_path / "o"), "--no-progress", "--no-audio", "--cpus", str(core))
+    assert proc.returncode == 0, proc.stderr
+    results = Results.load(tmp_path / "o")
+    assert results.options["process"]["cpu_affinity"] == str(core)
+    assert results.options["process"]["cpu_affinity_count"] == 1 and results.options["plan"]["cpus"] == [core]
