@@ -20,6 +20,7 @@ from harness.options import (
     TRACKING_HELP,
     add_inject_slowdown,
     add_narrowing,
+    csv,
     narrow,
     narrowed_suite,
     narrowing_arguments,
@@ -164,6 +165,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
     from harness.ab.environment import check_stated, with_environment
     from harness.ab.resident import has_worker
     from harness.ab.sides import cache_dir
+    from harness.platform.process import pin_cpus
     from harness.suite_file import load_suite
 
     repo = Path(sides.git(Path.cwd(), "rev-parse", "--show-toplevel"))
@@ -193,6 +195,10 @@ def cmd_ab(args: argparse.Namespace) -> int:
         raise ConfigError(f"{out} holds an earlier comparison: --resume {out}, or choose another --out")
     else:
         state = gate.new_state(base, head, text, policy, extra, args.inject_slowdown)
+    cpus = args.cpus or state["options"].get("cpus")
+    if cpus:  # blocks and resident workers inherit it
+        pin_cpus(cpus)
+        state["options"]["cpus"] = cpus
     out.mkdir(parents=True, exist_ok=True)
     block_path = out / "block-suite.toml"
     overrides = {k: v for k, v in (("model", args.model), ("weights", args.weights)) if v is not None}
@@ -226,6 +232,8 @@ def cmd_ab(args: argparse.Namespace) -> int:
         words += [f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items() if k in BUDGET and v is not None]
         if args.inject_slowdown:
             words.append(f"--inject-slowdown={args.inject_slowdown}")
+        if cpus:
+            words.append(f"--cpus={','.join(map(str, cpus))}")
         print(f"interrupted: rounds so far are in {out}; continue with `{shlex.join(words)}`", file=sys.stderr)
         return 130
     text = gate.markdown(state)
@@ -432,6 +440,13 @@ def register(sub: Any) -> None:
     add_inject_slowdown(ab, "slow head's timed calls by FRACTION (a busy wait: to see the gate catch it; default 0)")
     ab.add_argument("--strict", action="store_true", help=STRICT_HELP)
     ab.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ab.add_argument(
+        "--cpus",
+        type=csv(int),
+        metavar="LIST",
+        help="run the comparison and every block of both sides on these CPU cores only (e.g. 2,3): "
+        "processes then share the host's speed; recorded in ab.json and kept by --resume",
+    )
     ab.add_argument(
         "--design",
         choices=("auto", "resident", "process"),

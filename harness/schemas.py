@@ -182,6 +182,7 @@ class AbDesign(TypedDict):
 class AbOptions(TypedDict):
     narrowing: list[str]
     inject_slowdown: float
+    cpus: NotRequired[list[int]]  # ab --cpus: the cores every process of the comparison ran on
 
 
 class AbEnvironments(TypedDict):

@@ -68,6 +68,7 @@ def ab(repo: Path, *args: str, cache: Path) -> subprocess.CompletedProcess[str]:
         (["HEAD~1", "HEAD", "s", "--max-seconds", "0"], "the gate's budget must be positive"),
         (["HEAD~1", "HEAD", "s", "--nfe", "99"], "the matrix is empty after narrowing"),
         (["HEAD~1", "HEAD", "s", "--max-rounds", "3"], "below the gate's min_rounds = 8: no outcome is possible"),
+        (["HEAD~1", "HEAD", "s", "--cpus", "4096"], "--cpus 4096: this process may run on cores"),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(repo: Path, tmp_path: Path, args: list[str], needle: str) -> None:
@@ -146,8 +147,20 @@ def test_a_doubling_between_two_folders_is_a_regression_and_a_comparison_resumes
     suite.write_text(SUITE_TEMPLATE.format(**suite_values(name="ab", nfe="[2]", warmup=1, extra=GATE)))
     out = tmp_path / "out"
     common = ["--allow-dirty", "--inject-slowdown", "1.0", "--no-progress"]
+    cores = sorted(os.sched_getaffinity(0))  # every core: pinned, and no slower than unpinned
+    pinned = ["--cpus", ",".join(map(str, cores))]
     first = ab(
-        ROOT, str(ROOT), str(ROOT), str(suite), "--out", str(out), "--strict", "--best-effort", *common, cache=tmp_path
+        ROOT,
+        str(ROOT),
+        str(ROOT),
+        str(suite),
+        "--out",
+        str(out),
+        "--strict",
+        "--best-effort",
+        *pinned,
+        *common,
+        cache=tmp_path,
     )
     assert first.returncode == 1 and "inconclusive" in first.stderr, first.stderr
     assert "below the gate's min_rounds = 3: no outcome is possible; running anyway" in first.stderr
@@ -165,4 +178,5 @@ def test_a_doubling_between_two_folders_is_a_regression_and_a_comparison_resumes
     assert "| regression |" in again.stdout and "1 configuration(s) regression" in again.stderr
     state = json.loads((out / "ab.json").read_text())
     assert 3 <= len(state["rounds"]) <= 8 and state["status"] == "complete" and state["design"]["kind"] == "resident"
+    assert state["options"]["cpus"] == cores  # kept by the resume, which did not say it again
     assert (out / "summary.md").read_text().startswith("# ab: head")
