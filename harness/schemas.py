@@ -203,7 +203,7 @@ class AbFile(TypedDict):
     options: AbOptions
     created_utc: str
     finished_utc: str
-    status: Literal["running", "complete", "interrupted"]
+    status: Literal["running", "complete"]  # running: an interrupted comparison, for --resume
     measure_s: float
     rounds: list[AbRound]
     configs: dict[str, AbConfig]

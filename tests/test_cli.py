@@ -470,3 +470,6 @@ def test_cpus_pins_the_sweep_and_records_where_it_ran(write_suite: Callable[...,
     results = Results.load(tmp_path / "o")
     assert results.options["process"]["cpu_affinity"] == str(core)
     assert results.options["process"]["cpu_affinity_count"] == 1 and results.options["plan"]["cpus"] == [core]
+    from harness.platform.process import _ranges
+
+    assert _ranges([0, 1, 2, 3, 8, 10, 11]) == "0-3,8,10-11" and _ranges([0, 2]) == "0,2"  # as taskset writes them

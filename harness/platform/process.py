@@ -22,7 +22,14 @@ def pin_cpus(cores: list[int]) -> None:
 
 
 def _ranges(cores: list[int]) -> str:
-    return ",".join(str(c) for c in cores) if len(cores) < 4 else f"{cores[0]}-{cores[-1]}"
+    """Sorted core numbers as taskset writes them: ``0-3,8,10-11``."""
+    runs: list[list[int]] = []
+    for core in cores:
+        if runs and core == runs[-1][-1] + 1:
+            runs[-1].append(core)
+        else:
+            runs.append([core])
+    return ",".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
 
 
 def cpu_placement() -> dict[str, Any]:
