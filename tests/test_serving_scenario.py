@@ -58,6 +58,7 @@ def test_a_load_sweep_serves_every_request_and_reports_it(write_suite: Callable[
             assert fidelity["chunks"] >= 2 and fidelity["mel_l1"] >= 0
             assert all(len(r["chunks"]) >= 1 for r in load["requests"])
         if "mb2" in run_id:
+            assert list(load["warm_batches_s"]) == ["2"]  # the pair size called once, untimed, before any load
             assert max(load["batches"]["sizes"]) == 2  # four at once: the batcher gathered them in pairs
             assert load["batch_scaling"]["batch"] == 2 and verdicts[run_id]["batch_time_ratio"]["level"] == "good"
     report = cli("report", str(out), cwd=tmp_path)
@@ -65,3 +66,20 @@ def test_a_load_sweep_serves_every_request_and_reports_it(write_suite: Callable[
     summary = (out / "summary.md").read_text()
     assert "## Load scenario" in summary and "| nfe1-fp32-compile_none-voc_torch-stream-mb2 |" in summary
     assert "Load scenario" in (out / "report.html").read_text() and (out / "plots" / "load_curve.png").is_file()
+
+
+def test_every_batch_size_is_called_once_before_a_load_longest_texts_first() -> None:
+    import numpy as np
+
+    from harness.serving.scenario import warm_batch_sizes
+
+    calls: list[list[str]] = []
+
+    def speak(texts: list[str]) -> list[np.ndarray]:  # the batcher's interface, recording what it is given
+        calls.append(texts)
+        return [np.zeros(1) for _ in texts]
+
+    spent = warm_batch_sizes(speak, ["ok", "a longer comment", "GG"], 4)
+    assert [len(c) for c in calls] == [2, 3, 4] and list(spent) == ["2", "3", "4"]
+    assert calls[0] == ["a longer comment", "ok"] and calls[2][3] == "a longer comment"  # wraps round
+    assert warm_batch_sizes(speak, ["ok"], 1) == {}  # one at a time: nothing to warm

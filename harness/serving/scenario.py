@@ -60,6 +60,19 @@ def suite_schedule(scenario: ScenarioConfig, serving: ServingConfig, suite_path:
                     serving.burstiness, rate)  # fmt: skip
 
 
+def warm_batch_sizes(speak: SpeakFn, texts: list[str], max_batch: int) -> dict[str, float]:
+    """One untimed call at every batch size from 2 to ``max_batch`` (the longest texts: the largest
+    frame bucket), before any load: a size's first compile or CUDA-graph capture is then not timed
+    as some request's latency. Seconds each took (its first-time cost on a compiled row)."""
+    longest = sorted(texts, key=len, reverse=True)
+    spent: dict[str, float] = {}
+    for size in range(2, max_batch + 1):
+        began = time.perf_counter()
+        speak([longest[i % len(longest)] for i in range(size)])
+        spent[str(size)] = round(time.perf_counter() - began, 4)
+    return spent
+
+
 def batch_scaling(speak: SpeakFn, texts: list[str], max_batch: int, repeats: int = 3) -> dict[str, Any]:
     """Median seconds of one call over ``max_batch`` different texts against one call over one
     text (each text of the batch once alone, then their mean): the plan's "4 in < 1.5x single"."""
@@ -104,8 +117,10 @@ def serve_load(
     suite_path: str,
     texts: list[tuple[str, str]],
     progress: Callable[[str], None] | None = None,
+    untimed: SpeakFn | None = None,
 ) -> dict[str, Any]:
-    """The scenario's figures for one configuration, as stored in its record."""
+    """The scenario's figures for one configuration, as stored in its record (``untimed``: the
+    pipeline without recording its calls, for the warm-up of each batch size)."""
     service = PipelineService(
         speak, sample_rate, serving.stream_options(stream), BatchOptions(max_batch, serving.max_wait_ms)
     )
@@ -114,6 +129,7 @@ def serve_load(
         out: dict[str, Any] = {"kind": "load", "arrivals": serving.arrivals, "stream": stream, "max_batch": max_batch,
                                "max_wait_ms": serving.max_wait_ms, "max_age_s": serving.max_age_s}  # fmt: skip
         if max_batch > 1:
+            out["warm_batches_s"] = warm_batch_sizes(untimed or speak, [text for _, text in texts], max_batch)
             out["batch_scaling"] = batch_scaling(speak, [text for _, text in texts], max_batch)
         if stream:
             out["stream_fidelity"] = stream_fidelity(service, speak, texts)
@@ -150,9 +166,10 @@ def timed_load(t: Timed) -> dict[str, Any]:
         t.record.clock = result.clock
 
     speak = pipeline_speaker(t.synth, t.run, t.suite.texts[0], t.inject_slowdown, timed_run)
+    untimed = pipeline_speaker(t.synth, t.run, t.suite.texts[0], t.inject_slowdown)
     texts = [(item.id, item.text) for item in t.suite.texts]
     return serve_load(speak, t.synth.sample_rate, t.run.stream, t.run.max_batch, t.suite.scenario, t.suite.serving,
-                      t.suite.path, texts)  # fmt: skip
+                      t.suite.path, texts, untimed=untimed)  # fmt: skip
 
 
 def load_figures(block: dict[str, Any]) -> dict[str, Any]:
