@@ -10,7 +10,7 @@ VENV_FLAGS := $(if $(filter aarch64,$(ARCH)),--system-site-packages,)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMP := $(VENV)/.installed-stamp
 # uv installs the same pins from the same sources (pip's configured find-links and indexes, every
-# index considered as pip does) in about a third of pip's time; pip installs them where uv cannot.
+# index considered as pip does, byte-compiled as pip does) in less time; pip installs them where uv cannot.
 PIP_CONFIG = $(shell python3 -m pip config get global.$(1) 2>/dev/null)
 UV_SOURCES = $(foreach d,$(sort $(call PIP_CONFIG,find-links) $(PIP_FIND_LINKS)),--find-links $(d)) \
   $(foreach u,$(call PIP_CONFIG,extra-index-url) $(PIP_EXTRA_INDEX_URL),--extra-index-url $(u)) \
@@ -23,7 +23,7 @@ export TOKENIZERS_PARALLELISM := false
 $(STAMP): pyproject.toml constraints/linux-x86_64.txt
 	test -x $(PY) || python3 -m venv $(VENV_FLAGS) $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	{ $(PY) -m pip install -q uv && $(VENV)/bin/uv pip install -q --python $(PY) --native-tls \
+	{ $(PY) -m pip install -q uv && $(VENV)/bin/uv pip install -q --python $(PY) --native-tls --compile-bytecode \
 	    --index-strategy unsafe-best-match $(UV_SOURCES) $(CONSTRAINTS) -e '.[all,dev]'; } || \
 	  $(PY) -m pip install -q $(CONSTRAINTS) -e '.[all,dev]'
 	touch $@
