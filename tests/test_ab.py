@@ -85,6 +85,7 @@ def test_a_malformed_ab_json_is_refused_on_resume_in_one_line(repo: Path, tmp_pa
     out.mkdir()
     (out / "ab.json").write_text(json.dumps(GATE_FILE_FAULTS[fault](state)))
     proc = ab(repo, "HEAD~1", "HEAD", "s", "--resume", str(out), cache=tmp_path / "cache")
+    assert proc.returncode == 2
     assert_one_line_error(proc, f"{out / 'ab.json'} is not a tts-harness ab.json this version reads")
     assert sorted(p.name for p in out.iterdir()) == ["ab.json"]  # nothing else written
 

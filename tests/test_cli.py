@@ -460,7 +460,9 @@ def test_cpus_pins_the_sweep_and_records_where_it_ran(write_suite: Callable[...,
     """``--cpus`` (fresh processes of one code then share the host's speed): the process runs on the
     named core, its results say so, and its plan keeps it for a resume; a core it may not use is one line."""
     path = write_suite(nfe="[2]", repeats=1)
-    assert_one_line_error(cli("run", str(path), "--out", str(tmp_path / "x"), "--cpus", "4096"), "--cpus 4096: this")
+    bad = cli("run", str(path), "--out", str(tmp_path / "x"), "--cpus", "4096")
+    assert bad.returncode == 2
+    assert_one_line_error(bad, "--cpus 4096: this")
     both = cli_in_process("run", str(path), "--out", str(tmp_path / "x"), "--cpus", "0", "--gpus", "0,1")
     assert_one_line_error(both, "--cpus pins one process")
     assert not (tmp_path / "x").exists()
