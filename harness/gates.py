@@ -278,13 +278,9 @@ def stored_sweeps(entry: dict[str, Any]) -> list[list[float]]:
 def load_baseline(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise InputError(f"no baseline at {path}: save one with `tts-harness baseline save RESULTS`")
-    from harness.schemas import check
+    from harness.schemas import read
 
-    try:
-        text = path.read_text()
-    except UnicodeDecodeError as exc:
-        raise InputError(f"baseline {path} is corrupt: {exc}") from None
-    return check("baseline", text, path)
+    return read("baseline", path)
 
 
 def compare_to_baseline(
@@ -352,12 +348,12 @@ def save_comparison(results_dir: Path, rows: list[BaselineRow], policy: GatePoli
 
 def load_comparison(results_dir: Path) -> dict[str, dict[str, Any]]:
     """The saved gate rows of a results folder by configuration id (none saved: empty)."""
-    from harness.schemas import check
+    from harness.schemas import read
 
     path = results_dir / COMPARISON_FILE
     if not path.is_file():
         return {}
-    return {row["id"]: row for row in check("comparison", path.read_text(errors="replace"), path)["rows"]}
+    return {row["id"]: row for row in read("comparison", path)["rows"]}
 
 
 def rows_markdown(rows: list[BaselineRow], policy: GatePolicy) -> str:

@@ -129,13 +129,9 @@ def record_noise(sweeps: list[Results], directory: Path) -> Path:
 
 
 def load_noise_file(path: Path) -> dict[str, Any]:
-    from harness.schemas import check
+    from harness.schemas import read
 
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"noise floor {path} cannot be read: {exc}") from None
-    return check("noise", text, path)
+    return read("noise", path)
 
 
 def floor_of(groups: list[dict[str, Any]], source: str) -> NoiseFloor:

@@ -1,7 +1,7 @@
 """JSON Schemas of the files the harness reads and writes, for editors and other tools:
 ``tts-harness schema KIND`` for results.json, a suite file (as TOML parses it), a baseline, a noise
 floor, a comparison.json and an ab.json. They come from the same types that check the files when
-they are read (``check``), so they cannot drift; ``docs/schemas/`` holds them, checked by the tests."""
+they are read (``read``), so they cannot drift; ``docs/schemas/`` holds them, checked by the tests."""
 
 from __future__ import annotations
 
@@ -235,12 +235,17 @@ def _adapter(kind: str) -> Any:
     return TypeAdapter(FILES[kind][0])
 
 
-def check(kind: str, text: str, path: Path) -> dict[str, Any]:
-    """``text`` read as ``kind`` (JSON's own types, no coercion); one line naming the first fault."""
+def read(kind: str, path: Path) -> dict[str, Any]:
+    """The file at ``path`` as plain JSON, checked as ``kind`` (JSON's own types, no coercion); one
+    line naming the first fault, or why it cannot be read."""
     from pydantic import ValidationError
 
     try:
-        data: dict[str, Any] = _adapter(kind).validate_json(text, strict=True)
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path} cannot be read: {exc}") from None
+    try:
+        _adapter(kind).validate_json(text, strict=True)
     except ValidationError as exc:
         error = exc.errors()[0]
         if error["type"] == "json_invalid":
@@ -248,6 +253,7 @@ def check(kind: str, text: str, path: Path) -> dict[str, Any]:
         at = ".".join(map(str, error["loc"])) or "the file"
         what = "a key this version does not know" if error["type"] == "extra_forbidden" else error["msg"]
         raise InputError(f"{path} is not {FILES[kind][1]} this version reads: {at}: {what}") from None
+    data: dict[str, Any] = json.loads(text)
     return data
 
 

@@ -61,13 +61,10 @@ def new_state(
 
 
 def read_state(path: Path) -> dict[str, Any]:
-    """A comparison's ab.json as plain JSON, checked against its schema (``schemas.AbFile``)."""
-    from harness.schemas import check
+    """A comparison's ab.json, checked against its schema (``schemas.AbFile``)."""
+    from harness.schemas import read
 
-    text = path.read_text()
-    check("ab", text, path)
-    state: dict[str, Any] = json.loads(text)
-    return state
+    return read("ab", path)
 
 
 def load_state(out: Path, base: Side, head: Side, suite_text: str) -> dict[str, Any]:

@@ -91,9 +91,7 @@ _CACHE: dict[str, Embedder] = {}
 def embedder(name: str = "resemblyzer") -> Embedder:
     """An encoder by name; ``wavlm:<id or path>`` picks the WavLM model."""
     if name not in _CACHE:
-        base, _, argument = name.partition(":")
-        if base not in _ENCODERS:
-            raise ConfigError(f"unknown speaker encoder {name!r}{suggest(base, _ENCODERS)}")
+        base, _, argument = check_name(name).partition(":")
         factory = _ENCODERS[base]
         _CACHE[name] = factory(argument) if argument else factory()  # type: ignore[call-arg]
     return _CACHE[name]
