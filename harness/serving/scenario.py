@@ -116,8 +116,8 @@ def serve_load(
     serving: ServingConfig,
     suite_path: str,
     texts: list[tuple[str, str]],
+    untimed: SpeakFn,
     progress: Callable[[str], None] | None = None,
-    untimed: SpeakFn | None = None,
 ) -> dict[str, Any]:
     """The scenario's figures for one configuration, as stored in its record (``untimed``: the
     pipeline without recording its calls, for the warm-up of each batch size)."""
@@ -129,7 +129,7 @@ def serve_load(
         out: dict[str, Any] = {"kind": "load", "arrivals": serving.arrivals, "stream": stream, "max_batch": max_batch,
                                "max_wait_ms": serving.max_wait_ms, "max_age_s": serving.max_age_s}  # fmt: skip
         if max_batch > 1:
-            out["warm_batches_s"] = warm_batch_sizes(untimed or speak, [text for _, text in texts], max_batch)
+            out["warm_batches_s"] = warm_batch_sizes(untimed, [text for _, text in texts], max_batch)
             out["batch_scaling"] = batch_scaling(speak, [text for _, text in texts], max_batch)
         if stream:
             out["stream_fidelity"] = stream_fidelity(service, speak, texts)
@@ -169,7 +169,7 @@ def timed_load(t: Timed) -> dict[str, Any]:
     untimed = pipeline_speaker(t.synth, t.run, t.suite.texts[0], t.inject_slowdown)
     texts = [(item.id, item.text) for item in t.suite.texts]
     return serve_load(speak, t.synth.sample_rate, t.run.stream, t.run.max_batch, t.suite.scenario, t.suite.serving,
-                      t.suite.path, texts, untimed=untimed)  # fmt: skip
+                      t.suite.path, texts, untimed)  # fmt: skip
 
 
 def load_figures(block: dict[str, Any]) -> dict[str, Any]:
