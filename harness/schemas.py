@@ -153,7 +153,7 @@ class AbConfig(TypedDict):
 
 
 class AbBlock(TypedDict):
-    side: str  # base, head, or a cluster's start-up
+    side: str  # base, head, or a cluster's start-up (with its stop: the cluster's fixed cost)
     seconds: float
 
 

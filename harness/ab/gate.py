@@ -161,15 +161,18 @@ def run_clusters(
         workers, startup = start_group([sides[n] for n in ORDER], suite, extra, out / "blocks" / f"c{number:03d}")
         state["measure_s"] += startup
         rounds: list[list[Block]] = []
+        stopping = 0.0
         try:
             for _ in range(k):
                 blocks = [w.block(policy.block_calls, inject if w.side.name == "head" else 0.0) for w in workers]
                 state["measure_s"] += sum(b.seconds for b in blocks)
                 rounds.append(blocks)
         finally:
-            stop_group(workers)
+            stopping = stop_group(workers)
+        state["measure_s"] += stopping
         cluster = _round([b for blocks in rounds for b in blocks], tests, state, policy, per_round=len(ORDER))
-        cluster["blocks"].insert(0, {"side": "start-up", "seconds": round(startup, 3)})
+        # the cluster's fixed cost S: its workers' start-up and their stop
+        cluster["blocks"].insert(0, {"side": "start-up", "seconds": round(startup + stopping, 3)})
         state["rounds"].append(cluster)
         _save(state, out)
         if on_round:

@@ -3,6 +3,7 @@ several blocks each (``harness.ab.worker`` in the side's own tree), started and 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import time
@@ -61,11 +62,16 @@ class Resident:
         self.errors.update(reply.get("errors", {}))
         return Block(self.side.name, time.perf_counter() - started, dict(reply["rtf"]), dict(self.errors))
 
-    def close(self) -> None:
+    def end_input(self) -> None:
+        """Tell the worker to end (it exits at end of input)."""
         if self.proc.stdin is not None and not self.proc.stdin.closed:
-            self.proc.stdin.close()
+            with contextlib.suppress(BrokenPipeError):  # it has ended already
+                self.proc.stdin.close()
+
+    def close(self, timeout_s: float = 60.0) -> None:
+        self.end_input()
         try:
-            self.proc.wait(timeout=60)
+            self.proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
@@ -86,6 +92,12 @@ def start_group(sides: list[Side], suite: Path, extra: list[str], folder: Path) 
     return workers, time.perf_counter() - started
 
 
-def stop_group(workers: list[Resident]) -> None:
+def stop_group(workers: list[Resident]) -> float:
+    """End every worker at once and wait for them; returns the seconds that took (part of a cluster's
+    cost, like its start-up)."""
+    started = time.perf_counter()
+    for worker in workers:
+        worker.end_input()
     for worker in workers:
         worker.close()
+    return time.perf_counter() - started

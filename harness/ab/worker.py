@@ -5,13 +5,16 @@ Run in a side's own tree (``python -m harness.ab.worker SUITE [narrowing]``, the
 on ``PYTHONPATH``), so it measures that side's code. It speaks JSON lines: after start-up one
 ``{"ready": ...}`` line with its start-up seconds and the configurations that failed; then, for
 every request ``{"calls": m, "inject": f}`` on stdin, one line with the RTF of each of the ``m``
-calls of every configuration. End of input ends it.
+calls of every configuration. End of input ends it at once (``os._exit``): it has nothing to save,
+and an interpreter's orderly exit (CUDA teardown, Inductor's compile pool) cost a GPU cluster more
+than its timed rounds.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -56,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         for run_id in errors:
             ready.pop(run_id, None)
         _reply({"rtf": rtf, "errors": errors, "seconds": time.perf_counter() - block_started})
-    return 0
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _call_rtf(measurer: Any, synth: Any, run: Any, texts: int, inject: float) -> float:
