@@ -94,7 +94,7 @@ def test_a_budget_the_last_round_cost_says_is_too_small_is_refused_before_any_bl
     cache = tmp_path / "cache"
     remember_round_s(cache / "tts-harness", (repo / "suites" / "s.toml").read_text(), [], 100.0)  # 100 s rounds
     proc = ab(repo, "HEAD~1", "HEAD", "s", "--out", str(tmp_path / "out"), "--max-seconds", "300", cache=cache)
-    assert_one_line_error(proc, "a round of 4 blocks costs 100 s: a budget of 300 s and 200 rounds holds 3")
+    assert_one_line_error(proc, "cluster of 4 blocks) costs 100 s: a budget of 300 s and 200 rounds holds 3")
     assert not (tmp_path / "out").exists() and len(git(repo, "worktree", "list").splitlines()) == 1
 
 

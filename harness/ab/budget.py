@@ -55,8 +55,9 @@ class Budget:
     def shortfall(self, when: str) -> str:
         need = self.policy.min_rounds * self.round_s
         return (
-            f"{when} a round of 4 blocks costs {self.round_s:.0f} s: a budget of {self.policy.max_seconds:g} s and "
-            f"{self.policy.max_rounds} rounds holds {self.rounds}, and the gate decides nothing before "
+            f"{when} an observation of the gate (a round or cluster of 4 blocks) costs {self.round_s:.0f} s: "
+            f"a budget of {self.policy.max_seconds:g} s and {self.policy.max_rounds} rounds holds {self.rounds}, "
+            "and the gate decides nothing before "
             f"min_rounds = {self.policy.min_rounds} (about {need:.0f} s): raise --max-seconds, or --best-effort"
         )
 
@@ -144,7 +145,7 @@ class RoundWatch:
             budget = Budget(self.policy, state["measure_s"] / 2)
             spread = max(float(np.std([r["log_ratios"][k] for r in rounds], ddof=1)) for k in both)
             self.bar.write(
-                f"after {budget.rounds} rounds (the budget's end) this gate will see slowdowns of about "
-                f"{budget.detectable_at_end(spread):.0%} or more (projected from 2 rounds)",
+                f"after {budget.rounds} observations (the budget's end) this gate will see slowdowns of about "
+                f"{budget.detectable_at_end(spread):.0%} or more (projected from the first 2)",
                 file=sys.stderr,
             )
