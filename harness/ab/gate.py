@@ -161,7 +161,6 @@ def run_clusters(
         workers, startup = start_group([sides[n] for n in ORDER], suite, extra, out / "blocks" / f"c{number:03d}")
         state["measure_s"] += startup
         rounds: list[list[Block]] = []
-        stopping = 0.0
         try:
             for _ in range(k):
                 blocks = [w.block(policy.block_calls, inject if w.side.name == "head" else 0.0) for w in workers]

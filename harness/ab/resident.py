@@ -68,10 +68,10 @@ class Resident:
             with contextlib.suppress(BrokenPipeError):  # it has ended already
                 self.proc.stdin.close()
 
-    def close(self, timeout_s: float = 60.0) -> None:
+    def close(self) -> None:
         self.end_input()
         try:
-            self.proc.wait(timeout=timeout_s)
+            self.proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
