@@ -175,7 +175,10 @@ class AbComponents(TypedDict):
 
 class AbDesign(TypedDict):
     kind: Literal["process", "resident"]
-    rounds_per_cluster: NotRequired[int]
+    rounds_per_cluster: NotRequired[int]  # k after the pilot: the lesser of the two below
+    rounds_by_variance: NotRequired[int]  # k* of the pilot's components (median over configurations)
+    rounds_by_budget: NotRequired[int]  # the most that let the budget reach min_rounds clusters
+    cluster_s: NotRequired[float]  # a cluster's expected cost at that k
     components: NotRequired[dict[str, AbComponents]]
 
 

@@ -1,15 +1,21 @@
 """The two-stage design of ``ab`` on seeded synthetic clusters with process-level offsets: the
-variance components it estimates, the rounds per cluster it picks, and the sequential test's
-false-alarm rate when the cluster (not the round) is the unit."""
+variance components it estimates, the rounds per cluster it picks (and the budget caps), and the
+sequential test's false-alarm rate when the cluster (not the round) is the unit."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from tqdm import tqdm
 
+from harness.ab.budget import RoundWatch, clusters_reached
 from harness.ab.design import PILOT_CLUSTERS, PILOT_ROUNDS, Components, components
+from harness.ab.gate import ORDER, _rounds_per_cluster
+from harness.errors import ConfigError
 from harness.sequential import GatePolicy, SequentialTest
 
 
@@ -36,6 +42,48 @@ def test_rounds_per_cluster_follow_costs_and_components() -> None:
     c = Components(within=0.01, between=0.001, startup_s=10.0, round_s=2.0)
     k = c.best_rounds()  # sqrt(10 * 0.01 / (2 * 0.001)) = 7.1
     assert k == 7 and c.cost_of_precision(k) <= min(c.cost_of_precision(j) for j in (1, 2, 4, 12))
+
+
+def _pilot(startup_s: float, round_s: float, within: float, between: float, measure_s: float) -> dict[str, Any]:
+    """An ab.json's state after the pilot's clusters, drawn with these costs and components."""
+    rng = np.random.default_rng(7)
+    clusters = []
+    for _ in range(PILOT_CLUSTERS):
+        blocks = [{"side": "start-up", "seconds": startup_s}]
+        blocks += [{"side": side, "seconds": round_s / 4} for _ in range(PILOT_ROUNDS) for side in ORDER]
+        ratios = _cluster(rng, PILOT_ROUNDS, 0.0, between, within)
+        clusters.append({"blocks": blocks, "k": PILOT_ROUNDS, "round_ratios": {"c": ratios}})
+    return {"design": {"kind": "resident"}, "rounds": clusters, "configs": {"c": {}}, "measure_s": measure_s}
+
+
+def test_a_cluster_serves_no_more_rounds_than_let_the_budget_reach_min_rounds() -> None:
+    """This CPU's pilot (start-up 20 s, rounds 17 s, no process offset): k* is the cap of 12, but 5 more
+    clusters of 12 rounds would take 17 minutes; a 600 s budget with 213 s spent holds them at 3."""
+    policy = GatePolicy(max_seconds=600.0, min_rounds=8)
+    state = _pilot(20.0, 17.0, within=0.1, between=0.0, measure_s=213.0)
+    assert _rounds_per_cluster(state, policy) == 3  # floor(((600 - 213) / 5 - 20) / 17)
+    design = state["design"]
+    assert design["rounds_by_variance"] == 12 and design["rounds_by_budget"] == 3
+    assert design["cluster_s"] == pytest.approx(20 + 3 * 17)
+    roomy = _pilot(20.0, 17.0, within=0.1, between=0.0, measure_s=213.0)
+    assert _rounds_per_cluster(roomy, GatePolicy(max_seconds=3600.0, min_rounds=8)) == 12
+    spent = _pilot(20.0, 17.0, within=0.1, between=0.0, measure_s=590.0)
+    assert _rounds_per_cluster(spent, policy) == 1 and spent["design"]["rounds_by_budget"] == 0
+    assert Components(0.0, 0.0, 20.0, 17.0).rounds_that_fit(387.0, 5) == 3
+
+
+def test_after_the_pilot_a_budget_that_cannot_reach_min_rounds_is_said_and_refused(tmp_path: Path) -> None:
+    policy = GatePolicy(max_seconds=600.0, min_rounds=8)
+    spent = _pilot(20.0, 17.0, within=0.1, between=0.0, measure_s=590.0)
+    _rounds_per_cluster(spent, policy)  # one round a cluster: 37 s, and 10 s are left
+    assert clusters_reached(policy, spent) == PILOT_CLUSTERS
+    bar = tqdm(disable=True)
+    watch = RoundWatch(policy, bar, PILOT_CLUSTERS - 1, ("", []), best_effort=False, out=tmp_path)
+    with pytest.raises(ConfigError, match=r"holds 3 clusters; the gate decides nothing before min_rounds = 8"):
+        watch._check_design(spent)
+    lenient = RoundWatch(policy, bar, PILOT_CLUSTERS - 1, ("", []), best_effort=True, out=tmp_path)
+    lenient._check_design(spent)  # said, not refused
+    assert bar.total == PILOT_CLUSTERS
 
 
 def _trial(rng: np.random.Generator, effect: float, policy: GatePolicy, unit: str) -> str:

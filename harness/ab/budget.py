@@ -113,16 +113,44 @@ def remember_round_s(cache: Path, suite_text: str, narrowing: list[str], round_s
         pass
 
 
+def clusters_reached(policy: GatePolicy, state: dict[str, Any]) -> int:
+    """Clusters a resident comparison will have at the budget's end, once its design fixed a
+    cluster's cost: those it has and those the seconds left hold."""
+    more = math.floor(max(0.0, policy.max_seconds - float(state["measure_s"])) / float(state["design"]["cluster_s"]))
+    return int(min(policy.max_rounds, len(state["rounds"]) + more))
+
+
 class RoundWatch:
     """``ab``'s hook after every round: the progress bar (its total from the budget), then, after
     this process's first round, the budget against the round's measured cost (refused, or said with
-    ``best_effort``), and after two rounds the slowdown the budget's end will be able to see."""
+    ``best_effort``), again once the resident design has fixed a cluster's cost, and after two
+    rounds the slowdown the budget's end will be able to see."""
 
     def __init__(
         self, policy: GatePolicy, bar: Any, first: int, key: tuple[str, list[str]], best_effort: bool, out: Path
     ) -> None:
         self.policy, self.bar, self.first, self.key = policy, bar, first, key
         self.best_effort, self.out = best_effort, out
+        self.design_checked = False
+
+    def _check_design(self, state: dict[str, Any]) -> None:
+        design = state.get("design", {})
+        if self.design_checked or "cluster_s" not in design:
+            return
+        self.design_checked = True
+        reached = clusters_reached(self.policy, state)
+        self.bar.total = max(reached, len(state["rounds"]))
+        self.bar.refresh()
+        if reached >= self.policy.min_rounds:
+            return
+        said = (
+            f"After the pilot: a cluster of {design['rounds_per_cluster']} round(s) costs {design['cluster_s']:.0f} s, "
+            f"and the budget's end holds {reached} clusters; the gate decides nothing before "
+            f"min_rounds = {self.policy.min_rounds}"
+        )
+        if not self.best_effort:
+            raise ConfigError(f"{said}: raise --max-seconds (--resume {self.out} continues), or --best-effort")
+        self.bar.write(f"{said}: running anyway (--best-effort)", file=sys.stderr)
 
     def __call__(self, state: dict[str, Any]) -> None:
         from harness.ab.sides import cache_dir
@@ -140,6 +168,7 @@ class RoundWatch:
                 raise ConfigError(f"{exc}; the round is kept in {self.out} (--resume {self.out} continues)") from None
             if said:
                 self.bar.write(said, file=sys.stderr)
+        self._check_design(state)
         both = [k for k in rounds[-1]["log_ratios"] if k in rounds[0]["log_ratios"]] if len(rounds) == 2 else []
         if both:
             budget = Budget(self.policy, state["measure_s"] / 2)

@@ -11,9 +11,10 @@ A cluster costs ``S + k R`` (``S``: the workers' start-up, ``R``: one round of b
 value has variance ``V_b + V_w / k``: the cost of a given precision, ``(S + k R)(V_b + V_w / k)``,
 is least at ``k* = sqrt(S V_w / (R V_b))`` (Cochran, *Sampling Techniques*, 3rd ed., section 10.6:
 the optimum second-stage sample size of two-stage sampling). The first ``PILOT_CLUSTERS`` clusters
-serve ``PILOT_ROUNDS`` rounds each to measure ``S``, ``R``, ``V_w`` and ``V_b``; then ``k*`` holds.
-With ``k = 1`` the design is the fresh-process-per-block one; it is chosen whenever start-up is
-cheap or the process offset dominates.
+serve ``PILOT_ROUNDS`` rounds each to measure ``S``, ``R``, ``V_w`` and ``V_b``; then ``k*`` holds,
+unless fewer rounds a cluster are what lets the budget reach ``min_rounds`` clusters (an outcome
+needs them: precision the budget cannot finish buys nothing). With ``k = 1`` the design is the
+fresh-process-per-block one; it is chosen whenever start-up is cheap or the process offset dominates.
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ class Components:
             return cap
         k = math.sqrt(self.startup_s * self.within / (self.round_s * self.between))
         return max(1, min(cap, round(k)))
+
+    def rounds_that_fit(self, seconds_left: float, clusters_left: int) -> int:
+        """The most rounds a cluster may serve for ``clusters_left`` more clusters to fit in
+        ``seconds_left`` (0 or less: not even one round each)."""
+        return math.floor((seconds_left / clusters_left - self.startup_s) / self.round_s)
 
     def cost_of_precision(self, k: int) -> float:
         """Seconds times variance of one cluster: what a design with ``k`` rounds pays per unit of information."""

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from harness.ab.blocks import Block, run_block
-from harness.ab.design import PILOT_CLUSTERS, PILOT_ROUNDS, components
+from harness.ab.design import PILOT_CLUSTERS, PILOT_ROUNDS, Components, components
 from harness.ab.resident import start_group, stop_group
 from harness.ab.sides import Side
 from harness.errors import ConfigError, InputError
@@ -157,7 +157,7 @@ def run_clusters(
     extra, inject = state["options"]["narrowing"], state["options"]["inject_slowdown"]
     state["design"] = {"kind": "resident", **state.get("design", {})}
     while _going_on(state, policy):
-        number, k = len(state["rounds"]), _rounds_per_cluster(state)
+        number, k = len(state["rounds"]), _rounds_per_cluster(state, policy)
         workers, startup = start_group([sides[n] for n in ORDER], suite, extra, out / "blocks" / f"c{number:03d}")
         state["measure_s"] += startup
         rounds: list[list[Block]] = []
@@ -173,18 +173,42 @@ def run_clusters(
         # the cluster's fixed cost S: its workers' start-up and their stop
         cluster["blocks"].insert(0, {"side": "start-up", "seconds": round(startup + stopping, 3)})
         state["rounds"].append(cluster)
+        _rounds_per_cluster(state, policy)  # after the pilot: the design, before the budget is checked
         _save(state, out)
         if on_round:
             on_round(state)
     return _finish(state, policy, out)
 
 
-def _rounds_per_cluster(state: dict[str, Any]) -> int:
+def _rounds_per_cluster(state: dict[str, Any], policy: GatePolicy) -> int:
     """The pilot's rounds per cluster, then ``k*`` from the pilot's variance components and costs
-    (the median over configurations), fixed for the rest of the comparison."""
+    (the median over configurations), or fewer where the budget could not otherwise reach
+    ``min_rounds`` clusters; fixed for the rest of the comparison (``design``: the costs, both
+    choices, and the cluster's cost that follows)."""
     design = state["design"]
     if "rounds_per_cluster" in design:
         return int(design["rounds_per_cluster"])
+    clusters = state["rounds"]
+    if len(clusters) < PILOT_CLUSTERS:
+        return PILOT_ROUNDS
+    startup = float(np.mean([c["blocks"][0]["seconds"] for c in clusters]))
+    round_s = float(np.mean([sum(b["seconds"] for b in c["blocks"][1:]) / c["k"] for c in clusters]))
+    chosen = []
+    for run_id in state["configs"]:
+        ratios = [c["round_ratios"][run_id] for c in clusters if run_id in c["round_ratios"]]
+        found = components(ratios, startup, round_s)
+        if found is not None:
+            chosen.append(found.best_rounds())
+            design.setdefault("components", {})[run_id] = asdict(found)
+    k = design["rounds_by_variance"] = int(np.median(chosen)) if chosen else PILOT_ROUNDS
+    left = policy.min_rounds - len(clusters)
+    if left > 0:
+        cost = Components(0.0, 0.0, startup, round_s)
+        fit = design["rounds_by_budget"] = max(0, cost.rounds_that_fit(policy.max_seconds - state["measure_s"], left))
+        k = max(1, min(k, fit))
+    design["rounds_per_cluster"] = k
+    design["cluster_s"] = round(startup + k * round_s, 3)
+    return k
     clusters = state["rounds"]
     if len(clusters) < PILOT_CLUSTERS:
         return PILOT_ROUNDS
