@@ -12,9 +12,10 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
-from harness.ab.budget import Budget
-from harness.ab.design import Components, components
-from harness.sequential import GatePolicy, boundary, mixture_rho2, small_sample_widening
+from scipy.stats import norm
+
+from harness.ab.design import PILOT_CLUSTERS, PILOT_ROUNDS, Components, components
+from harness.sequential import GatePolicy, boundary, detectable_slowdown, mixture_rho2, small_sample_widening
 
 HERE = Path(__file__).parent
 STOP_S = 2.0  # ASSUMED: a cluster's stop since workers exit at end of input (18 s measured before)
@@ -40,17 +41,22 @@ def measured() -> Components:
 
 
 def row(name: str, c: Components, policy: GatePolicy) -> str:
-    k = c.best_rounds()
+    """The design as `ab` runs it: a pilot of 3 clusters of 3 rounds, then ``k`` (``k*``, or fewer
+    where the budget could not otherwise reach ``min_rounds`` clusters)."""
+    pilot_s = PILOT_CLUSTERS * (c.startup_s + PILOT_ROUNDS * c.round_s)
+    fit = c.rounds_that_fit(policy.max_seconds - pilot_s, policy.min_rounds - PILOT_CLUSTERS)
+    k = max(1, min(c.best_rounds(), fit))
     cluster_s = c.startup_s + k * c.round_s
-    sd = math.sqrt(c.between + c.within / k)
-    first = policy.min_rounds * cluster_s + PRIME_S
-    budget = Budget(policy, cluster_s)
-    end = max(budget.rounds, 2)
-    half = sd * boundary(end, mixture_rho2(policy.t_opt, policy.alpha), policy.alpha)
-    half *= small_sample_widening(end, policy.alpha)
+    clusters = min(policy.max_rounds, PILOT_CLUSTERS + math.floor((policy.max_seconds - pilot_s) / cluster_s))
+    first = PRIME_S + pilot_s + (policy.min_rounds - PILOT_CLUSTERS) * cluster_s
+    pilot_var, var = c.between + c.within / PILOT_ROUNDS, c.between + c.within / k
+    sd = math.sqrt((PILOT_CLUSTERS * pilot_var + (clusters - PILOT_CLUSTERS) * var) / clusters)
+    rho2 = mixture_rho2(policy.t_opt, policy.alpha)
+    half = sd * boundary(clusters, rho2, policy.alpha) * small_sample_widening(clusters, policy.alpha)
+    detectable = detectable_slowdown(half, sd / math.sqrt(clusters), policy.margin, float(norm.ppf(policy.power)))
     return (
         f"| {name} | {c.startup_s:.0f} | {c.round_s:.2f} | {math.sqrt(c.within):.3f} | {math.sqrt(c.between):.3f} | "
-        f"{k} | {cluster_s:.0f} | {first / 60:.1f} | {budget.rounds} | {budget.detectable_at_end(sd):.1%} | "
+        f"{c.best_rounds()} | {k} | {cluster_s:.0f} | {first / 60:.1f} | {clusters} | {detectable:.1%} | "
         f"{math.expm1(half):.1%} |"
     )
 
@@ -58,18 +64,18 @@ def row(name: str, c: Components, policy: GatePolicy) -> str:
 def main() -> None:
     h100 = measured()
     print(
-        "| case (ESTIMATE) | S s | R s | sd V_w | sd V_b | k* | cluster s | min. verdict min | clusters in budget |"
-        " detectable at budget's end | half-width at budget's end |"
+        "| case (ESTIMATE) | S s | R s | sd V_w | sd V_b | k* | k | cluster s | first possible verdict, min |"
+        " clusters in budget | detectable at budget's end | half-width at budget's end |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     gpu = GatePolicy(max_seconds=1800.0, max_rounds=300)
     print(row("H100 gate-gpu CUDA graphs, 3 calls a block, 30 min", h100, gpu))
-    h100_call_s = h100.round_s / 12  # a round is 4 blocks of 3 calls
     for calls in (3, 1):
         for noise, label in ((1.0, "H100's noise"), (0.5, "half V_w")):
-            round_s = 4 * calls * ORIN_CALL_S + (h100.round_s - 12 * h100_call_s)
             within = h100.within * noise * 3 / calls  # V_w of a round's mean log ratio scales as 1 / calls
-            orin = replace(h100, within=within, startup_s=h100.startup_s * ORIN_STARTUP_FACTOR, round_s=round_s)
+            orin = replace(
+                h100, within=within, startup_s=h100.startup_s * ORIN_STARTUP_FACTOR, round_s=4 * calls * ORIN_CALL_S
+            )
             policy = GatePolicy(max_seconds=3000.0, block_calls=calls)
             print(row(f"Orin jetson-orin, {calls} call(s) a block, {label}, 50 min", orin, policy))
 
