@@ -161,7 +161,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
 
     from harness.ab import gate, sides
     from harness.ab.blocks import block_suite, run_block
-    from harness.ab.budget import Budget, RoundWatch, check, check_rounds, remembered_round_s
+    from harness.ab.budget import Budget, RoundWatch, check, check_rounds, remembered_cost
     from harness.ab.environment import check_stated, with_environment
     from harness.ab.resident import has_worker
     from harness.ab.sides import cache_dir
@@ -183,9 +183,9 @@ def cmd_ab(args: argparse.Namespace) -> int:
         raise ConfigError("--inject-slowdown must be >= 0")
     extra = narrowing_arguments(args)
     said = check_rounds(policy, args.best_effort)
-    remembered = remembered_round_s(cache_dir(), text, extra)
+    remembered = remembered_cost(cache_dir(), text, extra)
     if remembered is not None and not said:  # before any block: what the last comparison of this suite here cost
-        said = check(Budget(policy, remembered), "Measured last time on this machine,", args.best_effort)
+        said = check(Budget(policy, *remembered), "Measured last time on this machine,", args.best_effort)
     if said:
         print(said, file=sys.stderr)
     out = Path(args.resume or args.out or Path("reports/runs") / f"ab-{suite.name}")
@@ -222,7 +222,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
     if not args.resume and any(r.compile_mode != "none" for r in suite.runs):
         for name, side in chosen.items():  # compile once per side, untimed: later blocks load the graphs
             run_block(side, block_path, out / "blocks" / f"prime-{name}", extra)
-    expected = Budget(policy, remembered).rounds if remembered else policy.max_rounds
+    expected = Budget(policy, *remembered).rounds if remembered else policy.max_rounds
     try:
         with tqdm(total=expected, initial=len(state["rounds"]), unit="round", disable=args.no_progress) as bar:
             watch = RoundWatch(policy, bar, len(state["rounds"]), (text, extra), args.best_effort, out)

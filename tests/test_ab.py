@@ -12,7 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from harness.ab.budget import Budget, check, remember_round_s
+from harness.ab.budget import Budget, check, remember_cost
 from harness.ab.sides import checkout, resolve, same_suite
 from harness.errors import ConfigError
 from harness.sequential import GatePolicy
@@ -92,9 +92,11 @@ def test_a_malformed_ab_json_is_refused_on_resume_in_one_line(repo: Path, tmp_pa
 
 def test_a_budget_the_last_round_cost_says_is_too_small_is_refused_before_any_block(repo: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    remember_round_s(cache / "tts-harness", (repo / "suites" / "s.toml").read_text(), [], 100.0)  # 100 s rounds
+    text = (repo / "suites" / "s.toml").read_text()
+    remember_cost(cache / "tts-harness", text, [], Budget(GatePolicy(), 100.0, 40.0))  # 100 s pilot clusters
     proc = ab(repo, "HEAD~1", "HEAD", "s", "--out", str(tmp_path / "out"), "--max-seconds", "300", cache=cache)
-    assert_one_line_error(proc, "cluster of 4 blocks) costs 100 s: a budget of 300 s and 200 rounds holds 3")
+    assert_one_line_error(proc, "a pilot cluster costs 100 s and a later one at least 60 s (40 s of start-up)")
+    assert "holds 3, and the gate decides nothing before min_rounds = 8 (about 600 s)" in proc.stderr
     assert not (tmp_path / "out").exists() and len(git(repo, "worktree", "list").splitlines()) == 1
 
 
@@ -108,6 +110,10 @@ def test_a_budget_holds_the_rounds_that_fit_and_projects_what_its_end_will_see()
     # more rounds see smaller slowdowns; a noisier round sees larger ones
     assert Budget(policy, 12.0).detectable_at_end(0.1) < Budget(policy, 48.0).detectable_at_end(0.1)
     assert Budget(policy, 48.0).detectable_at_end(0.05) < Budget(policy, 48.0).detectable_at_end(0.1)
+    # resident workers: a pilot of 3 clusters of 3 rounds (100 s, 40 s start-up), then clusters of one round (60 s)
+    pilot = Budget(policy, 100.0, startup_s=40.0)
+    assert pilot.smallest_s == 60.0 and pilot.rounds == 3 + 5 and pilot.reaches_min_rounds
+    assert pilot.min_rounds_s == 3 * 100 + 5 * 60 and not Budget(policy, 48.0 * 2).reaches_min_rounds
 
 
 def test_a_dirty_tree_is_refused_unless_allowed(repo: Path, tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.ab.design import PILOT_CLUSTERS, PILOT_ROUNDS
 from harness.errors import ConfigError
 from harness.sequential import GatePolicy, boundary, detectable_slowdown, mixture_rho2, small_sample_widening
 
@@ -29,15 +30,36 @@ COSTS_FILE = "ab-round-costs.json"
 
 @dataclass(frozen=True)
 class Budget:
-    """The policy's budget against a round's cost in seconds."""
+    """The policy's budget against an observation's cost in seconds: a round of four fresh-process
+    blocks, or (``startup_s`` given) a pilot cluster of resident workers, of which ``startup_s`` is
+    the workers' start-up and stop; after the pilot a cluster may serve as few as one round."""
 
     policy: GatePolicy
     round_s: float
+    startup_s: float | None = None
+
+    @property
+    def smallest_s(self) -> float:
+        """The cheapest observation the design may choose: a cluster of one round after the pilot."""
+        if self.startup_s is None:
+            return self.round_s
+        return self.startup_s + max(0.0, self.round_s - self.startup_s) / PILOT_ROUNDS
 
     @property
     def rounds(self) -> int:
-        """Rounds the budget holds: the round budget or the seconds budget, whichever ends first."""
-        return max(0, min(self.policy.max_rounds, math.floor(self.policy.max_seconds / self.round_s)))
+        """Observations the budget holds at most: the round budget or the seconds budget, whichever
+        ends first (after a pilot, at the cheapest clusters)."""
+        p = self.policy
+        held = math.floor(p.max_seconds / self.round_s)
+        if self.startup_s is not None and held >= PILOT_CLUSTERS:
+            held = PILOT_CLUSTERS + math.floor((p.max_seconds - PILOT_CLUSTERS * self.round_s) / self.smallest_s)
+        return max(0, min(p.max_rounds, held))
+
+    @property
+    def min_rounds_s(self) -> float:
+        """Seconds the fewest observations with an outcome take."""
+        pilot = min(self.policy.min_rounds, PILOT_CLUSTERS) if self.startup_s is not None else self.policy.min_rounds
+        return pilot * self.round_s + (self.policy.min_rounds - pilot) * self.smallest_s
 
     @property
     def reaches_min_rounds(self) -> bool:
@@ -53,12 +75,17 @@ class Budget:
         return detectable_slowdown(half, round_sd / math.sqrt(t), p.margin, float(norm.ppf(p.power)))
 
     def shortfall(self, when: str) -> str:
-        need = self.policy.min_rounds * self.round_s
+        if self.startup_s is None:
+            cost = f"a round of 4 blocks costs {self.round_s:.0f} s"
+        else:
+            cost = (
+                f"a pilot cluster costs {self.round_s:.0f} s and a later one at least {self.smallest_s:.0f} s "
+                f"({self.startup_s:.0f} s of start-up)"
+            )
         return (
-            f"{when} an observation of the gate (a round or cluster of 4 blocks) costs {self.round_s:.0f} s: "
-            f"a budget of {self.policy.max_seconds:g} s and {self.policy.max_rounds} rounds holds {self.rounds}, "
-            "and the gate decides nothing before "
-            f"min_rounds = {self.policy.min_rounds} (about {need:.0f} s): raise --max-seconds, or --best-effort"
+            f"{when} {cost}: a budget of {self.policy.max_seconds:g} s and {self.policy.max_rounds} rounds holds "
+            f"{self.rounds}, and the gate decides nothing before min_rounds = {self.policy.min_rounds} "
+            f"(about {self.min_rounds_s:.0f} s): raise --max-seconds, or --best-effort"
         )
 
 
@@ -87,23 +114,29 @@ def _key(suite_text: str, narrowing: list[str]) -> str:
     return hashlib.sha256((suite_text + "\0" + " ".join(narrowing)).encode()).hexdigest()[:16]
 
 
-def remembered_round_s(cache: Path, suite_text: str, narrowing: list[str]) -> float | None:
-    """The round cost the last comparison of this suite and narrowing measured on this machine."""
+def remembered_cost(cache: Path, suite_text: str, narrowing: list[str]) -> tuple[float, float | None] | None:
+    """The observation's cost (and a cluster's start-up, for resident workers) that the last
+    comparison of this suite and narrowing measured on this machine."""
     try:
         value = json.loads((cache / COSTS_FILE).read_text()).get(_key(suite_text, narrowing))
     except (OSError, ValueError, AttributeError):
         return None
-    return float(value) if isinstance(value, (int, float)) and value > 0 else None
+    if isinstance(value, (int, float)) and value > 0:
+        return float(value), None
+    if isinstance(value, dict) and isinstance(value.get("round_s"), (int, float)) and value["round_s"] > 0:
+        startup = value.get("startup_s")
+        return float(value["round_s"]), float(startup) if isinstance(startup, (int, float)) else None
+    return None
 
 
-def remember_round_s(cache: Path, suite_text: str, narrowing: list[str], round_s: float) -> None:
-    """Keep a measured round cost for the next comparison (best effort: a cache, not a result)."""
+def remember_cost(cache: Path, suite_text: str, narrowing: list[str], budget: Budget) -> None:
+    """Keep a measured observation's cost for the next comparison (best effort: a cache, not a result)."""
     path = cache / COSTS_FILE
     try:
         data = json.loads(path.read_text()) if path.is_file() else {}
         if not isinstance(data, dict):
             data = {}
-        data[_key(suite_text, narrowing)] = round(round_s, 3)
+        data[_key(suite_text, narrowing)] = {"round_s": round(budget.round_s, 3), "startup_s": budget.startup_s}
         cache.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=cache, prefix=".costs-", suffix=".json")
         with os.fdopen(fd, "w") as handle:
@@ -111,6 +144,14 @@ def remember_round_s(cache: Path, suite_text: str, narrowing: list[str], round_s
         os.replace(tmp, path)
     except (OSError, ValueError):
         pass
+
+
+def observed(policy: GatePolicy, observation: dict[str, Any], seconds: float | None = None) -> Budget:
+    """The budget against an observation (a round, or a pilot cluster: its first block is the
+    workers' start-up) that cost ``seconds`` (default: its blocks' sum)."""
+    blocks = observation["blocks"]
+    startup = float(blocks[0]["seconds"]) if blocks and blocks[0]["side"] == "start-up" else None
+    return Budget(policy, sum(b["seconds"] for b in blocks) if seconds is None else seconds, startup)
 
 
 def clusters_reached(policy: GatePolicy, state: dict[str, Any]) -> int:
@@ -157,9 +198,9 @@ class RoundWatch:
 
         self.bar.update(1)
         rounds = state["rounds"]
-        if len(rounds) - self.first == 1:
-            budget = Budget(self.policy, sum(b["seconds"] for b in rounds[-1]["blocks"]))
-            remember_round_s(cache_dir(), *self.key, budget.round_s)
+        if len(rounds) - self.first == 1 and "cluster_s" not in state.get("design", {}):
+            budget = observed(self.policy, rounds[-1])
+            remember_cost(cache_dir(), *self.key, budget)
             self.bar.total = max(budget.rounds, len(rounds))
             self.bar.refresh()
             try:
@@ -171,7 +212,7 @@ class RoundWatch:
         self._check_design(state)
         both = [k for k in rounds[-1]["log_ratios"] if k in rounds[0]["log_ratios"]] if len(rounds) == 2 else []
         if both:
-            budget = Budget(self.policy, state["measure_s"] / 2)
+            budget = observed(self.policy, rounds[-1], state["measure_s"] / 2)
             spread = max(float(np.std([r["log_ratios"][k] for r in rounds], ddof=1)) for k in both)
             self.bar.write(
                 f"after {budget.rounds} observations (the budget's end) this gate will see slowdowns of about "
