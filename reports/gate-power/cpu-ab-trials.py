@@ -21,8 +21,10 @@ def main(out: Path) -> None:
         state = schemas.read("ab", state_file)
         (outcome,) = outcomes(state).values()
         (config,) = state["configs"].values()
-        log = (state_file.parent.parent / f"{state_file.parent.name}.log").read_text()
-        wall = float(re.findall(r"exit \d+ after (\d+) s", log)[-1])
+        ended = re.findall(r"exit \d+ after (\d+) s", (out / f"{state_file.parent.name}.log").read_text())
+        if not ended:  # a trial cut short: not counted
+            continue
+        wall = float(ended[-1])
         kind = state_file.parent.name.rsplit("-", 1)[0]
         rows.setdefault(kind, []).append((outcome, wall, len(state["rounds"]), config["decision"]["ratio"]))
     print("| trials | n | outcomes | median wall s (max) | median clusters | median ratio |")
