@@ -209,20 +209,6 @@ def _rounds_per_cluster(state: dict[str, Any], policy: GatePolicy) -> int:
     design["rounds_per_cluster"] = k
     design["cluster_s"] = round(startup + k * round_s, 3)
     return k
-    clusters = state["rounds"]
-    if len(clusters) < PILOT_CLUSTERS:
-        return PILOT_ROUNDS
-    startup = float(np.mean([c["blocks"][0]["seconds"] for c in clusters]))
-    round_s = float(np.mean([sum(b["seconds"] for b in c["blocks"][1:]) / c["k"] for c in clusters]))
-    chosen = []
-    for run_id in state["configs"]:
-        ratios = [c["round_ratios"][run_id] for c in clusters if run_id in c["round_ratios"]]
-        found = components(ratios, startup, round_s)
-        if found is not None:
-            chosen.append(found.best_rounds())
-            design.setdefault("components", {})[run_id] = asdict(found)
-    design["rounds_per_cluster"] = int(np.median(chosen)) if chosen else PILOT_ROUNDS
-    return int(design["rounds_per_cluster"])
 
 
 def _round(
