@@ -49,6 +49,36 @@ def test_nothing_served_never_meets_a_latency_ceiling() -> None:
     assert SLO({"ttfa_p99_s": 1.0, "drop_rate": 0.01}).misses(empty) == ["ttfa_p99_s inf > 1", "drop_rate 1 > 0.01"]
 
 
+def short_loads(capacity: float, requests: int = 60) -> Any:
+    """Loads of ``requests`` too short for the queue to outgrow the ceiling: p99 TTFA stays 0.7 s
+    past ``capacity``, but the service serves no more than ``capacity`` requests/s."""
+
+    def measure(rate: float) -> dict[str, Any]:
+        return {"ttfa_s": {"p99": 0.7 if rate > capacity else 0.1}, "drop_rate": 0.0, "error_rate": 0.0,
+                "offered_rate_per_s": rate, "served_rate_per_s": min(rate * 1.02, capacity)}  # fmt: skip
+
+    return measure
+
+
+def test_a_saturated_load_misses_the_slo_even_when_its_percentiles_meet_it() -> None:
+    found = search(short_loads(22.5), SLO({"ttfa_p99_s": 1.0}), start_rate=2.0, max_rate=64.0, steps=3)
+    assert 16.0 <= found["sustainable_rate_per_s"] < 22.5 / 0.9 <= found["failing_rate_per_s"] <= 32.0
+    failed = [p for p in found["points"] if not p["met"]]
+    assert failed and all(p["misses"] == [m for m in p["misses"] if m.startswith("saturated: served 22.5")]
+                          for p in failed)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("served", "dropped", "misses"),
+    [(9.0, 0.0, 0), (8.9, 0.0, 1), (8.2, 0.1, 0), (7.1, 0.2, 1), (0.0, 1.0, 0)],
+)  # fmt: skip
+def test_saturation_counts_only_the_requests_kept(served: float, dropped: float, misses: int) -> None:
+    """Served 90% of what was offered and not dropped: unsaturated; below: one miss (nothing kept: none)."""
+    summary = {"ttfa_s": {"p99": 0.1}, "drop_rate": dropped, "error_rate": 0.0, "offered_rate_per_s": 10.0,
+               "served_rate_per_s": served}  # fmt: skip
+    assert len(SLO({"ttfa_p99_s": 1.0}).misses(summary)) == misses
+
+
 @pytest.mark.parametrize(
     ("ceilings", "message"),
     [({"ttfa_p98_s": 1.0}, "unknown metric 'ttfa_p98_s'"), ({}, "at least one"), ({"drop_rate": -1}, ">= 0"),
