@@ -66,6 +66,28 @@ def test_batched_synthesis_returns_one_waveform_per_request(synth: Synthesizer) 
     assert out.audio_s == pytest.approx(2 * single.audio_s)  # type: ignore[attr-defined]
 
 
+def test_tokens_padded_with_the_filler_to_the_frames_change_nothing(synth: Synthesizer) -> None:
+    """Bucketed calls pad a batch's tokens to its bucket, which f5-tts does itself inside the DiT:
+    the same audio, and a batch's shape no longer depends on its texts."""
+    from harness.pipeline.f5 import tokenize
+
+    ref = synth.reference(REFERENCE)
+    tokens = tokenize([REFERENCE_TEXT + " Hi.", REFERENCE_TEXT + " A longer comment."], synth.model.vocab_char_map)
+    frames = ref.frames + 64
+    duration = torch.tensor([frames - 32, frames])
+    padded = torch.nn.functional.pad(tokens, (0, frames - tokens.shape[1]), value=-1)
+    cond = ref.mel.expand(2, -1, -1)
+    with torch.inference_mode():
+        plain, _ = synth.model.cfm.sample(cond=cond, text=tokens, duration=duration, steps=2, seed=0)
+        filled, _ = synth.model.cfm.sample(cond=cond, text=padded, duration=duration, steps=2, seed=0)
+    torch.testing.assert_close(plain, filled)
+    texts = ["Hi.", "A longer comment to speak, with more words in it."]
+    out = synth.synthesize_texts(REFERENCE, REFERENCE_TEXT, texts, nfe=2, frame_bucket=64)
+    buckets = [synth.bucket(REFERENCE, REFERENCE_TEXT, text, 64) for text in texts]
+    assert out.shape.frames == out.shape.text_tokens == max(buckets) and all(b % 64 == 0 for b in buckets)
+    assert buckets[0] < buckets[1]
+
+
 def test_duration_can_be_fixed_in_seconds(synth: Synthesizer) -> None:
     out = speak(synth, duration_s=2.0)
     assert out.audio_s == pytest.approx(2.0, abs=0.02)  # type: ignore[attr-defined]

@@ -71,7 +71,7 @@ def test_a_load_sweep_serves_every_request_and_reports_it(write_suite: Callable[
 def test_every_batch_size_is_called_once_before_a_load_longest_texts_first() -> None:
     import numpy as np
 
-    from harness.serving.scenario import warm_batch_sizes
+    from harness.serving.scenario import warm_shapes
 
     calls: list[list[str]] = []
 
@@ -79,7 +79,31 @@ def test_every_batch_size_is_called_once_before_a_load_longest_texts_first() -> 
         calls.append(texts)
         return [np.zeros(1) for _ in texts]
 
-    spent = warm_batch_sizes(speak, ["ok", "a longer comment", "GG"], 4)
+    spent = warm_shapes(speak, ["ok", "a longer comment", "GG"], 4)
     assert [len(c) for c in calls] == [2, 3, 4] and list(spent) == ["2", "3", "4"]
     assert calls[0] == ["a longer comment", "ok"] and calls[2][3] == "a longer comment"  # wraps round
-    assert warm_batch_sizes(speak, ["ok"], 1) == {}  # one at a time: nothing to warm
+    assert warm_shapes(speak, ["ok"], 1) == {}  # one at a time: nothing to warm
+
+
+def test_a_compiled_row_warms_every_size_at_every_bucket_its_texts_reach() -> None:
+    """A batch's shape is its size and the bucket of its longest text: each (size, bucket) once,
+    led by the bucket's longest text, filled with the shortest, as a load's mixed batches are."""
+    import numpy as np
+
+    from harness.serving.scenario import warm_shapes
+
+    def bucket_of(text: str) -> int:  # 10 characters a bucket
+        return -(-len(text) // 10) * 10
+
+    calls: list[list[str]] = []
+
+    def speak(texts: list[str]) -> list[np.ndarray]:
+        calls.append(texts)
+        return [np.zeros(1) for _ in texts]
+
+    units = ["hi", "a comment", "a longer comment", "a far longer comment here", "x" * 24]
+    spent = warm_shapes(speak, units, 3, bucket_of)
+    shapes = {(len(c), max(bucket_of(t) for t in c)) for c in calls}
+    assert shapes == {(size, bucket) for size in (1, 2, 3) for bucket in (10, 20, 30)} and len(calls) == 9
+    assert list(spent)[:3] == ["1x10", "2x10", "3x10"] and all(c[0] == "a far longer comment here" for c in calls[6:])
+    assert calls[7] == ["a far longer comment here", "hi"]  # the rest: the shortest texts

@@ -64,6 +64,16 @@ class Synthesis:
             raise NonFiniteOutput(f"non-finite output: NaN or Inf in the {' and the '.join(bad)}")
 
 
+def spoken_reference_text(text: str) -> str:
+    """The reference text as f5-tts speaks it: a space after a one-byte last character."""
+    return text + " " if text[-1:].isascii() and not text.endswith(" ") else text
+
+
+def bucketed(frames: int, frame_bucket: int) -> int:
+    """``frames`` rounded up to a multiple of ``frame_bucket`` (0: as they are)."""
+    return -(-frames // frame_bucket) * frame_bucket if frame_bucket else frames
+
+
 class Synthesizer:
     """F5-TTS + a vocoder backend; reuses each reference's mel across calls, as the service does."""
 
@@ -96,6 +106,11 @@ class Synthesizer:
         ref = Reference(audio=audio, mel=mel, rms=rms, frames=int(mel.shape[1]))
         self._references[audio_spec] = ref
         return ref
+
+    def bucket(self, reference_audio: str, reference_text: str, text: str, frame_bucket: int) -> int:
+        """The frames (reference and generated) a call over ``text`` runs, padded to ``frame_bucket``."""
+        ref_text = spoken_reference_text(reference_text)
+        return bucketed(self._frames(self.reference(reference_audio), ref_text, text, None), frame_bucket)
 
     def _frames(self, ref: Reference, ref_text: str, text: str, duration_s: float | None) -> int:
         if duration_s is not None:
@@ -150,8 +165,7 @@ class Synthesizer:
             raise InputError("reference text is empty (f5-tts would download Whisper to transcribe it)")
         if nfe < 1:
             raise InputError(f"NFE must be >= 1, got {nfe}")
-        if reference_text[-1:].isascii() and not reference_text.endswith(" "):
-            reference_text = reference_text + " "  # as f5-tts does for a one-byte last character
+        reference_text = spoken_reference_text(reference_text)
         timer = StageTimer(self.model.device, inject_slowdown=inject_slowdown)
         with torch.inference_mode(), timer:
             with timer.stage("audio_prep"):
@@ -163,7 +177,11 @@ class Synthesizer:
                 frames = [self._frames(ref, reference_text, text, duration_s) for text in texts]
                 # Static shapes: pad to a bucket so compiled graphs are reused across lengths,
                 # then keep only the requested frames (RTF counts the requested audio only).
-                run_frames = [-(-n // frame_bucket) * frame_bucket if frame_bucket else n for n in frames]
+                run_frames = [bucketed(n, frame_bucket) for n in frames]
+                if frame_bucket and tokens.shape[1] < max(run_frames):
+                    # and the tokens to the same bucket (f5-tts pads them with its filler to the
+                    # frames anyway): a batch's shape is then its size and its bucket, not its texts
+                    tokens = torch.nn.functional.pad(tokens, (0, max(run_frames) - tokens.shape[1]), value=-1)
                 duration: int | torch.Tensor = run_frames[0]
                 if len(set(run_frames)) > 1:
                     duration = torch.tensor(run_frames, device=self.model.device, dtype=torch.long)

@@ -60,16 +60,34 @@ def suite_schedule(scenario: ScenarioConfig, serving: ServingConfig, suite_path:
                     serving.burstiness, rate)  # fmt: skip
 
 
-def warm_batch_sizes(speak: SpeakFn, texts: list[str], max_batch: int) -> dict[str, float]:
-    """One untimed call at every batch size from 2 to ``max_batch`` (the longest texts: the largest
-    frame bucket), before any load: a size's first compile or CUDA-graph capture is then not timed
-    as some request's latency. Seconds each took (its first-time cost on a compiled row)."""
-    longest = sorted(texts, key=len, reverse=True)
+def warm_shapes(speak: SpeakFn, units: list[str], max_batch: int,
+                bucket_of: Callable[[str], int] | None = None) -> dict[str, float]:  # fmt: skip
+    """Untimed calls before any load, so that no shape's first compile or CUDA-graph capture is
+    timed as some request's latency. Without ``bucket_of`` (eager rows): every batch size from 2 to
+    ``max_batch``, the longest units. With it (compiled rows, frames padded to buckets, where a
+    call's shape is its size and the bucket of its longest unit): every size from 1 to ``max_batch``
+    at every bucket the units reach, each batch the bucket's longest unit and the shortest units.
+    ``units`` are what the service speaks: texts, or a streamed row's chunks. Seconds each call
+    took, by ``size`` or ``size x bucket`` (its first-time cost on a compiled row)."""
     spent: dict[str, float] = {}
-    for size in range(2, max_batch + 1):
+
+    def call(key: str, batch: list[str]) -> None:
         began = time.perf_counter()
-        speak([longest[i % len(longest)] for i in range(size)])
-        spent[str(size)] = round(time.perf_counter() - began, 4)
+        speak(batch)
+        spent[key] = round(time.perf_counter() - began, 4)
+
+    longest = sorted(units, key=len, reverse=True)
+    if bucket_of is None:
+        for size in range(2, max_batch + 1):
+            call(str(size), [longest[i % len(longest)] for i in range(size)])
+        return spent
+    shortest = longest[::-1]
+    leads: dict[int, str] = {}
+    for unit in longest:
+        leads.setdefault(bucket_of(unit), unit)  # the longest unit of each bucket
+    for bucket, lead in sorted(leads.items()):
+        for size in range(1, max_batch + 1):
+            call(f"{size}x{bucket}", [lead] + [shortest[i % len(shortest)] for i in range(size - 1)])
     return spent
 
 
@@ -118,9 +136,11 @@ def serve_load(
     texts: list[tuple[str, str]],
     untimed: SpeakFn,
     progress: Callable[[str], None] | None = None,
+    bucket_of: Callable[[str], int] | None = None,
 ) -> dict[str, Any]:
     """The scenario's figures for one configuration, as stored in its record (``untimed``: the
-    pipeline without recording its calls, for the warm-up of each batch size)."""
+    pipeline without recording its calls, for the warm-up of each shape; ``bucket_of``: a text's
+    frame bucket, on a compiled row, ``warm_shapes``)."""
     service = PipelineService(
         speak, sample_rate, serving.stream_options(stream), BatchOptions(max_batch, serving.max_wait_ms)
     )
@@ -129,7 +149,8 @@ def serve_load(
         out: dict[str, Any] = {"kind": "load", "arrivals": serving.arrivals, "stream": stream, "max_batch": max_batch,
                                "max_wait_ms": serving.max_wait_ms, "max_age_s": serving.max_age_s}  # fmt: skip
         if max_batch > 1:
-            out["warm_batches_s"] = warm_batch_sizes(untimed, [text for _, text in texts], max_batch)
+            units = [piece for _, text in texts for piece in service.chunks(text)] if stream else [t for _, t in texts]
+            out["warm_batches_s"] = warm_shapes(untimed, units, max_batch, bucket_of)
             out["batch_scaling"] = batch_scaling(speak, [text for _, text in texts], max_batch)
         if stream:
             out["stream_fidelity"] = stream_fidelity(service, speak, texts)
@@ -168,8 +189,14 @@ def timed_load(t: Timed) -> dict[str, Any]:
     speak = pipeline_speaker(t.synth, t.run, t.suite.texts[0], t.inject_slowdown, timed_run)
     untimed = pipeline_speaker(t.synth, t.run, t.suite.texts[0], t.inject_slowdown)
     texts = [(item.id, item.text) for item in t.suite.texts]
+    voice, synth, bucket = t.suite.texts[0], t.synth, t.run.frame_bucket
+
+    def bucket_of(text: str) -> int:
+        return synth.bucket(voice.reference_audio, voice.reference_text, text, bucket)
+
+    compiled = t.run.compile_mode != "none" and bucket > 0
     return serve_load(speak, t.synth.sample_rate, t.run.stream, t.run.max_batch, t.suite.scenario, t.suite.serving,
-                      t.suite.path, texts, untimed)  # fmt: skip
+                      t.suite.path, texts, untimed, bucket_of=bucket_of if compiled else None)  # fmt: skip
 
 
 def load_figures(block: dict[str, Any]) -> dict[str, Any]:
