@@ -25,6 +25,7 @@ from harness.errors import (
     first_line,
     redact,
 )
+from harness.executors.base import Backend
 from harness.options import (
     add_inject_slowdown,
     add_narrowing,
@@ -61,7 +62,6 @@ def _positive(text: str) -> float:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.gates import judged
-    from harness.measure import MeasureOptions
     from harness.report.summary import markdown
     from harness.sweep import Sweep, SweepOptions
     from harness.tracking.live import LiveTracking
@@ -85,51 +85,62 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError("--inject-slowdown must be >= 0")
     if args.cpus and (args.gpus or args.ray):
         raise ConfigError("--cpus pins one process: with --gpus each worker gets its GPU's share of the cores")
-    if args.gpus or args.ray:
-        return run_on_workers(args, out, suite)
-    if args.cpus:
-        from harness.platform.process import pin_cpus
-
-        pin_cpus(args.cpus)
+    backend, where = executor(args, out, suite)
     track = not (args.no_track or os.environ.get("TTS_HARNESS_NO_TRACK"))
     live = LiveTracking(out, tracking_uri(args.tracking_uri)) if track else None
-    sweep = Sweep(
-        suite,
-        MeasureOptions(
-            out_dir=out,
-            inject_slowdown=args.inject_slowdown,
-            telemetry=not args.no_telemetry,
-            save_audio=not args.no_audio,
-        ),
-        SweepOptions(
-            out_dir=out,
-            resume=bool(args.resume),
-            retry_failed=args.retry_failed,
-            progress=not args.no_progress,
-            time_limit_s=args.time_limit,
-            compile_artifacts=artifacts_file(args),
-            plan=run_plan(args),
-        ),
-        after_each=live,
-    )
+    options = SweepOptions(out, resume=bool(args.resume), retry_failed=args.retry_failed,
+                           progress=not args.no_progress, inject_slowdown=args.inject_slowdown,
+                           plan=run_plan(args))  # fmt: skip
     try:
-        results = sweep.run(process_start=_STARTED)
+        results = Sweep(suite, backend, options, after_each=live).run(process_start=_STARTED)
     except KeyboardInterrupt:
-        print(
-            f"interrupted: finished configurations are kept in {out}; complete them with `{resume_hint(args, out)}`",
-            file=sys.stderr,
-        )
+        hint = resume_hint(args, out, where)
+        print(f"interrupted: finished configurations are kept in {out}; complete them with `{hint}`", file=sys.stderr)
         return 130
     text = markdown(judged(results, suite.thresholds))
     (out / "summary.md").write_text(text)
     print(text)
-    print(f"results: {out / 'results.json'}")
+    lost = results.options.get("cluster", {}).get("lost", [])
+    print(f"results: {out / 'results.json'}" + (f" ({backend.name}: {len(lost)} group(s) lost and submitted again)"
+                                                 if where else ""))  # fmt: skip
     if live is not None and live.where:
         print(f"MLflow: {live.where} (--no-track: none)")
     if results.status == "stopped":
-        _say_stopped(results.options.get("stop_reason", "stopped"), resume_hint(args, out))
+        _say_stopped(results.options.get("stop_reason", "stopped"), resume_hint(args, out, where))
     failed = [r for r in results.records if r.status != "ok"]
     return 1 if failed and args.strict else 0
+
+
+def executor(args: argparse.Namespace, out: Path, suite: SuiteConfig) -> tuple[Backend, list[str]]:
+    """What measures the sweep's build groups: this process, this host's GPUs (``--gpus``) or a Ray
+    cluster (``--ray``); and the options a resume repeats to use it again."""
+    if args.ray:
+        from harness.executors.ray_backend import RayBackend, check_ray_options, parse_resources
+
+        check_ray_options(args)
+        cuda = any(run.device.startswith("cuda") for run in suite.runs)
+        resources = parse_resources(args.ray_resources)
+        ray = RayBackend(args.ray, resources, cuda, telemetry=not args.no_telemetry,
+                         inject_slowdown=args.inject_slowdown)  # fmt: skip
+        return ray, ["--ray", args.ray]
+    if args.gpus:
+        from harness.executors.local_gpus import LocalGpus
+
+        gpus = args.gpus[: len(suite.build_groups())]
+        if len(gpus) < len(args.gpus):
+            logging.getLogger(__name__).warning("only %d model builds: using GPUs %s", len(gpus), ",".join(gpus))
+        return LocalGpus(args.suite, gpus, out, _passed_on(args), args.time_limit), ["--gpus", ",".join(args.gpus)]
+    from harness.executors.in_process import InProcess
+    from harness.measure import MeasureOptions
+
+    if args.cpus:
+        from harness.platform.process import pin_cpus
+
+        pin_cpus(args.cpus)
+    measure = MeasureOptions(out_dir=out, inject_slowdown=args.inject_slowdown, telemetry=not args.no_telemetry,
+                             save_audio=not args.no_audio)  # fmt: skip
+    return InProcess(suite, measure, progress=not args.no_progress, time_limit_s=args.time_limit,
+                     compile_artifacts=artifacts_file(args), process_start=_STARTED), []  # fmt: skip
 
 
 def recorded_plan(folder: Path) -> dict[str, object]:
@@ -167,53 +178,6 @@ def only(suite: SuiteConfig, ids: list[str]) -> SuiteConfig:
     if missing:
         raise ConfigError(f"--ids: no configuration {missing[0]!r} in {suite.name} (after narrowing)")
     return replace(suite, runs=tuple(run for run in suite.runs if run.id in set(ids)))
-
-
-def run_on_workers(args: argparse.Namespace, out: Path, suite: SuiteConfig) -> int:
-    """The sweep's build groups on workers (the GPUs of this host, or a Ray cluster); one driver
-    keeps results.json here as they finish."""
-    from harness.executors.cluster import Backend, ClusterSweep
-    from harness.gates import judged
-    from harness.report.summary import markdown
-    from harness.tracking.live import LiveTracking
-
-    backend: Backend
-    if args.ray:
-        from harness.executors.ray_backend import RayBackend, check_ray_options, parse_resources
-
-        check_ray_options(args)
-        cuda = any(run.device.startswith("cuda") for run in suite.runs)
-        backend, where = RayBackend(args.ray, parse_resources(args.ray_resources), cuda), ["--ray", args.ray]
-    else:
-        from harness.executors.local_gpus import LocalGpus
-
-        gpus = args.gpus[: len(suite.build_groups())]
-        if len(gpus) < len(args.gpus):
-            logging.getLogger(__name__).warning("only %d model builds: using GPUs %s", len(gpus), ",".join(gpus))
-        backend = LocalGpus(args.suite, gpus, out, _passed_on(args), args.time_limit)
-        where = ["--gpus", ",".join(args.gpus)]
-    track = not (args.no_track or os.environ.get("TTS_HARNESS_NO_TRACK"))
-    live = LiveTracking(out, tracking_uri(args.tracking_uri)) if track else None
-    sweep = ClusterSweep(suite, out, backend, bool(args.resume), telemetry=not args.no_telemetry,
-                         inject_slowdown=args.inject_slowdown, plan=run_plan(args), progress=not args.no_progress,
-                         after_each=live, retry_failed=args.retry_failed)  # fmt: skip
-    try:
-        results = sweep.run()
-    except KeyboardInterrupt:
-        hint = resume_hint(args, out, where)
-        print(f"interrupted: finished configurations are kept in {out}; complete them with `{hint}`", file=sys.stderr)
-        return 130
-    text = markdown(judged(results, suite.thresholds))
-    (out / "summary.md").write_text(text)
-    print(text)
-    lost = results.options.get("cluster", {}).get("lost", [])
-    print(f"results: {out / 'results.json'} ({backend.name}: {len(lost)} group(s) lost and submitted again)")
-    if live is not None and live.where:
-        print(f"MLflow: {live.where} (--no-track: none)")
-    if results.status == "stopped":
-        _say_stopped(results.options.get("stop_reason", "stopped"), resume_hint(args, out, where))
-    failed = [r for r in results.records if r.status != "ok"]
-    return 1 if failed and args.strict else 0
 
 
 def _say_stopped(reason: str, resume_command: str) -> None:

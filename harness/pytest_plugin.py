@@ -18,6 +18,7 @@ import pytest
 from harness.choices import parse_list
 from harness.config import NARROWING, RunConfig, SuiteConfig
 from harness.errors import BackendUnavailable, ConfigError, HarnessError
+from harness.executors.in_process import InProcess
 from harness.gates import describe, judge
 from harness.measure import MeasureOptions
 from harness.options import INJECT_HELP
@@ -52,18 +53,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 class TTSSession:
-    """The suite's one sweep (``Sweep``: the CLI's driver), opened at the first test, and what the
-    plugin adds: pytest-benchmark's rounds and JSON, and the warnings it printed."""
+    """The suite's one sweep (``Sweep``: the CLI's driver, measuring in this process), opened at the
+    first test, and what the plugin adds: pytest-benchmark's rounds and JSON, and the warnings it printed."""
 
     def __init__(self, suite: SuiteConfig, out_dir: Path, inject_slowdown: float) -> None:
         self.suite = suite
         self.out_dir = out_dir
-        self.sweep = Sweep(
-            suite,
-            MeasureOptions(out_dir=out_dir, inject_slowdown=inject_slowdown),
-            SweepOptions(out_dir, progress=False),
-        )
-        self.measurer = self.sweep.measurer
+        backend = InProcess(suite, MeasureOptions(out_dir=out_dir, inject_slowdown=inject_slowdown))
+        self.sweep = Sweep(suite, backend, SweepOptions(out_dir, progress=False, inject_slowdown=inject_slowdown))
+        self.measurer = backend.measurer
         self.planned: list[str] | None = None  # the collected configurations (after -k and deselection)
         self.results: Results | None = None
         self.warned: dict[str, list[str]] = {}
@@ -87,7 +85,7 @@ class TTSSession:
         # a group per suite, model and device, and the RTF statistics in extra_info.
         benchmark.params = {**run.as_dict(), "suite": self.suite.name}
         benchmark.group = f"{self.suite.name}/{run.model}/{run.device}"
-        record = self.sweep.measure(run, timed_rounds=rounds)
+        record = self.sweep.backend.measure(run, timed_rounds=rounds)
         judge(results.records, self.suite.thresholds)  # in memory, for this test's outcome: never saved
         if record.rtf:
             benchmark.extra_info.update(

@@ -11,6 +11,7 @@ import pytest
 
 if TYPE_CHECKING:
     from harness.config import SuiteConfig
+    from harness.executors.in_process import InProcess
     from harness.sweep import Sweep
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -91,11 +92,11 @@ def write_suite(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
-def quiet_sweep(suite: SuiteConfig, out_dir: Path, resume: bool = False) -> Sweep:
-    """A sweep of ``suite`` into ``out_dir`` without progress bars or telemetry."""
+def quiet_sweep(suite: SuiteConfig, out_dir: Path, resume: bool = False) -> Sweep[InProcess]:
+    """A sweep of ``suite`` into ``out_dir``, measured in this process, without progress bars or telemetry."""
+    from harness.executors.in_process import InProcess
     from harness.measure import MeasureOptions
     from harness.sweep import Sweep, SweepOptions
 
-    return Sweep(
-        suite, MeasureOptions(out_dir=out_dir, telemetry=False), SweepOptions(out_dir, resume=resume, progress=False)
-    )
+    backend = InProcess(suite, MeasureOptions(out_dir=out_dir, telemetry=False))
+    return Sweep(suite, backend, SweepOptions(out_dir, resume=resume, progress=False))

@@ -266,7 +266,7 @@ def test_quality_reference_is_the_plain_configuration_and_reuses_the_loaded_mode
     path = write_suite(nfe="[4]", matrix='pipeline = ["harness", "stock"]', extra=FIDELITY_ONLY)
     sweep = quiet_sweep(load_suite(path), tmp_path)
     records = {r.id: r for r in sweep.run().records}
-    measurer = sweep.measurer
+    measurer = sweep.backend.measurer
     assert measurer.cache.builds == 1 and measurer.references.cache.builds == 0  # no second fp32 model
     assert records["nfe4-fp32-compile_none-voc_torch"].quality["fidelity"]["mcd_db"] == 0.0  # its own reference
     stock = records["nfe4-fp32-compile_none-voc_torch-stock"].quality["fidelity"]
@@ -288,13 +288,13 @@ def _sweep_watching(
     path = write_suite(nfe="[2]", compile=f'"{compile_mode}"', matrix=axis, extra=FIDELITY_ONLY)
     sweep = quiet_sweep(load_suite(path), tmp_path)
     seen: dict[str, set[object]] = {}
-    real_call = sweep.measurer.call
+    real_call = sweep.backend.measurer.call
 
     def watching(synth: object, run: object, *args: object) -> object:
         seen.setdefault(run.id, set()).add(probe())  # type: ignore[attr-defined]
         return real_call(synth, run, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(sweep.measurer, "call", watching)
+    monkeypatch.setattr(sweep.backend.measurer, "call", watching)
     return sweep, {r.id: r for r in sweep.run().records}, seen
 
 
@@ -316,7 +316,7 @@ def test_attention_backend_is_a_knob_set_for_each_configuration(
         "nfe2-fp32-compile_none-voc_torch": {(default, True)},
         "nfe2-fp32-compile_none-voc_torch-attn_math": {(False, True)},  # the math kernel alone
     }
-    assert sweep.measurer.cache.builds == 2 and all(r.status == "ok" for r in records.values())
+    assert sweep.backend.measurer.cache.builds == 2 and all(r.status == "ok" for r in records.values())
     # The math kernel computes the same attention: its render matches the reference closely.
     assert records["nfe2-fp32-compile_none-voc_torch-attn_math"].quality["fidelity"]["mcd_db"] < 0.5
     assert torch.backends.cuda.flash_sdp_enabled() == default  # the process's flags restored after the sweep
@@ -338,7 +338,7 @@ def test_a_reference_model_built_for_fidelity_is_let_go_once_its_renders_are_mad
     sweep = quiet_sweep(suite, tmp_path)
     records = sweep.run().records
     assert all("fidelity" in r.quality for r in records)
-    references = sweep.measurer.references
+    references = sweep.backend.measurer.references
     assert references.cache.builds == 2  # built for each NFE's render, then dropped: not held under later rows
     assert not references.cache.holds(reference_run(sweep.suite.runs[0], sweep.suite))
 
@@ -354,11 +354,11 @@ def test_cudnn_benchmark_is_a_knob_set_for_each_configuration(
     )
     plain = next(r for r in sweep.suite.runs if not r.cudnn_benchmark)
     assert seen == {"nfe2-fp32-compile_none-voc_torch": {False}, "nfe2-fp32-compile_none-voc_torch-cudnnbench": {True}}
-    assert sweep.measurer.cache.builds == 2  # a build per setting: cuDNN's choice is part of a compiled model
+    assert sweep.backend.measurer.cache.builds == 2  # a build per setting: cuDNN's choice is part of a compiled model
     # Its fidelity reference is the plain configuration's render, already made: no third build.
     assert "fidelity" in records["nfe2-fp32-compile_none-voc_torch-cudnnbench"].quality
-    assert {run_id for run_id, _ in sweep.measurer.references.renders} == {plain.full_id}
-    assert sweep.measurer.references.cache.builds == 0
+    assert {run_id for run_id, _ in sweep.backend.measurer.references.renders} == {plain.full_id}
+    assert sweep.backend.measurer.references.cache.builds == 0
     assert torch.backends.cudnn.benchmark is False  # restored after the sweep
 
 
@@ -451,7 +451,7 @@ def test_inductor_freezing_is_a_knob_set_for_each_configuration(
     frozen = "nfe2-fp32-compile_default-voc_torch-frozen"
     reference = "nfe2-fp32-compile_none-voc_torch"  # the fidelity reference, eager
     assert seen == {reference: {False}, "nfe2-fp32-compile_default-voc_torch": {False}, frozen: {True}}
-    assert sweep.measurer.cache.builds == 2 and all(r.status == "ok" for r in records.values())
+    assert sweep.backend.measurer.cache.builds == 2 and all(r.status == "ok" for r in records.values())
     assert records[frozen].quality["fidelity"]["mcd_db"] < 0.5  # the same model, its weights as constants
     assert inductor.freezing is False  # restored after the sweep
 

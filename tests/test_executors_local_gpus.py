@@ -1,5 +1,5 @@
 """`run --gpus`: build groups on worker processes, one per "GPU" at a time (``CUDA_VISIBLE_DEVICES``
-names a GPU that a CPU suite never touches), driven by the same ``ClusterSweep`` as Ray."""
+names a GPU that a CPU suite never touches), driven by the same ``Sweep`` as Ray and the in-process default."""
 
 from __future__ import annotations
 
@@ -80,9 +80,9 @@ def test_a_gpu_that_comes_free_takes_the_next_group_and_a_failing_group_is_recor
 def test_a_worker_killed_by_a_signal_is_lost_and_its_group_measured_again(
     write_suite: Callable[..., Path], tmp_path: Path
 ) -> None:
-    from harness.executors.cluster import ClusterSweep
     from harness.executors.local_gpus import LocalGpus
     from harness.suite_file import load_suite
+    from harness.sweep import Sweep, SweepOptions
 
     path = write_suite(nfe="[1]", repeats=2)
     backend = LocalGpus(str(path), ["0"], tmp_path, ["--no-audio", "--no-telemetry"])
@@ -95,7 +95,7 @@ def test_a_worker_killed_by_a_signal_is_lost_and_its_group_measured_again(
             first.kill()
 
     backend._start = kill_the_first  # type: ignore[method-assign]
-    results = ClusterSweep(load_suite(path), tmp_path, backend, resume=False).run()
+    results = Sweep(load_suite(path), backend, SweepOptions(tmp_path, progress=False)).run()
     (lost,) = results.options["cluster"]["lost"]
     assert lost["attempt"] == 1 and "signal SIGKILL" in lost["error"], lost
     assert results.status == "complete" and [r.status for r in results.records] == ["ok"]

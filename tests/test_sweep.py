@@ -1,15 +1,19 @@
-"""The sweep driver (harness/sweep.py): time-limit estimates, a lost CUDA context, and the
-open/measure/close steps the CLI and the pytest plugin share."""
+"""The sweep driver (harness/sweep.py): the open/measure/close steps the CLI and the pytest plugin
+share, and a backend plugged in from one file."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
-import pytest
-
-from harness.results import Results
-from tests.conftest import REFERENCE, REFERENCE_TEXT, quiet_sweep
+from harness.config import SuiteConfig
+from harness.executors.base import Backend, Outcome
+from harness.executors.in_process import measure_group
+from harness.results import Record, Results
+from tests.conftest import TWO_BUILDS, quiet_sweep
 
 
 def test_open_measure_close_is_a_sweep_in_steps(write_suite: Callable[..., Path], tmp_path: Path) -> None:
@@ -22,7 +26,7 @@ def test_open_measure_close_is_a_sweep_in_steps(write_suite: Callable[..., Path]
     nfe3 = next(run for run in suite.runs if run.nfe == 3)
     opened = sweep.open(planned=[nfe3.id])
     assert opened.suite["planned"] == [nfe3.id] and opened.status == "running"
-    record = sweep.measure(nfe3)
+    record = sweep.backend.measure(nfe3)
     on_disk = Results.load(tmp_path)
     assert record.status == "ok" and [r.id for r in on_disk.records] == [nfe3.id]
     assert on_disk.sweep_cost_s["model_builds"] == 1
@@ -31,60 +35,36 @@ def test_open_measure_close_is_a_sweep_in_steps(write_suite: Callable[..., Path]
     assert closed.status == again.status == "complete" and again.finished_utc and again.sweep_cost_s["wall_s"] > 0
 
 
-def test_time_limit_estimates_follow_the_compiles_this_process_has_seen(
+class Threads(Backend):
+    """A backend in one file, as a Slurm one would be: each group a job (here a thread) that
+    measures it with ``measure_group`` and returns its records."""
+
+    name = "threads"
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=1)
+
+    def submit(self, suite: SuiteConfig) -> Future[list[Record]]:
+        return self.pool.submit(measure_group, suite, False, 0.0, "threads:0")
+
+    def wait(self, handles: list[Any], timeout_s: float) -> list[tuple[Any, Outcome]]:
+        done, _ = futures.wait(handles, timeout=timeout_s, return_when=futures.FIRST_COMPLETED)
+        return [(f, f.exception() or f.result()) for f in done]
+
+    def close(self) -> dict[str, Any]:
+        self.pool.shutdown()
+        return {}
+
+
+def test_a_backend_plugged_in_from_one_file_measures_the_sweep(
     write_suite: Callable[..., Path], tmp_path: Path
 ) -> None:
-    from dataclasses import replace
-
     from harness.suite_file import load_suite
+    from harness.sweep import Sweep, SweepOptions
 
-    suite = load_suite(write_suite(nfe="[2]", timing="min_time_s = 10.0"))
-    sweep = quiet_sweep(suite, tmp_path)
-    autotuned = replace(suite.runs[0], compile_mode="max-autotune")
-    assert sweep.expected_s(autotuned) == 340.0 + 12.0  # cold estimate plus min_time and 2 s
-    sweep.observe_compile(replace(autotuned, compile_mode="default"), 6.0)  # a warm cache: 6 s where 30 s were expected
-    assert sweep.expected_s(autotuned) == pytest.approx(340.0 * 0.2 + 12.0)
-    # One slow compile: estimates stay on the safe side.
-    sweep.observe_compile(replace(autotuned, compile_mode="reduce-overhead"), 45.0)
-    assert sweep.expected_s(autotuned) == pytest.approx(340.0 * 1.5 + 12.0)
-    assert sweep.expected_s(suite.runs[0]) == 12.0  # eager: nothing to compile
-    # Texts of three lengths: a compiled model compiles once per shape.
-    extra = "\n".join(
-        f'[[texts]]\nid = "x{i}"\nreference_audio = "{REFERENCE}"\nreference_text = "{REFERENCE_TEXT}"\n'
-        f'text = "Another sentence."\nduration_s = {i}.0'
-        for i in (1, 2)
-    )
-    three = quiet_sweep(
-        load_suite(write_suite(name="lengths", nfe="[2]", timing="min_time_s = 10.0", extra=extra)), tmp_path
-    )
-    assert three.expected_s(autotuned) == 3 * 340.0 + 12.0
-    three.observe_compile(replace(autotuned, compile_mode="default"), 18.0)  # first calls of three lengths, warm
-    assert three.expected_s(autotuned) == pytest.approx(3 * 340.0 * 0.2 + 12.0)
-
-
-def test_a_lost_cuda_context_stops_the_process_and_a_resume_measures_the_rest(
-    write_suite: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """After an illegal memory access every later call of the process fails: the sweep stops there
-    instead of recording each remaining configuration as that same error."""
-    from harness.suite_file import load_suite
-
-    suite = load_suite(write_suite(nfe="[2, 3, 4]"))
-    sweep = quiet_sweep(suite, tmp_path)
-    real_call = sweep.measurer.call
-
-    def failing(synth: object, run: object, *args: object) -> object:
-        if run.nfe == 3:  # type: ignore[attr-defined]
-            raise RuntimeError("CUDA error: an illegal memory access was encountered")
-        return real_call(synth, run, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(sweep.measurer, "call", failing)
-    results = sweep.run()
-    assert [(r.config["nfe"], r.status) for r in results.records] == [(2, "ok"), (3, "error")]
-    assert results.status == "stopped"
-    assert results.options["stop_reason"] == "CUDA context lost at nfe3-fp32-compile_none-voc_torch"
-    assert sorted(results.suite["planned"]) == sorted(r.id for r in suite.runs)  # NFE 4 still owed
-
-    resumed = quiet_sweep(suite, tmp_path, resume=True).run()
-    assert [(r.config["nfe"], r.status) for r in resumed.records] == [(2, "ok"), (3, "error"), (4, "ok")]
-    assert resumed.status == "complete" and "stop_reason" not in resumed.options
+    suite = load_suite(write_suite(nfe="[2, 3]", matrix=TWO_BUILDS, repeats=1))
+    results = Sweep(suite, Threads(), SweepOptions(tmp_path, progress=False)).run()
+    assert results.status == "complete" and len(suite.build_groups()) == 2
+    assert sorted(r.id for r in results.records) == sorted(r.id for r in suite.runs)
+    assert all(r.status == "ok" and r.part["executor"] == "threads" for r in results.records)
+    assert Results.load(tmp_path).options["cluster"] == {"backend": "threads", "lost": [], "groups": 2}

@@ -1,9 +1,10 @@
-"""Where a sweep's model-build groups run, beyond the in-process sweep and ``run --gpus``.
+"""Where a sweep's model-build groups are measured: one interface (``base.Backend``), one driver
+(``harness.sweep.Sweep``) for all of them.
 
-``cluster.ClusterSweep`` is the one driver: it submits each group of the suite not yet in
-results.json, writes every record as its group finishes, records lost groups and submits them once
-more, and cancels what is in flight on Ctrl-C. A backend (``cluster.Backend``) is what differs:
-``ray_backend.RayBackend`` today; a Slurm backend (submitit's ``AutoExecutor``: ``submit`` a
-``measure_group`` job, ``done()``/``result()`` to collect, ``cancel`` on Ctrl-C) would be one more
-file of the same four methods.
+- ``in_process.InProcess``: this process (``tts-harness run``'s default and the pytest plugin's);
+- ``local_gpus.LocalGpus``: a worker process per GPU of this host (``run --gpus``);
+- ``ray_backend.RayBackend``: a Ray task per group (``run --ray``).
+
+A Slurm backend (submitit's ``AutoExecutor``: ``submit`` an ``in_process.measure_group`` job,
+``done()``/``result()`` in ``wait``, ``cancel`` on Ctrl-C) would be one more file of the same methods.
 """

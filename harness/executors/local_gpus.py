@@ -3,7 +3,7 @@
 Each build group is one worker process, ``tts-harness run SUITE --ids ...`` on one GPU
 (``CUDA_VISIBLE_DEVICES``) and its own share of the CPU cores, so compile workers of one group do
 not slow the timed calls of another. A worker measures its group into a folder of its own
-(``DIR/workers/<n>``: results.json, run.log, audio); the driver (``cluster.ClusterSweep``) hands
+(``DIR/workers/<n>``: results.json, run.log, audio); the driver (``harness.sweep.Sweep``) hands
 the next group waiting to the first GPU that is free, and takes the worker's records when it ends.
 One scheduler for one host and for a Ray cluster. A worker killed by a signal (the OOM killer) is
 lost and its group submitted again; one that ends with an error gives its group's error records.
@@ -20,9 +20,11 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harness.config import SuiteConfig
 from harness.errors import InputError
+from harness.executors.base import Backend, Outcome
 from harness.executors.worker import run_command
 from harness.results import Record, Results
 
@@ -53,7 +55,7 @@ def core_sets(parts: int) -> list[set[int]]:
     return [set(cores[i * size : (i + 1) * size]) for i in range(parts)]
 
 
-class LocalGpus:
+class LocalGpus(Backend):
     """Worker processes on the GPUs listed, one group per GPU at a time."""
 
     name = "gpus"
@@ -72,7 +74,7 @@ class LocalGpus:
         self.waiting: list[int] = []
         self.cost: dict[str, float] = {}  # the workers' sweep costs, added up
 
-    def submit(self, suite: SuiteConfig, telemetry: bool, inject_slowdown: float) -> int:
+    def submit(self, suite: SuiteConfig) -> int:
         handle = len(self.jobs) + 1
         self.jobs[handle] = Job([run.id for run in suite.runs], self.folder / str(handle))
         self.waiting.append(handle)
@@ -106,7 +108,7 @@ class LocalGpus:
             print(f"GPU {gpu}: {len(job.ids)} configuration(s) of {job.ids[0]}'s build; log {job.folder / 'run.log'}",
                   file=sys.stderr)  # fmt: skip
 
-    def wait(self, handles: list[int], timeout_s: float) -> list[tuple[int, list[Record] | BaseException]]:
+    def wait(self, handles: list[int], timeout_s: float) -> list[tuple[int, Outcome]]:
         until = time.monotonic() + timeout_s
         while True:
             self._start()
@@ -119,7 +121,7 @@ class LocalGpus:
     def _ended(job: Job) -> bool:
         return job.skipped or (job.proc is not None and job.proc.poll() is not None)
 
-    def _outcome(self, job: Job) -> list[Record] | BaseException:
+    def _outcome(self, job: Job) -> Outcome:
         if job.proc is None:
             return []
         code = job.proc.returncode
@@ -172,8 +174,9 @@ class LocalGpus:
     def kept(self, handles: list[int]) -> list[Record]:
         return [record for h in handles for record in self.kept_records(self.jobs[h])]
 
-    def close(self) -> None:
+    def close(self) -> dict[str, Any]:
         for job in self.jobs.values():
             if job.proc is not None and job.proc.poll() is None:
                 job.proc.kill()
                 job.proc.wait()
+        return {}

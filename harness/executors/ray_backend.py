@@ -2,7 +2,7 @@
 
 Each group is one Ray task asking for one GPU (one CPU for a CPU suite) and the custom resources
 ``--ray-resources`` names (e.g. ``{"jetson_orin": 1}`` keeps groups on the Jetsons); Ray's own
-retries are off, so a lost node is seen and recorded by the driver (``cluster.ClusterSweep``).
+retries are off, so a lost node is seen and recorded by the driver (``harness.sweep.Sweep``).
 
 Ray listens on the machine's network address even when told 127.0.0.1 (ray-project/ray#26293):
 run the cluster and the driver in a network namespace of their own where only loopback exists
@@ -17,7 +17,8 @@ from typing import Any
 
 from harness.config import SuiteConfig
 from harness.errors import ConfigError, InputError, first_line
-from harness.executors.cluster import measure_group
+from harness.executors.base import Backend, Outcome
+from harness.executors.in_process import measure_group
 from harness.extras import need
 from harness.results import Record
 
@@ -31,10 +32,12 @@ def measure_on_ray_node(suite: SuiteConfig, telemetry: bool, inject_slowdown: fl
     return measure_group(suite, telemetry, inject_slowdown, f"ray:{ray.get_runtime_context().get_node_id()[:12]}")
 
 
-class RayBackend:
+class RayBackend(Backend):
     name = "ray"
 
-    def __init__(self, address: str, resources: dict[str, float], gpus: bool) -> None:
+    def __init__(self, address: str, resources: dict[str, float], gpus: bool, telemetry: bool = False,
+                 inject_slowdown: float = 0.0) -> None:  # fmt: skip
+        self.telemetry, self.inject_slowdown = telemetry, inject_slowdown
         self.ray = need("ray", "ray", "the Ray executor")
         try:
             self.ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
@@ -44,12 +47,12 @@ class RayBackend:
             num_cpus=1, num_gpus=1 if gpus else 0, resources=resources, max_retries=0
         )
 
-    def submit(self, suite: SuiteConfig, telemetry: bool, inject_slowdown: float) -> Any:
-        return self.task.remote(suite, telemetry, inject_slowdown)
+    def submit(self, suite: SuiteConfig) -> Any:
+        return self.task.remote(suite, self.telemetry, self.inject_slowdown)
 
-    def wait(self, handles: list[Any], timeout_s: float) -> list[tuple[Any, list[Record] | BaseException]]:
+    def wait(self, handles: list[Any], timeout_s: float) -> list[tuple[Any, Outcome]]:
         ready, _ = self.ray.wait(handles, num_returns=1, timeout=timeout_s)
-        out: list[tuple[Any, list[Record] | BaseException]] = []
+        out: list[tuple[Any, Outcome]] = []
         for ref in ready:
             try:
                 out.append((ref, self.ray.get(ref)))
@@ -64,14 +67,10 @@ class RayBackend:
         for ref in handles:
             self.ray.cancel(ref, force=True)
 
-    def costs(self) -> dict[str, float]:
-        return {}  # a task returns its records, not its process's costs
-
-    def kept(self, handles: list[Any]) -> list[Record]:
-        return []  # a task returns its group's records together: a cancelled one has none
-
-    def close(self) -> None:
+    def close(self) -> dict[str, Any]:
+        """(A task returns its records, not its process's costs; a cancelled one has none.)"""
         self.ray.shutdown()
+        return {}
 
 
 def parse_resources(text: str | None) -> dict[str, float]:
