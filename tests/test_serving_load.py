@@ -11,7 +11,7 @@ import pytest
 from harness.errors import ConfigError
 from harness.serving.arrivals import Arrival
 from harness.serving.load import LoadOptions, run_load, summarize
-from harness.serving.service import BatchOptions, ChunkFn, PipelineService, Request, StreamOptions
+from harness.serving.service import BatchOptions, ChunkFn, PipelineService, Request, StartFn, StreamOptions
 
 RATE = 1000
 
@@ -24,7 +24,7 @@ class Sleeper:
     def __init__(self, seconds: float, fail: tuple[int, ...] = (), silent: tuple[int, ...] = ()) -> None:
         self.seconds, self.fail, self.silent = seconds, fail, silent
 
-    def handle(self, request: Request, on_chunk: ChunkFn) -> None:
+    def handle(self, request: Request, on_chunk: ChunkFn, on_start: StartFn | None = None) -> None:
         time.sleep(self.seconds)
         if request.index in self.fail:
             raise RuntimeError("synthesis failed\nsecond line")
@@ -67,6 +67,24 @@ def test_queue_time_is_split_from_compute_time() -> None:
     summary = summarize(run_load(Sleeper(0.1), burst(4), LoadOptions(concurrency=1)))
     assert 0.1 <= summary["compute_s"]["p50"] < 1.0
     assert summary["queue_s"]["max"] >= 0.25  # the fourth waited for three before it
+
+
+def test_waiting_for_the_batcher_is_queueing_even_with_a_sender_free() -> None:
+    """With as many senders as a batch holds, a request sent while a batch runs waits in the
+    batcher: that wait is its queue time, and its compute time is its own batch's call."""
+
+    def speak(texts: list[str]) -> list[np.ndarray]:
+        time.sleep(0.2)
+        return [np.zeros(100, np.float32) for _ in texts]
+
+    service = PipelineService(speak, RATE, StreamOptions(), BatchOptions(max_batch=2, max_wait_ms=0.0))
+    try:  # the second comes while the first's batch (of one) runs: it waits for it whole
+        records = run_load(service, [Arrival(0.0, "one", "a"), Arrival(0.05, "two", "b")], LoadOptions(concurrency=2))
+    finally:
+        service.close()
+    first, second = records
+    assert (second.start_s or 0) - second.arrival_s >= 0.14  # sent at once, started after the first's 0.2 s call
+    assert (second.end_s or 0) - (second.start_s or 0) >= 0.2 and (first.start_s or 1) - first.arrival_s < 0.14
 
 
 def test_the_batcher_gathers_concurrent_requests_into_one_call() -> None:

@@ -26,7 +26,7 @@ import numpy as np
 
 from harness.config import MAX_TEXT_CHARS
 from harness.errors import InputError, redact
-from harness.serving.service import ChunkFn, Request, Service
+from harness.serving.service import ChunkFn, Request, Service, StartFn
 
 MAX_BODY_BYTES = 100_000
 LOOPBACK = "127.0.0.1"
@@ -165,7 +165,9 @@ class HttpService:
                 self.sample_rate = int(given)
         return self.sample_rate
 
-    def handle(self, request: Request, on_chunk: ChunkFn) -> None:
+    def handle(self, request: Request, on_chunk: ChunkFn, on_start: StartFn | None = None) -> None:
+        """(A black box: its queueing cannot be told from its computing, so ``on_start`` is never
+        called and a request's start is when it was sent.)"""
         import httpx
 
         body = fill(self.template, request.text, request.text_id)

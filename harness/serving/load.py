@@ -6,7 +6,8 @@ one-at-a-time service; ``max_batch`` for a batcher; the connections for an HTTP 
 drops a request that waited longer than ``max_age_s`` (a live reader skips stale comments). Every
 request ends ``ok``, ``dropped``, ``error`` (the failure's first line kept) or ``unfinished`` (the
 load's time bound ran out): none is lost. Clock: ``time.perf_counter`` in this process, from the
-first arrival; per request: arrival, start (left the queue), each chunk's hand-over, end.
+first arrival; per request: arrival, start (its computing began: the batch it joined started, for
+the in-process service; sent, for a black box), each chunk's hand-over, end.
 """
 
 from __future__ import annotations
@@ -72,9 +73,15 @@ class LoadInterrupted(KeyboardInterrupt):
 
 
 def _serve_one(service: Service, record: RequestRecord, request: Request, clock: Callable[[], float]) -> None:
-    record.start_s = clock()
+    record.start_s = clock()  # sent; a service that can tell moves it to when its computing began
+
+    def started() -> None:
+        record.start_s = clock()
+
     try:
-        service.handle(request, lambda samples: record.chunks.append((clock(), len(samples) / service.sample_rate)))
+        service.handle(
+            request, lambda samples: record.chunks.append((clock(), len(samples) / service.sample_rate)), started
+        )
     except Exception as exc:  # a failed request is a result, never the end of the load
         record.status, record.error = "error", f"{type(exc).__name__}: {first_line(exc)}"
     else:

@@ -27,6 +27,7 @@ from harness.serving.chunking import crossfade_join, split_text
 # One ODE call over texts: each text's samples, in order.
 SpeakFn = Callable[[list[str]], list[np.ndarray]]
 ChunkFn = Callable[[np.ndarray], None]  # called with each chunk of audio (float32 samples) as it is handed over
+StartFn = Callable[[], None]  # called when the service starts computing a request (its first batch begins)
 MAX_BATCH = 64
 
 
@@ -41,8 +42,9 @@ class Request:
 class Service(Protocol):
     sample_rate: int
 
-    def handle(self, request: Request, on_chunk: ChunkFn) -> None:
-        """Serve one request, calling ``on_chunk`` as each piece of audio is ready; raise on failure."""
+    def handle(self, request: Request, on_chunk: ChunkFn, on_start: StartFn | None = None) -> None:
+        """Serve one request, calling ``on_chunk`` as each piece of audio is ready; raise on failure.
+        ``on_start``, where the service can tell: when its computing begins (the end of its queueing)."""
         ...
 
     def close(self) -> None: ...
@@ -81,6 +83,7 @@ class BatchOptions:
 @dataclass
 class _Job:
     text: str
+    on_start: StartFn | None = None
     result: Future[np.ndarray] = field(default_factory=Future)
 
 
@@ -127,8 +130,9 @@ class Batcher:
         self._thread = threading.Thread(target=self._work, name="tts-batcher", daemon=True)
         self._thread.start()
 
-    def submit(self, text: str) -> Future[np.ndarray]:
-        job = _Job(text)
+    def submit(self, text: str, on_start: StartFn | None = None) -> Future[np.ndarray]:
+        """``text`` queued for a batch; ``on_start`` is called (in the worker) as its batch begins."""
+        job = _Job(text, on_start)
         self._jobs.put(job)
         return job.result
 
@@ -156,6 +160,9 @@ class Batcher:
             if first is None:
                 return
             batch, stop = self._gather(first)
+            for job in batch:
+                if job.on_start is not None:
+                    job.on_start()
             began = time.perf_counter()
             try:
                 pieces = self.speak([job.text for job in batch])
@@ -183,14 +190,15 @@ class PipelineService:
             return [text]
         return split_text(text, self.stream.first_chars, self.stream.max_chars) or [text]
 
-    def handle(self, request: Request, on_chunk: ChunkFn) -> None:
+    def handle(self, request: Request, on_chunk: ChunkFn, on_start: StartFn | None = None) -> None:
         """Each chunk handed over as soon as it is made, less the tail its cross-fade with the next
-        chunk needs: the hand-overs joined are exactly the cross-faded whole."""
+        chunk needs: the hand-overs joined are exactly the cross-faded whole. ``on_start``: as the
+        first chunk's batch begins (time spent waiting for the batcher is queueing, not compute)."""
         parts = self.chunks(request.text)
         overlap = int(self.stream.crossfade_s * self.sample_rate) if len(parts) > 1 else 0
         tail = np.zeros(0, dtype=np.float32)
         for i, part in enumerate(parts):
-            piece = self.batcher.submit(part).result()
+            piece = self.batcher.submit(part, on_start if i == 0 else None).result()
             if tail.size:
                 piece = crossfade_join([tail, piece], self.sample_rate, self.stream.crossfade_s)
             hold = min(overlap, len(piece)) if i < len(parts) - 1 else 0
