@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from harness.ab.budget import RoundWatch, clusters_reached
 from harness.ab.design import PILOT_CLUSTERS, PILOT_ROUNDS, Components, components
-from harness.ab.gate import ORDER, _rounds_per_cluster
+from harness.ab.gate import ORDER, _going_on, _rounds_per_cluster
 from harness.errors import ConfigError
 from harness.sequential import GatePolicy, SequentialTest
 
@@ -70,6 +70,24 @@ def test_a_cluster_serves_no_more_rounds_than_let_the_budget_reach_min_rounds() 
     spent = _pilot(20.0, 17.0, within=0.1, between=0.0, measure_s=590.0)
     assert _rounds_per_cluster(spent, policy) == 1 and spent["design"]["rounds_by_budget"] == 0
     assert Components(0.0, 0.0, 20.0, 17.0).rounds_that_fit(387.0, 5) == 3
+
+
+def test_no_observation_starts_that_the_budget_cannot_hold_whole() -> None:
+    """A CI job's timeout set to --max-seconds is not overrun by a last cluster started just before it
+    (on this CPU a trial with 600 s measured 646 s: a 65 s cluster began at 581 s)."""
+    policy = GatePolicy(max_seconds=600.0, min_rounds=8)
+    state = _pilot(20.0, 17.0, within=0.1, between=0.0, measure_s=213.0)
+    state["configs"] = {"c": {"decision": {"stopped_by": ""}}}
+    _rounds_per_cluster(state, policy)  # clusters of 20 + 3 * 17 = 71 s
+    assert _going_on(state, policy)
+    state["measure_s"] = 600.0 - 71.0
+    assert _going_on(state, policy)  # it ends at the budget exactly
+    state["measure_s"] = 600.0 - 70.0
+    assert not _going_on(state, policy)
+    pilot = _pilot(20.0, 17.0, within=0.1, between=0.0, measure_s=560.0)  # before the design: the last cluster's cost
+    pilot["configs"] = state["configs"]
+    pilot["rounds"] = pilot["rounds"][:1]
+    assert not _going_on(pilot, policy) and _going_on({**pilot, "measure_s": 600.0 - 71.0}, policy)
 
 
 def test_after_the_pilot_a_budget_that_cannot_reach_min_rounds_is_said_and_refused(tmp_path: Path) -> None:

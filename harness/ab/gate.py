@@ -86,9 +86,20 @@ def _decided(state: dict[str, Any]) -> bool:
 
 
 def _going_on(state: dict[str, Any], policy: GatePolicy) -> bool:
-    """Another round (or cluster): something is undecided and the budget of rounds and seconds holds."""
-    within = len(state["rounds"]) < policy.max_rounds and state["measure_s"] < policy.max_seconds
+    """Another round (or cluster): something is undecided and the budget of rounds and seconds holds
+    it whole (a CI job's timeout set to ``--max-seconds`` is not overrun by one last observation)."""
+    rounds = state["rounds"]
+    within = len(rounds) < policy.max_rounds and state["measure_s"] + _next_s(state) <= policy.max_seconds
     return within and not _decided(state)
+
+
+def _next_s(state: dict[str, Any]) -> float:
+    """Seconds the next observation is expected to take: the design's cluster once chosen, else the
+    last observation's (0 before the first: it always runs, and measures the cost)."""
+    design = state.get("design", {})
+    if "cluster_s" in design:
+        return float(design["cluster_s"])
+    return sum(b["seconds"] for b in state["rounds"][-1]["blocks"]) if state["rounds"] else 0.0
 
 
 def run_rounds(
