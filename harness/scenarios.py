@@ -29,8 +29,8 @@ from harness.serving.arrivals import gaps
 
 if TYPE_CHECKING:
     from harness.config import RunConfig, SuiteConfig
-    from harness.report.table import Table
     from harness.results import Record
+    from harness.table import Table
 
 Rows = list[tuple[str, dict[str, Any]]]  # (configuration id, its record's ``scenario`` block)
 
@@ -117,7 +117,7 @@ def serve(
 
 
 def server_table(rows: Rows) -> Table | None:
-    from harness.report.table import Table
+    from harness.table import Table
 
     if not rows:
         return None

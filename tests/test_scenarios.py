@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from harness import scenarios
-from harness.report.table import Table
 from harness.results import Results
 from harness.scenarios import Rows, Scenario, Timed
+from harness.table import Table
 from tests.test_cli import assert_one_line_error, cli_in_process
 
 

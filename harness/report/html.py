@@ -24,8 +24,8 @@ from harness.gates import (
 from harness.noise import floors_for
 from harness.report.plots import all_plots
 from harness.report.summary import cost_note, cost_split, markdown, reason, stock_speedups, verdict
-from harness.report.table import Table
 from harness.results import Results
+from harness.table import Table
 
 
 def merge(parts: list[Results]) -> Results:

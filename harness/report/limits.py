@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from harness.gates import quant_speedups
 from harness.latency import fixed_share
-from harness.report.table import Table
 from harness.results import Results
+from harness.table import Table
 
 
 def roofline_table(results: Results) -> Table | None:

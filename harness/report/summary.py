@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from harness import scenarios
-from harness.report.table import md_cell
 from harness.results import Record, Results
+from harness.table import md_cell
 
 
 def _fmt(value: Any, digits: int = 4) -> str:

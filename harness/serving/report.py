@@ -7,9 +7,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from harness.report.table import Table
 from harness.results import Results
 from harness.serving.slo import compare_rates, figure
+from harness.table import Table
 
 
 def _ms(value: float | None) -> str:

@@ -27,7 +27,7 @@ from harness.serving.service import BatchOptions, BatchStats, PipelineService, R
 from harness.serving.slo import SLO, search
 
 if TYPE_CHECKING:
-    from harness.report.table import Table
+    from harness.table import Table
 
 FIDELITY_TEXTS = 2  # streamed against one-shot: the texts with the most chunks
 

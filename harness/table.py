@@ -1,5 +1,6 @@
-"""One table model for reports: a titled table with paragraphs around it, rendered to markdown
-(cells escaped) or handed to the HTML template (which escapes every value itself)."""
+"""One table model: a titled table with paragraphs around it, built where the data is (a scenario
+builds its own), rendered to markdown (cells escaped) or handed to report/'s HTML template (which
+escapes every value itself)."""
 
 from __future__ import annotations
 
