@@ -9,6 +9,7 @@ after a CUDA error that leaves the context unusable nothing more is measured her
 
 from __future__ import annotations
 
+import itertools
 import logging
 import socket
 import tempfile
@@ -54,6 +55,7 @@ class InProcess(Backend):
         self.progress, self.time_limit_s, self.compile_artifacts = progress, time_limit_s, compile_artifacts
         self.started = time.perf_counter() if process_start is None else process_start
         self.queue: dict[int, list[RunConfig]] = {}
+        self._handles = itertools.count(1)
         self.notes: dict[str, Any] = {}
         self._compile_scale: float | None = None  # largest seen / expected compile seconds so far
         self._context_lost = False
@@ -70,7 +72,7 @@ class InProcess(Backend):
         self.measurer.cost["startup_s"] = time.perf_counter() - self.started
 
     def submit(self, suite: SuiteConfig) -> int:
-        handle = len(self.queue) + 1
+        handle = next(self._handles)
         self.queue[handle] = sorted(suite.runs, key=lambda r: (r.nfe, r.vocoder))
         return handle
 
