@@ -33,6 +33,9 @@ def measure_on_ray_node(suite: SuiteConfig, telemetry: bool, inject_slowdown: fl
 
 
 class RayBackend(Backend):
+    """A task returns its group's records together: not its process's costs, and none once
+    cancelled (``costs`` and ``kept`` keep the defaults)."""
+
     name = "ray"
 
     def __init__(self, address: str, resources: dict[str, float], gpus: bool, telemetry: bool = False,
@@ -68,7 +71,6 @@ class RayBackend(Backend):
             self.ray.cancel(ref, force=True)
 
     def close(self) -> dict[str, Any]:
-        """(A task returns its records, not its process's costs; a cancelled one has none.)"""
         self.ray.shutdown()
         return {}
 
