@@ -42,7 +42,8 @@ class SweepOptions:
     plan: dict[str, object] = field(default_factory=dict)  # the command's narrowing and options, for --resume
 
 
-def error_record(run: RunConfig, kind: str, message: str) -> Record:
+def failed_record(run: RunConfig, kind: str, message: str) -> Record:
+    """A configuration its job never measured (its worker or node lost, its job failed)."""
     return Record(id=run.id, config=run.as_dict(), status="error", error={"type": kind, "message": message[:500]},
                   started_utc=utc_now(), finished_utc=utc_now())  # fmt: skip
 
@@ -119,11 +120,9 @@ class Sweep(Generic[B]):
         todo = self.todo(results)
         bar = tqdm(total=sum(map(len, todo)), unit="config", desc="configurations measured", position=0,
                    disable=not self.options.progress)  # fmt: skip
-        measured = self.backend.on_record
 
         def counted(record: Record) -> None:
-            assert measured is not None
-            measured(record)
+            self._keep(record)
             bar.update(1)
 
         self.backend.on_record = counted
@@ -184,4 +183,4 @@ class Sweep(Generic[B]):
                 log.warning("a node or worker was lost measuring %s: submitted again", group[0].id)
                 submit(group, attempt + 1)
                 return []
-        return [error_record(run, "NodeLost" if lost else kind, message) for run in group]
+        return [failed_record(run, "NodeLost" if lost else kind, message) for run in group]
