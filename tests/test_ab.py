@@ -177,7 +177,9 @@ def test_a_doubling_between_two_folders_is_a_regression_and_a_comparison_resumes
     assert state["design"]["kind"] == "resident" and cluster["k"] == 3
     assert [b["side"] for b in cluster["blocks"]] == ["start-up", *["base", "head", "head", "base"] * 3]
     (ratios,) = cluster["round_ratios"].values()
-    assert all(0.3 < r < 1.2 for r in ratios)  # log 2 = 0.69, give or take this machine's drift
+    # log 2 = 0.69: every round sees head slower, and their mean is near log 2 (one round of two-call
+    # blocks fell outside 0.3-1.2 in 2 of 19 runs here, with bisect's test beside it)
+    assert all(r > 0.1 for r in ratios) and 0.3 < sum(ratios) / len(ratios) < 1.2, ratios
     again = ab(
         ROOT, str(ROOT), str(ROOT), str(suite), "--resume", str(out), "--max-rounds", "8", *common, cache=tmp_path
     )
